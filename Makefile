@@ -1,0 +1,53 @@
+# Every target installs what it needs and is safe to run twice.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB := catalog.db
+CATALOG := $(wildcard catalog/*.yml) catalog/schema.json
+CODE := $(wildcard riskcatalog/*.py) build.py
+REV ?= HEAD
+
+.PHONY: serve build check test fmt diff bench clean browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when pyproject.toml changes; the stamp records what was installed.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Rebuilt only when the catalogue or the build code changed.
+$(DB): $(CATALOG) $(CODE) $(VENV)/.installed
+	$(BIN)/python build.py -o $(DB)
+
+build: $(DB)
+
+check: $(VENV)/.installed
+	$(BIN)/python build.py --check
+
+serve: $(DB)
+	$(BIN)/python -m riskcatalog.serve $(DB)
+
+browser:
+	@bash scripts/ensure-chromium
+
+test: $(VENV)/.installed-test browser
+	$(BIN)/python -m pytest
+
+fmt: $(VENV)/.installed
+	$(BIN)/python build.py fmt
+
+diff: $(VENV)/.installed
+	$(BIN)/python build.py diff $(REV)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m riskcatalog.bench
+
+clean:
+	rm -rf $(VENV) $(DB) *.egg-info .pytest_cache bench-out screenshots

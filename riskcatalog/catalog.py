@@ -1,0 +1,241 @@
+"""Load one register folder (register.yml, sources.yml, one file per area) and validate it.
+
+Structure is checked per file against the schema; the cross-file rules (ids unique,
+links resolve, totals and levels agree) are checked here. Every error is collected so a
+contributor sees all of them in one run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import schema
+from .errors import CatalogError, CatalogInvalid
+from .yamlload import Document, load_file
+
+REGISTER_FILE = "register.yml"
+SOURCES_FILE = "sources.yml"
+
+
+@dataclass
+class Area:
+    """One area file: its own record, its risks and the measures defined in it."""
+
+    record: dict
+    risks: list[dict]
+    measures: list[dict]
+    doc: Document
+
+
+@dataclass
+class Register:
+    """One unit's register, validated; entries carry the `file` and `line` they came from."""
+
+    folder: Path
+    register: dict
+    sources: list[dict]
+    doc: Document
+    areas: list[Area] = field(default_factory=list)
+
+    @property
+    def unit(self) -> dict:
+        return self.register["unit"]
+
+    def risks(self):
+        return (risk for area in self.areas for risk in area.risks)
+
+    def measures(self):
+        return (measure for area in self.areas for measure in area.measures)
+
+    def summary(self) -> str:
+        active = lambda entries: sum(e.get("status", "active") == "active" for e in entries)  # noqa: E731
+        return f"{len(self.areas)} areas, {active(self.risks())} risks, {active(self.measures())} measures"
+
+
+def level_for(score: int, levels: list[dict]) -> str | None:
+    """The level whose min_score is the highest one the score reaches."""
+    reached = [lvl for lvl in levels if score >= lvl["min_score"]]
+    return max(reached, key=lambda lvl: lvl["min_score"])["id"] if reached else None
+
+
+def display_name(folder: Path, name: str) -> str:
+    """A file's name as errors show it: relative to the working directory where possible."""
+    path = folder / name
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+
+
+def load_register(folder: Path) -> Register:
+    """Load and validate a register folder; raises CatalogInvalid with every error found."""
+    folder = Path(folder)
+    errors: list[CatalogError] = []
+    register_doc = _load(folder, REGISTER_FILE, "register_file", errors)
+    sources_doc = _load(folder, SOURCES_FILE, "sources_file", errors)
+    if register_doc is None:
+        raise CatalogInvalid(errors)
+    reg = Register(folder, register_doc.data, sources_doc.data["sources"] if sources_doc else [], register_doc)
+    _annotate(reg.sources, sources_doc, "sources")
+    structure_ok = sources_doc is not None
+    for index, area_id in enumerate(reg.register["areas"]):
+        area = _load_area(folder, area_id, register_doc, index, errors)
+        if area is None:
+            structure_ok = False
+        else:
+            reg.areas.append(area)
+    _check_unlisted_files(folder, reg.register["areas"], register_doc, errors)
+    _check_links(reg, register_doc, sources_doc, errors)
+    if structure_ok:  # counts are only meaningful when every file loaded
+        _check_totals(reg, register_doc, errors)
+    if errors:
+        raise CatalogInvalid(errors)
+    return reg
+
+
+def _load(folder: Path, name: str, definition: str, errors: list) -> Document | None:
+    """Load one file and check its structure; None (with errors added) if unusable."""
+    shown = display_name(folder, name)
+    path = folder / name
+    if not path.is_file():
+        errors.append(CatalogError(shown, 1, 1, "", f"file is missing — create {shown}"))
+        return None
+    doc, load_errors = load_file(path, shown)
+    if doc is None:
+        errors.extend(load_errors)
+        return None
+    structure_errors = schema.check(doc, definition)
+    errors.extend(structure_errors)
+    return None if structure_errors else doc
+
+
+def _load_area(folder: Path, area_id: str, register_doc: Document, index: int, errors: list) -> Area | None:
+    if not (folder / f"{area_id}.yml").is_file():
+        shown = display_name(folder, f"{area_id}.yml")
+        errors.append(register_doc.error(("areas", index),
+                                         f"area file {shown} is missing — create it or remove {area_id!r} from areas"))
+        return None
+    doc = _load(folder, f"{area_id}.yml", "area_file", errors)
+    if doc is None:
+        return None
+    if doc.data["area"]["id"] != area_id:
+        errors.append(doc.error(("area", "id"), f"area id {doc.data['area']['id']!r} does not match the file name — "
+                                                f"set it to {area_id!r} or rename the file"))
+    area = Area(doc.data["area"], doc.data["risks"], doc.data["measures"], doc)
+    _annotate([area.record], doc, "area", single=True)
+    _annotate(area.risks, doc, "risks")
+    _annotate(area.measures, doc, "measures")
+    return area
+
+
+def _annotate(entries: list[dict], doc: Document | None, key: str, single: bool = False) -> None:
+    """Record where each entry came from, for "edit this entry" links."""
+    for index, entry in enumerate(entries):
+        entry["file"] = doc.file
+        entry["line"] = doc.where((key,) if single else (key, index))[0]
+
+
+def _check_unlisted_files(folder: Path, area_ids: list[str], register_doc: Document, errors: list) -> None:
+    known = {REGISTER_FILE, SOURCES_FILE} | {f"{a}.yml" for a in area_ids}
+    for path in sorted(folder.glob("*.yml")):
+        if path.name not in known:
+            errors.append(CatalogError(display_name(folder, path.name), 1, 1, "",
+                                       f"area file not listed in {REGISTER_FILE} — add {path.stem!r} to areas "
+                                       f"or remove the file"))
+
+
+def _check_links(reg: Register, register_doc: Document, sources_doc: Document | None, errors: list) -> None:
+    """Ids unique; measures, sources and replacements resolve; levels agree with the matrix."""
+    source_ids = _unique_ids([(s, sources_doc, ("sources", i)) for i, s in enumerate(reg.sources)], errors)
+    if sources_doc and reg.register["provenance"]["source"] not in source_ids:
+        errors.append(register_doc.error(("provenance", "source"),
+                                         f"unknown source {reg.register['provenance']['source']!r} — add it to sources.yml"))
+    entries = [(r, a.doc, ("risks", i)) for a in reg.areas for i, r in enumerate(a.risks)]
+    entries += [(m, a.doc, ("measures", i)) for a in reg.areas for i, m in enumerate(a.measures)]
+    ids = _unique_ids(entries, errors)
+    measures = {m["id"]: m for m in reg.measures()}
+    risks = {r["id"]: r for r in reg.risks()}
+    linked: set[str] = set()
+    levels = reg.register["levels"]
+    for area in reg.areas:
+        for index, risk in enumerate(area.risks):
+            path = ("risks", index)
+            _check_level(risk, levels, area.doc, path, errors)
+            for n, measure_id in enumerate(risk["measures"]):
+                measure = measures.get(measure_id)
+                if measure is None:
+                    hint = "that is a risk id" if measure_id in risks else "define it or fix the id"
+                    errors.append(area.doc.error(path + ("measures", n), f"unknown measure {measure_id!r} — {hint}"))
+                elif _active(risk) and not _active(measure):
+                    errors.append(area.doc.error(path + ("measures", n), f"measure {measure_id!r} is withdrawn — "
+                                                 f"link {measure.get('replaced_by') or 'an active measure'} instead"))
+                elif _active(risk):
+                    linked.add(measure_id)
+            _check_replacement(risk, risks, "risk", area.doc, path, errors)
+            if sources_doc:
+                _check_sources(risk, source_ids, area.doc, path, errors)
+        for index, measure in enumerate(area.measures):
+            path = ("measures", index)
+            _check_replacement(measure, measures, "measure", area.doc, path, errors)
+            if sources_doc:
+                _check_sources(measure, source_ids, area.doc, path, errors)
+            if _active(measure) and measure["id"] not in linked and ids.get(measure["id"]) is measure:
+                errors.append(area.doc.error(path + ("id",), f"measure {measure['id']!r} is not linked from any active "
+                                                             "risk — add it to a risk's measures or withdraw it"))
+
+
+def _active(entry: dict) -> bool:
+    return entry.get("status", "active") == "active"
+
+
+def _unique_ids(entries: list[tuple[dict, Document, tuple]], errors: list) -> dict[str, dict]:
+    first: dict[str, dict] = {}
+    for entry, doc, path in entries:
+        previous = first.setdefault(entry["id"], entry)
+        if previous is not entry:
+            errors.append(doc.error(path + ("id",), f"duplicate id {entry['id']!r} (first defined at "
+                                                    f"{previous['file']}:{previous['line']}) — ids are never reused; "
+                                                    "give this entry a new id"))
+    return first
+
+
+def _check_level(risk: dict, levels: list[dict], doc: Document, path: tuple, errors: list) -> None:
+    score = risk["likelihood"] * risk["impact"]
+    expected = level_for(score, levels)
+    if expected is None:
+        errors.append(doc.error(path + ("level",), f"no level in register.yml covers score {score} — "
+                                                   "give the lowest level min_score: 1"))
+    elif risk["level"] != expected:
+        errors.append(doc.error(path + ("level",), f"level {risk['level']!r} does not agree with likelihood "
+                                                   f"{risk['likelihood']} × impact {risk['impact']} = {score}, which is "
+                                                   f"{expected!r} — set level: {expected} or change the ratings"))
+
+
+def _check_replacement(entry: dict, same_kind: dict, kind: str, doc: Document, path: tuple, errors: list) -> None:
+    replacement = entry.get("replaced_by")
+    if replacement is None:
+        return
+    if _active(entry):
+        errors.append(doc.error(path + ("replaced_by",), "replaced_by is only for withdrawn entries — "
+                                                         "add status: withdrawn or remove replaced_by"))
+    elif replacement not in same_kind or replacement == entry["id"]:
+        errors.append(doc.error(path + ("replaced_by",), f"replaced_by {replacement!r} is not another {kind} of "
+                                                         "this register — fix the id"))
+
+
+def _check_sources(entry: dict, source_ids: dict, doc: Document, path: tuple, errors: list) -> None:
+    for n, source_id in enumerate(entry.get("sources", [])):
+        if source_id not in source_ids:
+            errors.append(doc.error(path + ("sources", n), f"unknown source {source_id!r} — add it to sources.yml "
+                                                           "or fix the id"))
+
+
+def _check_totals(reg: Register, register_doc: Document, errors: list) -> None:
+    for kind, entries in (("risks", reg.risks()), ("measures", reg.measures())):
+        declared = reg.register["totals"][kind]
+        actual = sum(map(_active, entries))
+        if declared != actual:
+            errors.append(register_doc.error(("totals", kind), f"declares {declared} {kind} but the area files "
+                                                               f"define {actual} active ones — update totals or the areas"))

@@ -1,0 +1,54 @@
+"""Chinese-aware full-text search: one expansion used by the index and by every query.
+
+SQLite's unicode61 tokenizer treats a run of Chinese characters as one token, so `报销`
+never matches `经费报销审核`; the trigram tokenizer cannot match two-character words.
+We index a derived text in which each Chinese run also appears as its single characters
+and its overlapping character pairs, and expand queries the same way: a one-character
+word matches a character token, a longer word matches its pairs as a phrase. Traditional
+characters are folded to Simplified on both sides; English goes through the porter stemmer.
+"""
+
+from __future__ import annotations
+
+import re
+
+import opencc
+
+#: Tokenizer for every search table: porter stemming over unicode61, accents folded.
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(f"([{_HAN}]+)|([^\\s{_HAN}]+)")
+_T2S = opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Fold Traditional characters to Simplified (報銷 -> 报销)."""
+    return _T2S.convert(text)
+
+
+def _pairs(run: str) -> list[str]:
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def index_text(*texts: str | None) -> str:
+    """The text to index for a record: the original plus each Chinese run's characters and pairs."""
+    text = to_simplified(" ".join(t for t in texts if t))
+    runs = re.findall(f"[{_HAN}]+", text)
+    chars = " ".join(" ".join(run) for run in runs)
+    # Pairs of each run stay adjacent in one stream so a phrase of pairs matches a longer word.
+    pairs = " ".join(" ".join(_pairs(run)) for run in runs)
+    return f"{text}\n{chars}\n{pairs}"
+
+
+def fts_query(query: str) -> str:
+    """A user's search words as an FTS5 query over index_text: every word must match."""
+    terms = []
+    for han, other in _RUNS.findall(to_simplified(query)):
+        if han:
+            terms.append('"' + (" ".join(_pairs(han)) if len(han) > 1 else han) + '"')
+        else:
+            word = other.replace('"', "")  # quoted as a phrase, so FTS syntax is inert
+            if re.search(r"\w", word):
+                terms.append(f'"{word}"')
+    return " ".join(terms) or '""'

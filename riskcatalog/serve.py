@@ -1,0 +1,49 @@
+"""How the catalogue is served: one place for the Datasette settings and command.
+
+`make serve`, the browser tests and the load tests all start Datasette through this
+module, and the in-process tests use SETTINGS, so every one of them sees the same site.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import PROJECT_ROOT
+
+HOST = "127.0.0.1"
+PORT = 8001
+
+#: Settings for a public read-only catalogue: short SQL time limit, bounded pages.
+SETTINGS = {
+    "sql_time_limit_ms": 1000,
+    "max_returned_rows": 1000,
+    "default_page_size": 50,
+    "facet_time_limit_ms": 200,
+    "facet_suggest_time_limit_ms": 100,
+    "max_csv_mb": 20,
+    "num_sql_threads": 3,
+    "default_cache_ttl": 300,
+}
+
+
+def command(db: str = "catalog.db", host: str = HOST, port: int = PORT) -> list[str]:
+    """The datasette command line that serves db read-only."""
+    args = ["datasette", "serve", "--immutable", db,
+            "--metadata", "metadata.yml", "--template-dir", "templates",
+            "--static", "static:static", "--host", host, "--port", str(port)]
+    for name, value in SETTINGS.items():
+        args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def main() -> None:
+    db = sys.argv[1] if len(sys.argv) > 1 else "catalog.db"
+    args = command(db)
+    print(" ".join(args), flush=True)
+    os.chdir(PROJECT_ROOT)
+    os.execvp(os.path.join(os.path.dirname(sys.executable), "datasette"), args)
+
+
+if __name__ == "__main__":
+    main()

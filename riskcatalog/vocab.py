@@ -1,0 +1,56 @@
+"""Labels of the catalogue's fixed vocabularies: the lookup tables of the database.
+
+The ids are the enums of catalog/schema.json; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+#: 风险类别: the five kinds of risk used in Chinese registers.
+CATEGORIES = {
+    "ethics": ("思想道德风险", "ethics"),
+    "duties": ("岗位职责风险", "duties of the post"),
+    "rules": ("制度机制风险", "rules and mechanisms"),
+    "process": ("业务流程风险", "process"),
+    "external": ("外部环境风险", "outside environment"),
+}
+
+#: 措施类型: kinds of control measure.
+MEASURE_TYPES = {
+    "education": ("教育", "education"),
+    "rules": ("制度", "rules"),
+    "process": ("流程", "process"),
+    "disclosure": ("公开", "public disclosure"),
+    "oversight": ("监督", "oversight"),
+    "technology": ("科技", "technology"),
+    "recusal": ("回避轮岗", "recusal and rotation"),
+    "accountability": ("问责", "accountability"),
+}
+
+#: 措施性质: when in the life of a risk the measure acts.
+NATURES = {
+    "preventive": ("预防", "preventive"),
+    "detective": ("发现", "detective"),
+    "corrective": ("纠正", "corrective"),
+}
+
+#: 风险等级: the default labels; a register's levels may relabel them.
+LEVELS = {
+    "high": ("一级", "high"),
+    "medium": ("二级", "medium"),
+    "low": ("三级", "low"),
+}
+
+#: Source kinds.
+SOURCE_KINDS = {
+    "report": ("报道", "report"),
+    "law": ("法律", "law"),
+    "regulation": ("行政法规", "administrative regulation"),
+    "party-rule": ("党内法规", "Party regulation"),
+    "rule": ("部门规章和规范性文件", "ministerial rule"),
+}
+
+
+def lookup_rows(vocabulary: dict[str, tuple[str, str]]) -> list[dict]:
+    """Rows for a lookup table: id, a readable bilingual label, and its parts, in rank order."""
+    return [{"id": key, "label": f"{zh} {en}", "label_zh": zh, "label_en": en, "rank": rank}
+            for rank, (key, (zh, en)) in enumerate(vocabulary.items(), 1)]
