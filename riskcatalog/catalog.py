@@ -63,10 +63,8 @@ def level_for(score: int, levels: list[dict]) -> str | None:
 def display_name(folder: Path, name: str) -> str:
     """A file's name as errors show it: relative to the working directory where possible."""
     path = folder / name
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # pragma: no cover - another drive on Windows
-        return str(path)
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def load_register(folder: Path) -> Register:

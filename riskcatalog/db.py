@@ -9,6 +9,7 @@ single-column keys let Datasette link and label every foreign key.
 from __future__ import annotations
 
 import datetime
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -239,7 +240,8 @@ def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:
     """Search indexes, the register view, build facts, and the integrity checks."""
-    db.register_function(index_text, deterministic=True, replace=True)
+    # Any number of columns: sqlite-utils' register_function only knows fixed arities.
+    db.conn.create_function("index_text", -1, index_text, deterministic=True)
     for table, columns in SEARCHED.items():
         search = f"{table}_search"
         # rowid of the search row = rowid of the record, so Datasette's table search can use it.
@@ -259,7 +261,7 @@ def _build_facts(db: sqlite_utils.Database, commit: str | None, folders: list[Pa
     return {
         "catalog_commit": commit or git_commit(folders[0]) or "unknown",
         "units": db["units"].count, "risks": db["risks"].count, "measures": db["measures"].count,
-        "sqlite_utils_version": sqlite_utils.__version__ if hasattr(sqlite_utils, "__version__") else "",
+        "sqlite_utils_version": importlib.metadata.version("sqlite-utils"),
         "sqlite_version": db.execute("select sqlite_version()").fetchone()[0],
         "python_version": platform.python_version(),
     }

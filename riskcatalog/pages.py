@@ -1,0 +1,155 @@
+"""The data behind the catalogue's own pages: home, risk, measure and area.
+
+Each function runs a few small queries against the catalogue database and returns the
+variables its template (templates/index.html, row-catalog-*.html) renders.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from .catalog import level_for
+
+DATABASE = "catalog"
+
+
+def _database(datasette):
+    try:
+        return datasette.get_database(DATABASE)
+    except KeyError:
+        return None
+
+
+async def _rows(db, sql: str, **params) -> list[dict]:
+    return [dict(row) for row in (await db.execute(sql, params)).rows]
+
+
+async def _one(db, sql: str, **params) -> dict | None:
+    rows = await _rows(db, sql, **params)
+    return rows[0] if rows else None
+
+
+def _edit_url(datasette, entry: dict) -> str | None:
+    """Link to the entry's YAML file and line in the repository, if metadata names one."""
+    config = datasette.plugin_config("riskcatalog") or {}
+    if not config.get("repository") or not entry.get("file"):
+        return None
+    return f"{config['repository'].rstrip('/')}/blob/{config.get('branch', 'main')}/{entry['file']}#L{entry['line']}"
+
+
+async def home(datasette) -> dict:
+    db = _database(datasette)
+    if db is None:
+        return {}
+    totals = await _one(db, """
+        select (select count(*) from units) as units,
+               (select count(*) from risks where status = 'active') as risks,
+               (select count(*) from measures where status = 'active') as measures,
+               (select count(*) from sources) as sources""")
+    unit = await _one(db, """
+        select u.*, s.title_zh as report_title_zh, s.title_en as report_title_en, s.date as report_date,
+               s.issuer_zh as report_issuer_zh, s.issuer_en as report_issuer_en, s.key as report_key
+        from units u left join sources s on s.key = u.provenance_source order by u.id limit 1""")
+    areas = await _rows(db, """
+        select a.id, min(a.name_zh) as name_zh, min(a.name_en) as name_en, min(a.key) as key,
+               count(distinct a.unit) as units, sum(r.level = 'high') as high,
+               sum(r.level = 'medium') as medium, sum(r.level = 'low') as low, count(r.key) as total
+        from areas a left join risks r on r.area = a.key and r.status = 'active'
+        group by a.id order by min(a.position), a.id""")
+    for area in areas:
+        area["url"] = (datasette.urls.row(DATABASE, "areas", area["key"]) if area["units"] == 1
+                       else datasette.urls.table(DATABASE, "areas") + "?" + urlencode({"id": area["id"]}))
+    queries = await datasette.get_canned_queries(DATABASE, None)
+    return {"catalog": {
+        "totals": totals, "unit": unit, "areas": areas,
+        "heatmap": await _heatmap(datasette, db, unit),
+        "queries": [{"name": name, "title": q.get("title", name), "description": q.get("description", ""),
+                     "url": datasette.urls.query(DATABASE, name)} for name, q in queries.items()],
+    }}
+
+
+async def _heatmap(datasette, db, unit: dict | None) -> list[list[dict]]:
+    """5 × 5 likelihood × impact cells, likelihood 5 on top, each with its count, level and link."""
+    counts = {(r["likelihood"], r["impact"]): r["n"] for r in await _rows(db, """
+        select likelihood, impact, count(*) as n from risks where status = 'active'
+        group by likelihood, impact""")}
+    levels = await _rows(db, "select level as id, min_score from unit_levels where unit = :unit",
+                         unit=unit["id"] if unit else "")
+    table = datasette.urls.table(DATABASE, "risks")
+    return [[{"likelihood": lk, "impact": im, "score": lk * im, "count": counts.get((lk, im), 0),
+              "level": level_for(lk * im, levels) if levels else None,
+              "url": f"{table}?" + urlencode({"likelihood": lk, "impact": im, "status": "active"})}
+             for im in range(1, 6)] for lk in range(5, 0, -1)]
+
+
+async def risk_page(datasette, key: str) -> dict:
+    db = _database(datasette)
+    risk = await _one(db, """
+        select r.*, a.name_zh as area_zh, a.name_en as area_en, l.label_zh as level_zh, l.label_en as level_en,
+               c.label_zh as category_zh, c.label_en as category_en, u.name_zh as unit_zh, u.name_en as unit_en
+        from risks r join areas a on a.key = r.area join levels l on l.id = r.level
+        join categories c on c.id = r.category join units u on u.id = r.unit
+        where r.key = :key""", key=key)
+    if risk is None:
+        return {}
+    return {"risk": risk,
+            "manifestations": list(zip(json.loads(risk["manifestations_zh"]), json.loads(risk["manifestations_en"]))),
+            "measures": await _rows(db, """
+                select m.key, m.id, m.title_zh, m.title_en, m.owner_zh, m.owner_en, m.frequency_zh, m.status,
+                       t.label_zh as type_zh, t.label_en as type_en, n.label_zh as nature_zh, n.label_en as nature_en
+                from risk_measures rm join measures m on m.key = rm.measure
+                join measure_types t on t.id = m.type join natures n on n.id = m.nature
+                where rm.risk = :key order by rm.position""", key=key),
+            "sources": await _sources(db, "risk_sources", "risk", key),
+            "edit_url": _edit_url(datasette, risk)}
+
+
+async def measure_page(datasette, key: str) -> dict:
+    db = _database(datasette)
+    measure = await _one(db, """
+        select m.*, a.name_zh as area_zh, a.name_en as area_en, t.label_zh as type_zh, t.label_en as type_en,
+               n.label_zh as nature_zh, n.label_en as nature_en
+        from measures m join areas a on a.key = m.area join measure_types t on t.id = m.type
+        join natures n on n.id = m.nature where m.key = :key""", key=key)
+    if measure is None:
+        return {}
+    return {"measure": measure,
+            "risks": await _rows(db, """
+                select r.key, r.id, r.title_zh, r.title_en, r.level, r.status, l.label_zh as level_zh,
+                       l.label_en as level_en, a.key as area_key, a.name_zh as area_zh, a.name_en as area_en
+                from risk_measures rm join risks r on r.key = rm.risk join levels l on l.id = r.level
+                join areas a on a.key = r.area where rm.measure = :key order by a.position, r.seq""", key=key),
+            "sources": await _sources(db, "measure_sources", "measure", key),
+            "edit_url": _edit_url(datasette, measure)}
+
+
+async def area_page(datasette, key: str) -> dict:
+    db = _database(datasette)
+    area = await _one(db, "select * from areas where key = :key", key=key)
+    if area is None:
+        return {}
+    risks = await _rows(db, """
+        select r.key, r.id, r.title_zh, r.title_en, r.level, r.score, r.status, r.measure_ids,
+               l.label_zh as level_zh, l.label_en as level_en
+        from risks r join levels l on l.id = r.level where r.area = :key order by l.rank, r.seq""", key=key)
+    groups: dict[str, dict] = {}
+    for risk in risks:
+        group = groups.setdefault(risk["level"], {"level": risk["level"], "label_zh": risk["level_zh"],
+                                                   "label_en": risk["level_en"], "risks": []})
+        group["risks"].append(risk)
+    return {"area": area, "levels": list(groups.values()),
+            "measures": await _rows(db, """
+                select key, id, title_zh, title_en, type, nature, status from measures
+                where area = :key order by id""", key=key),
+            "edit_url": _edit_url(datasette, area)}
+
+
+async def _sources(db, link_table: str, column: str, key: str) -> list[dict]:
+    return await _rows(db, f"""
+        select s.key, s.title_zh, s.title_en, s.issuer_zh, s.year, s.number, k.label_zh as kind_zh
+        from {link_table} x join sources s on s.key = x.source join source_kinds k on k.id = s.kind
+        where x.{column} = :key order by s.year, s.key""", key=key)
+
+
+ROW_PAGES = {"risks": risk_page, "measures": measure_page, "areas": area_page}

@@ -1,0 +1,81 @@
+"""Datasette hooks: Chinese search, the page data of the catalogue's own pages, links.
+
+Registered through the `datasette` entry point in pyproject.toml, so every Datasette
+that runs with the project installed (the served site and the tests) gets them.
+"""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode
+from markupsafe import Markup, escape
+
+from . import pages
+from .search import fts_query
+
+DATABASE = "catalog"
+
+#: Columns whose values are keys of a row page: canned queries and views link them.
+KEY_COLUMNS = {"risk_key": "risks", "measure_key": "measures", "area_key": "areas"}
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn):
+    """Replace Datasette's escape_fts so every search expands Chinese words as the index does."""
+    conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Mark every HTML page as Chinese, so browsers pick Chinese glyphs and fonts."""
+    return _set_html_lang
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """Link key columns (risk_key, measure_key, area_key) in query results to their row pages."""
+    if database == DATABASE and column in KEY_COLUMNS and isinstance(value, str) and value:
+        path = datasette.urls.row(DATABASE, KEY_COLUMNS[column], value)
+        return Markup(f'<a href="{escape(path)}">{escape(value)}</a>')
+    return None
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    """Page data for the home page and the risk, measure and area pages."""
+    if view_name == "index":
+        return lambda: pages.home(datasette)
+    if view_name == "row" and database == DATABASE and table in pages.ROW_PAGES:
+        key = tilde_decode(request.url_vars["pks"])
+        return lambda: pages.ROW_PAGES[table](datasette, key)
+    return None
+
+
+def _set_html_lang(app):
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        held: dict = {"start": None, "body": []}
+
+        async def send_with_lang(message):
+            if message["type"] == "http.response.start":
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if not content_type.startswith(b"text/html"):
+                    return await send(message)
+                held["start"] = message
+                return None
+            if held["start"] is None:
+                return await send(message)
+            held["body"].append(message.get("body", b""))
+            if message.get("more_body"):
+                return None
+            body = b"".join(held["body"]).replace(b"<html>", b'<html lang="zh-CN">', 1)
+            headers = [(k, v) for k, v in held["start"]["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**held["start"], "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return None
+
+        return await app(scope, receive, send_with_lang)
+
+    return wrapped
