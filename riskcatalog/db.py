@@ -20,7 +20,7 @@ from typing import Iterable
 import sqlite_utils
 
 from . import vocab
-from .catalog import Register, load_register
+from .catalog import REGISTER_FILE, Register, display_name, load_register
 from .errors import CatalogInvalid
 from .search import TOKENIZE, index_text
 
@@ -141,7 +141,7 @@ def _build_into(db: sqlite_utils.Database, folders: list[Path], commit: str | No
         unit_id = register.unit["id"]
         if unit_id in units:
             errors.append(register.doc.error(("unit", "id"), f"unit {unit_id!r} is also the unit of "
-                                                             f"{units[unit_id]} — give each register its own unit id"))
+                                                             f"{display_name(units[unit_id], REGISTER_FILE)} — give each register its own unit id"))
             continue
         units[unit_id] = folder
         if not errors:  # once the build is doomed, keep validating but stop writing

@@ -1,0 +1,204 @@
+"""build.py: the database's schema, keys, counts, determinism, atomicity and Chinese search."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+import sqlite_utils
+
+from riskcatalog import db as build_db
+from riskcatalog.catalog import load_register
+from riskcatalog.cli import main
+from riskcatalog.search import to_simplified
+
+from .conftest import CATALOG, copy_catalog
+
+
+@pytest.fixture(scope="module")
+def database(catalog_db):
+    return sqlite_utils.Database(catalog_db)
+
+
+@pytest.fixture(scope="module")
+def register():
+    return load_register(CATALOG)
+
+
+def test_tables_keys_and_foreign_keys_follow_the_schema(database):
+    """Every table has its declared primary key and real foreign keys."""
+    for name, (columns, pk, foreign_keys) in build_db.TABLES.items():
+        table = database[name]
+        assert table.columns_dict.keys() == columns.keys(), name
+        assert table.pks == ([pk] if isinstance(pk, str) else list(pk)), name
+        declared = {(fk.column, fk.other_table, fk.other_column) for fk in table.foreign_keys}
+        assert {(c, t, o) for c, (t, o) in foreign_keys.items()} <= declared, name
+    assert ("provenance_source", "sources", "key") in {
+        (fk.column, fk.other_table, fk.other_column) for fk in database["units"].foreign_keys}
+
+
+def test_every_foreign_key_is_indexed(database):
+    """Each foreign-key column leads an index (or the primary key), so joins and facets stay fast."""
+    for name in build_db.TABLES:
+        table = database[name]
+        leading = {index.columns[0] for index in table.indexes} | {table.pks[0]}
+        assert {fk.column for fk in table.foreign_keys} <= leading, name
+
+
+def test_required_columns_are_not_null(database):
+    """Columns are typed and NOT NULL except the optional ones."""
+    for name, (columns, _, _) in build_db.TABLES.items():
+        for column in database[name].columns:
+            assert column.notnull == (column.name not in build_db.NULLABLE), (name, column.name)
+    assert database["risks"].columns_dict["likelihood"] is int
+
+
+def test_integrity_and_foreign_key_checks_pass(database):
+    """PRAGMA foreign_key_check is empty and integrity_check is ok."""
+    assert database.execute("pragma foreign_key_check").fetchall() == []
+    assert database.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+def test_row_counts_match_the_yaml(database, register):
+    """Rows in every table match the entries and links in the YAML."""
+    risks, measures = list(register.risks()), list(register.measures())
+    assert database["risks"].count == len(risks) == 51
+    assert database["measures"].count == len(measures) == 78
+    assert database["areas"].count == 8
+    assert database["sources"].count == len(register.sources)
+    assert database["risk_measures"].count == sum(len(r["measures"]) for r in risks)
+    assert database["risk_sources"].count == sum(len(r["sources"]) for r in risks)
+    assert database["measure_sources"].count == sum(len(m.get("sources", [])) for m in measures)
+    assert database["register"].count == 51
+
+
+def test_records_keep_their_file_and_line(database):
+    """Each risk row names the YAML file and the line its entry starts on."""
+    row = next(database["risks"].rows_where("key = ?", ["yijia-LAND-01"]))
+    lines = (CATALOG / "land.yml").read_text(encoding="utf-8").splitlines()
+    assert row["file"] == "catalog/land.yml"
+    assert lines[row["line"] - 1].strip() == "- id: LAND-01"
+
+
+def test_json_arrays_mirror_the_link_table(database):
+    """measure_ids, risk_ids and area_ids agree with risk_measures, for _facet_array."""
+    links = database.execute("select r.id, m.id, m.key from risk_measures rm join risks r on r.key = rm.risk "
+                             "join measures m on m.key = rm.measure order by rm.risk, rm.position").fetchall()
+    for risk in database["risks"].rows:
+        assert risk["measure_ids"] == __import__("json").dumps([m for r, m, _ in links if r == risk["id"]])
+    style = next(database["measures"].rows_where("key = ?", ["yijia-STYLE-M01"]))
+    assert len(__import__("json").loads(style["area_ids"])) >= 4
+
+
+def test_register_view_has_the_chinese_layout(database):
+    """The register view's columns are those of a Chinese register, rows in register order."""
+    columns = [c.name for c in database["register"].columns]
+    assert columns[:11] == ["单位", "序号", "领域", "编号", "风险点", "表现形式", "风险等级", "防控措施",
+                            "直接责任人", "责任领导", "监督主体"]
+    first = next(database["register"].rows)
+    assert (first["序号"], first["编号"], first["领域"]) == (1, "LAND-01", "国有土地征收")
+
+
+def test_two_builds_give_the_same_dump(tmp_path):
+    """The same catalogue compiles to the same content every time."""
+    dumps = []
+    for n in (1, 2):
+        path = tmp_path / f"b{n}" / "catalog.db"
+        path.parent.mkdir()
+        build_db.build([CATALOG], path, commit="fixed")
+        dumps.append(sorted(sqlite3.connect(path).iterdump()))
+    assert dumps[0] == dumps[1]
+
+
+def test_a_second_register_loads_beside_the_first_with_clashing_ids(tmp_path):
+    """Two registers may both have LAND-01; the unit in the key keeps them apart."""
+    second = copy_catalog(tmp_path / "second")
+    text = (second / "register.yml").read_text(encoding="utf-8")
+    (second / "register.yml").write_text(text.replace("id: yijia", "id: hanzheng").replace("易家街道", "汉正街道"),
+                                         encoding="utf-8")
+    output = tmp_path / "catalog.db"
+    assert main([str(CATALOG), str(second), "-o", str(output)]) == 0
+    database = sqlite_utils.Database(output)
+    assert database["units"].count == 2 and database["risks"].count == 102
+    assert [r["key"] for r in database["risks"].rows_where("id = ?", ["LAND-01"], order_by="key")] == [
+        "hanzheng-LAND-01", "yijia-LAND-01"]
+    assert database.execute("pragma foreign_key_check").fetchall() == []
+
+
+def test_same_unit_twice_is_an_error(tmp_path, capsys):
+    """Two folders declaring the same unit are refused, pointing at the second unit id."""
+    second = copy_catalog(tmp_path / "again")
+    assert main([str(CATALOG), str(second), "-o", str(tmp_path / "catalog.db")]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{second}/register.yml:5:7: unit.id: unit 'yijia' is also the unit of catalog/register.yml — "
+        "give each register its own unit id")
+
+
+def test_an_invalid_catalogue_leaves_the_previous_database_byte_identical(tmp_path, capsys):
+    """A failed build exits 1 with the validator's message and keeps the old file and no temp files."""
+    output = tmp_path / "catalog.db"
+    assert main([str(CATALOG), "-o", str(output)]) == 0
+    before = output.read_bytes()
+    broken = copy_catalog(tmp_path / "broken")
+    text = (broken / "land.yml").read_text(encoding="utf-8")
+    (broken / "land.yml").write_text(text.replace("likelihood: ", "likelihood: x", 1), encoding="utf-8")
+    capsys.readouterr()
+    assert main([str(broken), "-o", str(output)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(rf"{broken}/land\.yml:\d+:\d+: risks\[0\]\.likelihood: expected a whole number, "
+                        r"but got str", err[0])
+    assert err[-1] == f"1 error(s); {output} is unchanged"
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "catalog.db"]
+
+
+def _expected(register, kind: str, pattern: str) -> set[str]:
+    """Ids of entries whose searchable text matches pattern: the search must find exactly these."""
+    entries = register.risks() if kind == "risks" else register.measures()
+    fields = build_db.SEARCHED[kind]
+    found = set()
+    for entry in entries:
+        text = " ".join(str(entry.get(f.replace("manifestations_", "manifestations"), "")) for f in fields
+                        if not f.startswith("manifestations"))
+        text += " ".join(m["zh"] + " " + m["en"] for m in entry.get("manifestations", []))
+        if re.search(pattern, to_simplified(text), re.IGNORECASE):
+            found.add(entry["id"])
+    return found
+
+
+SEARCHES = [
+    ("账", "账"),  # one character
+    ("报销", "报销"),  # two characters
+    ("報銷", "报销"),  # Traditional input, Simplified text
+    ("征收", "征收"),
+    ("信访", "信访"),
+    ("公示期", "公示期"),  # three characters
+    ("虚报冒领", "虚报冒领"),  # four characters
+    ("Petitions", r"\bpetition(s|ed|ing)?\b"),  # English: case and plural
+    # Two words, both required; porter stems reimbursed/reimbursement alike.
+    ("reimbursement claims", r"(?=.*\breimburs(e|es|ed|ing|ement|ements)\b)(?=.*\bclaim(s|ed|ing)?\b)"),
+]
+
+
+@pytest.mark.parametrize("kind", ["risks", "measures"])
+@pytest.mark.parametrize("query,pattern", SEARCHES)
+async def test_table_search_finds_exactly_the_matching_entries(ds, register, kind, query, pattern):
+    """Datasette's table search (?_search=) returns exactly the entries containing the word."""
+    response = await ds.client.get(f"/catalog/{kind}.json", params={"_search": query, "_shape": "array",
+                                                                     "_col": "id", "_size": "max"})
+    assert response.status_code == 200
+    assert {row["id"] for row in response.json()} == _expected(register, kind, pattern)
+
+
+async def test_search_examples_from_the_issue(ds):
+    """报销 finds the reimbursement risks, 征收 the land ones, 信访 the petition ones."""
+    async def ids(word):
+        response = await ds.client.get("/catalog/risks.json", params={"_search": word, "_shape": "array", "_col": "id"})
+        return {row["id"] for row in response.json()}
+    def count(prefix, found):
+        return sum(i.startswith(prefix) for i in found)
+    assert count("REIM-", await ids("报销")) >= 5
+    assert count("LAND-", await ids("征收")) >= 5
+    assert count("PET-", await ids("信访")) == 6
+    assert await ids("報銷") == await ids("报销")
