@@ -6,6 +6,7 @@ DB := catalog.db
 CATALOG := $(wildcard catalog/*.yml) catalog/schema.json
 CODE := $(wildcard riskcatalog/*.py) build.py
 REV ?= HEAD
+export CHROMIUM
 
 .PHONY: serve build check test fmt diff bench clean browser
 
