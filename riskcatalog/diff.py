@@ -1,0 +1,166 @@
+"""`build.py diff REV [--json] [FOLDER]`: what changed in the catalogue since a git revision.
+
+Both sides are parsed with the strict loader only (no validation), so a half-finished
+working tree can still be compared. Entries are matched by kind and id across files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .catalog import REGISTER_FILE, SOURCES_FILE
+from .yamlload import load_text
+
+SECTIONS = ("added", "removed", "withdrawn", "changed")
+#: Fields that say what an entry is called, for the one-line summaries.
+TITLE_FIELDS = ("title_zh", "name_zh")
+
+Entries = dict[tuple[str, str], tuple[str, dict]]  # (kind, id) -> (file, entry)
+
+
+class DiffError(Exception):
+    """Something that stops the comparison; the message says what to do."""
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise DiffError("error: git is not installed") from exc
+    if done.returncode:
+        raise DiffError(f"error: git {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout.decode("utf-8")
+
+
+def _entries(text: str, file: str) -> Entries:
+    """The entries of one file, keyed by (kind, id)."""
+    doc, errors = load_text(text, file)
+    if errors:
+        raise DiffError("\n".join(map(str, errors)))
+    data = doc.data if isinstance(doc.data, dict) else {}
+    name = Path(file).name
+    if name == REGISTER_FILE:  # the register is one record: unit, totals, areas, levels
+        return {("register", "register"): (file, data)}
+    lists = {"source": data.get("sources")} if name == SOURCES_FILE else \
+        {"risk": data.get("risks"), "measure": data.get("measures")}
+    found: Entries = {}
+    if name != SOURCES_FILE and isinstance(data.get("area"), dict):
+        found[("area", str(data["area"].get("id")))] = (file, data["area"])
+    for kind, entries in lists.items():
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and "id" in entry:
+                found[(kind, str(entry["id"]))] = (file, entry)
+    return found
+
+
+def _old_side(root: Path, prefix: str, rev: str) -> Entries:
+    listing = _git(root, "ls-tree", "--full-name", "--name-only", "-z", f"{rev}^{{commit}}", "--", prefix or ".")
+    found: Entries = {}
+    for path in listing.split("\0"):
+        if path.endswith(".yml") and path.rpartition("/")[0] == prefix.rstrip("/"):
+            found.update(_entries(_git(root, "show", f"{rev}:{path}"), path))
+    return found
+
+
+def _new_side(folder: Path, prefix: str) -> Entries:
+    found: Entries = {}
+    for path in sorted(folder.glob("*.yml")):
+        found.update(_entries(path.read_text(encoding="utf-8"), prefix + path.name))
+    return found
+
+
+def _changed_fields(old: dict, new: dict) -> dict[str, list]:
+    """{field: [old, new]} for every field that differs; a missing status means active."""
+    keys = list(new) + [k for k in old if k not in new]
+    value = lambda entry, k: entry.get(k, "active" if k == "status" else None)  # noqa: E731
+    return {k: [value(old, k), value(new, k)] for k in keys if value(old, k) != value(new, k)}
+
+
+def compare(old: Entries, new: Entries) -> dict[str, list[dict]]:
+    """The changes from old to new, section by section, in a stable order."""
+    result: dict[str, list[dict]] = {section: [] for section in SECTIONS}
+    for key in sorted(old.keys() | new.keys(), key=lambda k: ((new.get(k) or old[k])[0], k)):
+        file, entry = new.get(key) or old[key]
+        item = {"id": key[1], "kind": key[0], "file": file,
+                "title": next((entry[f] for f in TITLE_FIELDS if f in entry), "")}
+        if key not in old or key not in new:
+            result["added" if key in new else "removed"].append(item)
+            continue
+        fields = _changed_fields(old[key][1], entry)
+        if old[key][0] != file:
+            fields["file"] = [old[key][0], file]
+        if fields.get("status", [None, None])[1] == "withdrawn":
+            del fields["status"]
+            fields.pop("replaced_by", None)
+            result["withdrawn"].append({**item, "replaced_by": entry.get("replaced_by"), "fields": fields})
+        elif fields:
+            result["changed"].append({**item, "fields": fields})
+    return result
+
+
+def _show(value) -> str:
+    """A field value as one line of Markdown."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+        return "[" + ", ".join(map(str, value)) + "]"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def render(changes: dict[str, list[dict]], rev: str) -> str:
+    """Markdown for a pull-request comment: a heading per section, a line per entry."""
+    if not any(changes.values()):
+        return "No catalogue changes."
+    lines = [f"## Catalogue changes since {rev}"]
+    for section in SECTIONS:
+        if not changes[section]:
+            continue
+        lines += ["", f"### {section.capitalize()} ({len(changes[section])})"]
+        for item in changes[section]:
+            label = " ".join(filter(None, [item["id"], item["title"]]))
+            notes = [f"{k} {_show(old)} → {_show(new)}" for k, (old, new) in item.get("fields", {}).items()]
+            if section == "withdrawn":
+                notes.insert(0, f"replaced by {item['replaced_by']}" if item["replaced_by"] else "no replacement")
+            if section in ("added", "removed"):
+                notes = [f"{item['kind']} in {item['file']}"]
+            lines.append(f"- {label}: " + "; ".join(notes))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Print the catalogue changes between REV and the working tree."""
+    parser = argparse.ArgumentParser(prog="build.py diff", description="Catalogue changes since a git revision.")
+    parser.add_argument("rev", metavar="REV", help="git revision to compare with, e.g. HEAD or origin/main")
+    parser.add_argument("folder", nargs="?", default="catalog", help="catalogue folder (default: catalog)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of Markdown")
+    args = parser.parse_intermixed_args(argv)  # REV --json FOLDER: options between positionals
+    folder = Path(args.folder).resolve()
+    try:
+        if args.rev.startswith("-"):  # would be read by git as an option
+            raise DiffError(f"error: {args.rev!r} is not a git revision")
+        if not folder.is_dir():
+            raise DiffError(f"error: {args.folder}: no such folder")
+        root = Path(_git(folder, "rev-parse", "--show-toplevel").strip()).resolve()
+        prefix = folder.relative_to(root).as_posix() + "/"
+        prefix = "" if prefix == "./" else prefix
+        try:
+            _git(root, "rev-parse", "--verify", "--quiet", f"{args.rev}^{{commit}}")
+        except DiffError:
+            raise DiffError(f"error: unknown git revision {args.rev!r} — give a commit, branch or tag "
+                            "(e.g. HEAD, origin/main)") from None
+        changes = compare(_old_side(root, prefix, args.rev), _new_side(folder, prefix))
+    except (DiffError, OSError, UnicodeDecodeError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(changes, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+    else:
+        print(render(changes, args.rev))
+    return 0
+
