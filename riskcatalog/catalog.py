@@ -157,6 +157,12 @@ def _check_links(reg: Register, register_doc: Document, sources_doc: Document | 
     risks = {r["id"]: r for r in reg.risks()}
     linked: set[str] = set()
     levels = reg.register["levels"]
+    first_level: dict[str, int] = {}
+    for index, level in enumerate(levels):  # unit_levels is keyed by (unit, level)
+        first = first_level.setdefault(level["id"], index)
+        if first != index:
+            errors.append(register_doc.error(("levels", index, "id"), f"level {level['id']!r} is listed twice (first "
+                                             f"at line {register_doc.where(('levels', first))[0]}) — keep one"))
     for area in reg.areas:
         for index, risk in enumerate(area.risks):
             path = ("risks", index)

@@ -6,6 +6,8 @@ that runs with the project installed (the served site and the tests) gets them.
 
 from __future__ import annotations
 
+import sqlite3
+
 from datasette import hookimpl
 from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
@@ -19,10 +21,23 @@ DATABASE = "catalog"
 KEY_COLUMNS = {"risk_key": "risks", "measure_key": "measures", "area_key": "areas"}
 
 
+#: Longest string or blob a reader's query may make. The SQL time limit is only checked between
+#: steps, so one randomblob(1e9) would otherwise hold a thread for many seconds.
+MAX_VALUE_BYTES = 10_000_000
+
+
 @hookimpl(trylast=True)
 def prepare_connection(conn):
     """Replace Datasette's escape_fts so every search expands Chinese words as the index does."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    # fts3_tokenizer() returns (and with two arguments replaces) a native pointer; nothing here uses FTS3.
+    for arity in (1, 2):
+        conn.create_function("fts3_tokenizer", arity, _refuse_fts3_tokenizer)
+
+
+def _refuse_fts3_tokenizer(*args):
+    raise PermissionError("fts3_tokenizer() is disabled")
 
 
 @hookimpl

@@ -21,6 +21,8 @@ except ImportError:  # pragma: no cover - only without libyaml
 
 #: Files bigger than this are refused before parsing: no area file comes near it.
 MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Deeper nesting is refused before it can exhaust Python's recursion: the format nests 4 deep.
+MAX_DEPTH = 32
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -44,7 +46,8 @@ class Document:
 
     def error(self, path: tuple, message: str) -> CatalogError:
         line, column = self.where(path)
-        return CatalogError(self.file, line, column, format_path(path), message)
+        shown = path[:-1] if path and path[-1] == "__key__" else path  # a key's position, the field's name
+        return CatalogError(self.file, line, column, format_path(shown), message)
 
 
 class _Refused(Exception):
@@ -61,6 +64,12 @@ def load_text(text: str, file: str) -> tuple[Document | None, list[CatalogError]
             root = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:  # its position is a byte offset in libyaml: find the character
+        offset = max(text.find(chr(exc.character)), 0)
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return None, [CatalogError(file, line, column, "", f"character U+{exc.character:04X} is not allowed "
+                                   "in YAML — remove it")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -91,7 +100,8 @@ def load_file(path, file: str) -> tuple[Document | None, list[CatalogError]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8")) + 1  # characters, as editors count
         return None, [CatalogError(file, line, column, "",
                                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}) — save the file as UTF-8")]
     for number, line in enumerate(text.split("\n"), 1):
@@ -106,6 +116,8 @@ def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int]):
     if id(node) in seen:  # libyaml hands back the same node for every alias of an anchor
         raise _Refused(node, "anchors and aliases (&, *) are not allowed — write the value out")
     seen.add(id(node))
+    if len(path) > MAX_DEPTH:
+        raise _Refused(node, f"nested more than {MAX_DEPTH} levels deep — the catalogue format never nests this deep")
     doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         if node.tag != _TAG + "map":

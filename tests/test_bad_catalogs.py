@@ -1,0 +1,307 @@
+"""Malformed catalogues: each one is refused with one exact, located error and the database untouched.
+
+Every case starts from the valid mini register (conftest.mini_catalog), builds it once to get
+a real previous database, breaks one thing, and runs the real command line against it. The
+working directory is the temporary folder, so errors name files as a contributor sees them
+(mini/alpha.yml) and the output is out/catalog.db.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sqlite3
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+import riskcatalog.db
+from riskcatalog.cli import main
+from riskcatalog.yamlload import MAX_DEPTH, MAX_FILE_BYTES
+
+OUTPUT = "out/catalog.db"
+#: Bounds, not timings: a refusal must not parse 40 MB or expand a bomb.
+MAX_SECONDS = 10
+MAX_GROWTH = 200 * 1024 * 1024
+
+
+@pytest.fixture
+def mini(mini_catalog, monkeypatch) -> Path:
+    """The mini register, with the working directory set so files show as mini/<name>."""
+    monkeypatch.chdir(mini_catalog.parent)
+    return Path("mini")
+
+
+@pytest.fixture
+def previous(mini, capsys) -> Path:
+    """out/catalog.db built from the valid mini register: the database a failed build must keep."""
+    db = Path(OUTPUT)
+    db.parent.mkdir()
+    assert main([str(mini), "-o", OUTPUT]) == 0
+    capsys.readouterr()
+    return db
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    """Replace the one occurrence of old in folder/name."""
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _max_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+
+
+@contextlib.contextmanager
+def bounded():
+    """Fail if the block takes longer than MAX_SECONDS or grows memory by MAX_GROWTH."""
+    started_tracing = not tracemalloc.is_tracing()
+    if started_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base, _ = tracemalloc.get_traced_memory()
+    rss = _max_rss()
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        if started_tracing:
+            tracemalloc.stop()
+    assert elapsed < MAX_SECONDS, f"took {elapsed:.1f}s"
+    assert peak - base < MAX_GROWTH, f"Python allocations grew by {(peak - base) >> 20} MB"
+    assert _max_rss() - rss < MAX_GROWTH, f"peak RSS grew by {(_max_rss() - rss) >> 20} MB"
+
+
+def run(argv: list[str], capsys) -> tuple[int, list[str]]:
+    with bounded():
+        code = main(argv)
+    return code, capsys.readouterr().err.splitlines()
+
+
+def assert_refused(folder: Path, db: Path, capsys, first: str) -> list[str]:
+    """Build and check both fail with `first` as the first line; the database is untouched."""
+    before, inode = db.read_bytes(), db.stat().st_ino
+    code, lines = run([str(folder), "-o", str(db)], capsys)
+    assert code == 1
+    assert lines[0] == first
+    count = len(lines) - 1
+    assert lines[-1] == f"{count} error(s); {db} is unchanged"
+    assert db.read_bytes() == before and db.stat().st_ino == inode
+    assert sorted(p.name for p in db.parent.iterdir()) == [db.name], "temporary files left behind"
+    code, check_lines = run([str(folder), "--check"], capsys)
+    assert code == 1
+    assert check_lines == lines[:-1] + [f"{count} error(s)"]
+    return lines[:-1]
+
+
+# --- the cases: (name, how to break the mini register, the exact first error line) ---------------
+
+def _replace(name, old, new):
+    return lambda folder: edit(folder, name, old, new)
+
+
+def _write(name, text: str):
+    return lambda folder: (folder / name).write_text(text, encoding="utf-8")
+
+
+def _write_bytes(name, transform):
+    def apply(folder):
+        path = folder / name
+        path.write_bytes(transform(path.read_bytes()))
+    return apply
+
+
+def _second_area_reusing_ids(folder: Path) -> None:
+    """beta.yml: a copy of alpha.yml under another area id, so every id of it is taken already."""
+    text = (folder / "alpha.yml").read_text(encoding="utf-8")
+    (folder / "beta.yml").write_text(text.replace("id: alpha", "id: beta"), encoding="utf-8")
+    edit(folder, "register.yml", "  - alpha\n", "  - alpha\n  - beta\n")
+    edit(folder, "register.yml", "risks: 2\n  measures: 3", "risks: 4\n  measures: 6")
+
+
+def _billion_laughs(folder: Path) -> None:
+    lines = ['lol0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"lol{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    (folder / "alpha.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _forty_megabytes(folder: Path) -> None:
+    """alpha.yml grown to 40 MB of plausible measures, written in chunks."""
+    path = folder / "alpha.yml"
+    text = path.read_text(encoding="utf-8")
+    block = text[text.index("  - id: AL-M01"):text.index("  - id: AL-M02")]
+    with path.open("a", encoding="utf-8") as out:
+        for n in range(100, 10**9):
+            if out.tell() > 40 * 1024 * 1024:
+                break
+            out.write(block.replace("AL-M01", f"AL-M{n}"))
+    assert path.stat().st_size > MAX_FILE_BYTES
+
+
+def _quote_it(where: str, text: str, kind: str) -> str:
+    """The error for an unquoted YAML 1.1 value: what it is read as, and the quoted form to write."""
+    return f'mini/alpha.yml:{where}: expected text, but {text!r} is read as {kind} — quote it: "{text}"'
+
+
+NO_AS_TITLE = _quote_it("10:15: risks[0].title_en", "NO", "a yes/no value")
+
+CASES = [
+    ("yaml-syntax", _replace("alpha.yml", "likelihood: 4", "likelihood: [4"),
+     "mini/alpha.yml:22:11: YAML syntax error: did not find expected ',' or ']' — fix the syntax at this point"),
+    ("duplicate-key", _replace("alpha.yml", "    power_en: Travel claims\n",
+                               "    power_en: Travel claims\n    power_en: Travel expenses\n"),
+     "mini/alpha.yml:17:5: duplicate key 'power_en' (first at line 16) — keep one"),
+    ("duplicate-id-in-file", _replace("alpha.yml", "id: AL-02", "id: AL-01"),
+     "mini/alpha.yml:33:9: risks[1].id: duplicate id 'AL-01' (first defined at mini/alpha.yml:8) — "
+     "ids are never reused; give this entry a new id"),
+    ("duplicate-id-across-files", _second_area_reusing_ids,
+     "mini/beta.yml:8:9: risks[0].id: duplicate id 'AL-01' (first defined at mini/alpha.yml:8) — "
+     "ids are never reused; give this entry a new id"),
+    ("dangling-measure", _replace("alpha.yml", "measures: [AL-M03]", "measures: [AL-M03, AL-M09]"),
+     "mini/alpha.yml:56:24: risks[1].measures[1]: unknown measure 'AL-M09' — define it or fix the id"),
+    ("dangling-source", _replace("alpha.yml", "sources: [law]\n    measures: [AL-M01",
+                                 "sources: [lawx]\n    measures: [AL-M01"),
+     "mini/alpha.yml:30:15: risks[0].sources[0]: unknown source 'lawx' — add it to sources.yml or fix the id"),
+    ("dangling-provenance-source", _replace("register.yml", "source: report", "source: reportx"),
+     "mini/register.yml:10:11: provenance.source: unknown source 'reportx' — add it to sources.yml"),
+    ("orphan-measure", _replace("alpha.yml", "measures: [AL-M01, AL-M02]", "measures: [AL-M01]"),
+     "mini/alpha.yml:73:9: measures[1].id: measure 'AL-M02' is not linked from any active risk — "
+     "add it to a risk's measures or withdraw it"),
+    ("withdrawn-measure-linked", _replace("alpha.yml", "    evidence_en: Forwarding log\n",
+                                          "    evidence_en: Forwarding log\n    status: withdrawn\n"),
+     "mini/alpha.yml:56:16: risks[1].measures[0]: measure 'AL-M03' is withdrawn — link an active measure instead"),
+    ("list-for-text", _replace("alpha.yml", "title_en: False travel claims", "title_en: [False travel claims]"),
+     "mini/alpha.yml:10:15: risks[0].title_en: expected text, but got list — write text here"),
+    *[(f"yaml11-{text}", _replace("alpha.yml", "title_en: False travel claims", f"title_en: {text}"),
+       _quote_it("10:15: risks[0].title_en", text, kind))
+      for text, kind in (("NO", "a yes/no value"), ("yes", "a yes/no value"), ("012", "a number"),
+                         ("12:30", "a number"))],
+    ("unquoted-date", _replace("alpha.yml", 'reviewed: "2019-01-15"', "reviewed: 2019-01-15"),
+     _quote_it("32:15: risks[0].reviewed", "2019-01-15", "a date")),
+    ("missing-field", _replace("alpha.yml", "    post_en: Claimant\n", ""),
+     "mini/alpha.yml:8:5: risks[0]: missing field 'post_en' — add it"),
+    ("level-vs-matrix", _replace("alpha.yml", "level: high", "level: medium"),
+     "mini/alpha.yml:23:12: risks[0].level: level 'medium' does not agree with likelihood 4 × impact 4 = 16, "
+     "which is 'high' — set level: high or change the ratings"),
+    ("totals-wrong", _replace("register.yml", "risks: 2", "risks: 3"),
+     "mini/register.yml:14:10: totals.risks: declares 3 risks but the area files define 2 active ones — "
+     "update totals or the areas"),
+    ("duplicate-level", _replace("register.yml", "  - id: medium", "  - id: high"),
+     "mini/register.yml:22:9: levels[1].id: level 'high' is listed twice (first at line 19) — keep one"),
+    ("empty-file", _write("alpha.yml", ""),
+     "mini/alpha.yml:1:1: file is empty — it must hold a mapping (see docs/catalog-format.md)"),
+    ("list-for-file", _write("alpha.yml", "- area\n- risks\n"),
+     "mini/alpha.yml:1:1: expected a mapping of fields, got list"),
+    ("two-documents", _write("alpha.yml", "area: {}\n---\nrisks: []\n"),
+     "mini/alpha.yml:2:1: YAML syntax error: but found another document — fix the syntax at this point"),
+    ("missing-area-file", lambda folder: (folder / "alpha.yml").unlink(),
+     "mini/register.yml:17:5: areas[0]: area file mini/alpha.yml is missing — "
+     "create it or remove 'alpha' from areas"),
+    ("unlisted-file", _write("alpha-old.yml", "area:\n  id: alpha-old\n"),
+     "mini/alpha-old.yml:1:1: area file not listed in register.yml — add 'alpha-old' to areas or remove the file"),
+    ("not-utf8", _write_bytes("alpha.yml", lambda raw: raw.replace("差旅费".encode(), "差旅费".encode("gbk"), 1)),
+     "mini/alpha.yml:9:19: not valid UTF-8 (byte 0xb2) — save the file as UTF-8"),
+    ("byte-order-mark", _write_bytes("alpha.yml", lambda raw: b"\xef\xbb\xbf" + raw),
+     "mini/alpha.yml:1:1: file starts with a byte-order mark — save it as UTF-8 without BOM"),
+    ("control-character", _replace("alpha.yml", "经办人虚报差旅天数。", "经办人虚报\x07差旅天数。"),
+     "mini/alpha.yml:11:26: character U+0007 is not allowed in YAML — remove it"),
+    ("tab-indent", _replace("alpha.yml", "    title_en: False travel claims", "\ttitle_en: False travel claims"),
+     "mini/alpha.yml:10:1: tab in indentation — YAML indents with spaces only"),
+    ("python-tag", _replace("alpha.yml", "title_en: False travel claims",
+                            'title_en: !!python/object/apply:os.system ["echo hi"]'),
+     "mini/alpha.yml:10:15: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed — remove it"),
+    ("merge-key", _replace("alpha.yml", "    power_en: Travel claims\n",
+                           "    power_en: Travel claims\n    <<: {impact: 1}\n"),
+     "mini/alpha.yml:17:5: merge keys (<<) are not allowed — write the fields out"),
+    # The error points at the anchor: removing it (and so every alias) is the fix.
+    ("billion-laughs", _billion_laughs,
+     "mini/alpha.yml:1:7: anchors and aliases (&, *) are not allowed — write the value out"),
+    ("deep-nesting", _write("alpha.yml", "area: " + "[" * 900 + "]" * 900 + "\n"),
+     f"mini/alpha.yml:1:{7 + MAX_DEPTH}: nested more than {MAX_DEPTH} levels deep — "
+     "the catalogue format never nests this deep"),
+    ("forty-megabytes", _forty_megabytes,
+     f"mini/alpha.yml:1:1: file is 40.0 MB, over the {MAX_FILE_BYTES >> 20} MB limit — split it or remove the bulk"),
+    ("replaced-by-on-active", _replace("alpha.yml", "measures: [AL-M03]", "measures: [AL-M03]\n    replaced_by: AL-01"),
+     "mini/alpha.yml:57:18: risks[1].replaced_by: replaced_by is only for withdrawn entries — "
+     "add status: withdrawn or remove replaced_by"),
+]
+
+
+FIRST_LINE = {name: first for name, _, first in CASES}
+
+
+@pytest.mark.parametrize("name, breaks, first", CASES, ids=[case[0] for case in CASES])
+def test_refused_with_located_error_and_database_unchanged(name, breaks, first, mini, previous, capsys):
+    breaks(mini)
+    assert_refused(mini, previous, capsys, first)
+
+
+def test_typo_field_gets_a_did_you_mean_hint(mini, previous, capsys):
+    edit(mini, "alpha.yml", "title_zh: 虚报冒领差旅费", "tittle_zh: 虚报冒领差旅费")
+    lines = assert_refused(mini, previous, capsys, "mini/alpha.yml:8:5: risks[0]: missing field 'title_zh' — add it")
+    assert lines == ["mini/alpha.yml:8:5: risks[0]: missing field 'title_zh' — add it",
+                     "mini/alpha.yml:9:5: risks[0].tittle_zh: unknown field 'tittle_zh' — did you mean 'title_zh'?"]
+
+
+def test_duplicate_ids_across_files_each_reported(mini, previous, capsys):
+    _second_area_reusing_ids(mini)
+    lines = assert_refused(mini, previous, capsys, FIRST_LINE["duplicate-id-across-files"])
+    assert [line.split(": ")[0] for line in lines] == [
+        "mini/beta.yml:8:9", "mini/beta.yml:33:9", "mini/beta.yml:59:9", "mini/beta.yml:73:9", "mini/beta.yml:86:9"]
+
+
+def test_every_error_reported_in_one_run(mini, previous, capsys):
+    edit(mini, "alpha.yml", "title_en: False travel claims", "title_en: NO")
+    edit(mini, "alpha.yml", "likelihood: 4", "likelihood: 7")
+    edit(mini, "alpha.yml", "category: ethics", "category: morals")
+    lines = assert_refused(mini, previous, capsys, NO_AS_TITLE)
+    assert lines == [
+        NO_AS_TITLE,
+        "mini/alpha.yml:21:17: risks[0].likelihood: 7 is outside 1–5",
+        "mini/alpha.yml:42:15: risks[1].category: 'morals' is not one of: ethics, duties, rules, process, external",
+    ]
+
+
+def test_html_and_script_text_is_valid_and_stored_verbatim(mini, previous, capsys):
+    hostile = """<script>alert("x")</script> & <b onmouseover='y()'>粗体</b> </textarea>"""
+    edit(mini, "alpha.yml", "title_en: False travel claims", "title_en: '" + hostile.replace("'", "''") + "'")
+    edit(mini, "alpha.yml", "description_en: The claimant inflates the days of travel.",
+         "description_en: |\n      <img src=x onerror=alert(1)>\n      {{ 7 * 7 }} ${x} %s")
+    assert main([str(mini), "--check"]) == 0
+    assert main([str(mini), "-o", str(previous)]) == 0
+    assert sorted(p.name for p in previous.parent.iterdir()) == [previous.name]
+    with contextlib.closing(sqlite3.connect(previous)) as conn:
+        title, description = conn.execute(
+            "select title_en, description_en from risks where id = 'AL-01'").fetchone()
+    assert title == hostile
+    assert description == "<img src=x onerror=alert(1)>\n{{ 7 * 7 }} ${x} %s\n"
+
+
+@pytest.mark.parametrize("exception, message", [
+    (KeyboardInterrupt, "interrupted"),
+    (OSError(28, "No space left on device"), "error: [Errno 28] No space left on device"),
+], ids=["interrupt", "disk-full"])
+def test_interrupted_build_leaves_database_unchanged(exception, message, mini, previous, capsys, monkeypatch):
+    def interrupted(db, register):
+        raise exception
+
+    monkeypatch.setattr(riskcatalog.db, "insert_register", interrupted)
+    before, inode = previous.read_bytes(), previous.stat().st_ino
+    assert main([str(mini), "-o", str(previous)]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"{message}; {previous} is unchanged"]
+    assert previous.read_bytes() == before and previous.stat().st_ino == inode
+    assert sorted(p.name for p in previous.parent.iterdir()) == [previous.name]
+
+
+def test_mini_register_is_valid_to_start_with(mini, previous):
+    """The cases above each break one thing of a register that builds."""
+    with contextlib.closing(sqlite3.connect(previous)) as conn:
+        assert conn.execute("select count(*) from risks").fetchone()[0] == 2
+        assert conn.execute("select count(*) from measures").fetchone()[0] == 3
+    assert sorted(p.name for p in mini.iterdir()) == ["alpha.yml", "register.yml", "sources.yml"]
