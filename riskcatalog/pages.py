@@ -93,7 +93,7 @@ async def risk_page(datasette, key: str) -> dict:
         where r.key = :key""", key=key)
     if risk is None:
         return {}
-    return {"risk": risk,
+    return {"entry": risk,
             "manifestations": list(zip(json.loads(risk["manifestations_zh"]), json.loads(risk["manifestations_en"]))),
             "measures": await _rows(db, """
                 select m.key, m.id, m.title_zh, m.title_en, m.owner_zh, m.owner_en, m.frequency_zh, m.status,
@@ -114,7 +114,7 @@ async def measure_page(datasette, key: str) -> dict:
         join natures n on n.id = m.nature where m.key = :key""", key=key)
     if measure is None:
         return {}
-    return {"measure": measure,
+    return {"entry": measure,
             "risks": await _rows(db, """
                 select r.key, r.id, r.title_zh, r.title_en, r.level, r.status, l.label_zh as level_zh,
                        l.label_en as level_en, a.key as area_key, a.name_zh as area_zh, a.name_en as area_en
@@ -138,7 +138,7 @@ async def area_page(datasette, key: str) -> dict:
         group = groups.setdefault(risk["level"], {"level": risk["level"], "label_zh": risk["level_zh"],
                                                    "label_en": risk["level_en"], "risks": []})
         group["risks"].append(risk)
-    return {"area": area, "levels": list(groups.values()),
+    return {"entry": area, "levels": list(groups.values()),
             "measures": await _rows(db, """
                 select key, id, title_zh, title_en, type, nature, status from measures
                 where area = :key order by id""", key=key),
