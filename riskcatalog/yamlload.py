@@ -8,6 +8,7 @@ can be refused with the file, line and column of the offending node.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -25,6 +26,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 32
 
 _TAG = "tag:yaml.org,2002:"
+_TAB_INDENT = re.compile(r"^[ ]*\t", re.M)  # a tab among a line's leading blanks
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
@@ -104,11 +106,11 @@ def load_file(path, file: str) -> tuple[Document | None, list[CatalogError]]:
         column = len(raw[line_start:exc.start].decode("utf-8")) + 1  # characters, as editors count
         return None, [CatalogError(file, line, column, "",
                                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}) — save the file as UTF-8")]
-    for number, line in enumerate(text.split("\n"), 1):
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in indent:
-            return None, [CatalogError(file, number, indent.index("\t") + 1, "",
-                                       "tab in indentation — YAML indents with spaces only")]
+    tab = _TAB_INDENT.search(text)
+    if tab:
+        line_start = text.rfind("\n", 0, tab.start()) + 1
+        return None, [CatalogError(file, text.count("\n", 0, tab.start()) + 1, tab.end() - line_start, "",
+                                   "tab in indentation — YAML indents with spaces only")]
     return load_text(text, file)
 
 

@@ -213,6 +213,8 @@ CASES = [
      "mini/alpha.yml:11:26: character U+0007 is not allowed in YAML — remove it"),
     ("tab-indent", _replace("alpha.yml", "    title_en: False travel claims", "\ttitle_en: False travel claims"),
      "mini/alpha.yml:10:1: tab in indentation — YAML indents with spaces only"),
+    ("tab-after-spaces", _replace("alpha.yml", "    title_en: False travel claims", "  \ttitle_en: False travel claims"),
+     "mini/alpha.yml:10:3: tab in indentation — YAML indents with spaces only"),
     ("python-tag", _replace("alpha.yml", "title_en: False travel claims",
                             'title_en: !!python/object/apply:os.system ["echo hi"]'),
      "mini/alpha.yml:10:15: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed — remove it"),
@@ -288,10 +290,10 @@ def test_html_and_script_text_is_valid_and_stored_verbatim(mini, previous, capsy
     (OSError(28, "No space left on device"), "error: [Errno 28] No space left on device"),
 ], ids=["interrupt", "disk-full"])
 def test_interrupted_build_leaves_database_unchanged(exception, message, mini, previous, capsys, monkeypatch):
-    def interrupted(db, register):
+    def interrupted(db, rows):
         raise exception
 
-    monkeypatch.setattr(riskcatalog.db, "insert_register", interrupted)
+    monkeypatch.setattr(riskcatalog.db, "insert_rows", interrupted)
     before, inode = previous.read_bytes(), previous.stat().st_ino
     assert main([str(mini), "-o", str(previous)]) == 1
     assert capsys.readouterr().err.splitlines() == [f"{message}; {previous} is unchanged"]
