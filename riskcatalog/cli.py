@@ -14,6 +14,9 @@ from pathlib import Path
 from . import db
 from .errors import CatalogInvalid
 
+#: Registers summarised one per line; beyond this, a count.
+SHOWN = 10
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     folders = [Path(f) for f in args.folders] or [Path("catalog")]
     try:
         if args.check:
-            summaries = [register.summary() for register in db.check(folders)]
+            summaries = db.check(folders)
         else:
             summaries = db.build(folders, Path(args.output))
     except CatalogInvalid as exc:
@@ -35,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         return _failed(args, "interrupted")
     except OSError as exc:
         return _failed(args, f"error: {exc}")
-    for summary in summaries:
-        print(f"{summary}: OK" if args.check else f"{summary}: built {args.output}")
+    done = "OK" if args.check else f"built {args.output}"
+    for summary in summaries[:SHOWN]:
+        print(f"{summary}: {done}")
+    if len(summaries) > SHOWN:  # a city's registers would otherwise print thousands of lines
+        print(f"… and {len(summaries) - SHOWN:,} more registers: {done}")
     return 0
 
 

@@ -8,7 +8,6 @@ single-column keys let Datasette link and label every foreign key.
 
 from __future__ import annotations
 
-import datetime
 import importlib.metadata
 import os
 import platform
@@ -20,65 +19,11 @@ from typing import Iterable
 import sqlite_utils
 
 from . import vocab
-from .catalog import REGISTER_FILE, Register, display_name, load_register
+from .compile import compile_all
 from .errors import CatalogInvalid
-from .search import TOKENIZE, index_text
+from .search import TOKENIZE
+from .tables import NULLABLE, SEARCHED, TABLES  # noqa: F401 - NULLABLE is part of this module's interface
 
-
-def bilingual(*names: str) -> dict[str, type]:
-    return {f"{name}_{lang}": str for name in names for lang in ("zh", "en")}
-
-
-LOOKUP = {"id": str, "label": str, "label_zh": str, "label_en": str, "rank": int}
-
-#: Every table: columns (in order), primary key, foreign keys {column: (table, column)}.
-TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
-    "levels": (LOOKUP, "id", {}),
-    "categories": (LOOKUP, "id", {}),
-    "measure_types": (LOOKUP, "id", {}),
-    "natures": (LOOKUP, "id", {}),
-    "source_kinds": (LOOKUP, "id", {}),
-    "units": ({"id": str, **bilingual("name", "district", "city"), "provenance_source": str,
-               **bilingual("provenance_note"), "declared_risks": int, "declared_measures": int, "folder": str},
-              "id", {}),
-    "unit_levels": ({"unit": str, "level": str, "min_score": int, "review_days": int}, ("unit", "level"),
-                    {"unit": ("units", "id"), "level": ("levels", "id")}),
-    "sources": ({"key": str, "unit": str, "id": str, "kind": str, **bilingual("title", "issuer"), "year": int,
-                 "number": str, "date": str, "file": str, "line": int}, "key",
-                {"unit": ("units", "id"), "kind": ("source_kinds", "id")}),
-    "areas": ({"key": str, "unit": str, "id": str, "position": int, **bilingual("name", "description"),
-               "file": str, "line": int}, "key", {"unit": ("units", "id")}),
-    "risks": ({"key": str, "unit": str, "id": str, "seq": int, "area": str, **bilingual("title", "description",
-               "post", "power"), "category": str, **bilingual("manifestations"), "likelihood": int, "impact": int,
-               "score": int, "level": str, **bilingual("responsible_post", "responsible_leader", "supervisor"),
-               "reviewed": str, "next_review": str, "status": str, "replaced_by": str, "measure_ids": str,
-               "source_ids": str, "file": str, "line": int}, "key",
-              {"unit": ("units", "id"), "area": ("areas", "key"), "category": ("categories", "id"),
-               "level": ("levels", "id"), "replaced_by": ("risks", "key")}),
-    "measures": ({"key": str, "unit": str, "id": str, "area": str, **bilingual("title", "description"),
-                  "type": str, "nature": str, **bilingual("owner", "frequency", "evidence"), "status": str,
-                  "replaced_by": str, "risk_ids": str, "area_ids": str, "source_ids": str, "file": str, "line": int},
-                 "key", {"unit": ("units", "id"), "area": ("areas", "key"), "type": ("measure_types", "id"),
-                         "nature": ("natures", "id"), "replaced_by": ("measures", "key")}),
-    "risk_measures": ({"risk": str, "measure": str, "position": int}, ("risk", "measure"),
-                      {"risk": ("risks", "key"), "measure": ("measures", "key")}),
-    "risk_sources": ({"risk": str, "source": str}, ("risk", "source"),
-                     {"risk": ("risks", "key"), "source": ("sources", "key")}),
-    "measure_sources": ({"measure": str, "source": str}, ("measure", "source"),
-                        {"measure": ("measures", "key"), "source": ("sources", "key")}),
-    "build_info": ({"key": str, "value": str}, "key", {}),
-}
-
-#: Columns that may be empty; every other column is NOT NULL.
-NULLABLE = {"number", "date", "replaced_by"}
-
-#: Tables searched through Datasette: the table, its search table, and what gets indexed.
-SEARCHED = {
-    "risks": ("id", "title_zh", "title_en", "description_zh", "description_en", "post_zh", "post_en",
-              "power_zh", "power_en", "manifestations_zh", "manifestations_en"),
-    "measures": ("id", "title_zh", "title_en", "description_zh", "description_en", "owner_zh", "owner_en",
-                 "evidence_zh", "evidence_en"),
-}
 
 REGISTER_VIEW = """
 select
@@ -99,158 +44,130 @@ order by r.unit, r.seq
 """
 
 
-def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> list[Register]:
-    """Validate and compile the register folders into output, atomically."""
+#: What the home page shows, computed once per build: over a city's registers the same
+#: aggregates would scan every risk on every page view. Table -> (columns, key, rows).
+SUMMARIES: dict[str, tuple[dict, str | tuple, str]] = {
+    "area_summary": ({"id": str, "name_zh": str, "name_en": str, "key": str, "position": int, "units": int,
+                      "high": int, "medium": int, "low": int, "risks": int, "measures": int}, "id", """
+        with r as (select area, sum(level = 'high') as high, sum(level = 'medium') as medium,
+                          sum(level = 'low') as low, count(*) as risks
+                   from risks where status = 'active' group by area),
+             m as (select area, count(*) as measures from measures where status = 'active' group by area)
+        select a.id, min(a.name_zh), min(a.name_en), min(a.key), min(a.position), count(*),
+               coalesce(sum(r.high), 0), coalesce(sum(r.medium), 0), coalesce(sum(r.low), 0),
+               coalesce(sum(r.risks), 0), coalesce(sum(m.measures), 0)
+        from areas a left join r on r.area = a.key left join m on m.area = a.key
+        group by a.id"""),
+    "heatmap": ({"likelihood": int, "impact": int, "risks": int}, ("likelihood", "impact"), """
+        select likelihood, impact, count(*) from risks where status = 'active'
+        group by likelihood, impact"""),
+}
+
+
+def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> list[str]:
+    """Validate and compile the register folders into output, atomically; their summaries."""
     output = Path(output)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        registers = _build_into(sqlite_utils.Database(tmp), [Path(f) for f in folders], commit)
+        summaries = _build_into(sqlite_utils.Database(tmp), [Path(f) for f in folders], commit)
         os.replace(tmp, output)
     except BaseException:
         os.unlink(tmp)
         raise
-    return registers
+    return summaries
 
 
-def check(folders: Iterable[Path]) -> list[Register]:
-    """Validate the register folders without building; raises CatalogInvalid with every error."""
-    registers, errors = [], []
-    for folder in folders:
-        try:
-            registers.append(load_register(folder))
-        except CatalogInvalid as exc:
-            errors.extend(exc.errors)
+def check(folders: Iterable[Path]) -> list[str]:
+    """Validate the register folders without building: their summaries, or CatalogInvalid with every error."""
+    errors: list = []
+    summaries = [compiled.summary for compiled in compile_all([Path(f) for f in folders], errors, with_rows=False)]
     if errors:
         raise CatalogInvalid(errors)
-    return registers
+    return summaries
 
 
-def _build_into(db: sqlite_utils.Database, folders: list[Path], commit: str | None) -> list[Register]:
+#: Page cache while building: well under the 1 GB the build may use at city scale.
+BUILD_CACHE_KIB = 256 * 1024
+
+
+def _build_into(db: sqlite_utils.Database, folders: list[Path], commit: str | None) -> list[str]:
     # The file is private until os.replace, so a crash can only lose the temporary copy.
     db.execute("pragma journal_mode = off")
     db.execute("pragma synchronous = off")
+    # A city's indexes and search index outgrow SQLite's default 2 MB cache many times over.
+    db.execute(f"pragma cache_size = -{BUILD_CACHE_KIB}")
     create_schema(db)
-    registers, errors, units = [], [], {}
-    for folder in folders:
-        try:
-            register = load_register(folder)
-        except CatalogInvalid as exc:
-            errors.extend(exc.errors)
-            continue
-        unit_id = register.unit["id"]
-        if unit_id in units:
-            errors.append(register.doc.error(("unit", "id"), f"unit {unit_id!r} is also the unit of "
-                                                             f"{display_name(units[unit_id], REGISTER_FILE)} — give each register its own unit id"))
-            continue
-        units[unit_id] = folder
+    # Summaries only: a city's registers must not all stay in memory.
+    summaries, errors = [], []
+    for compiled in compile_all(folders, errors):
         if not errors:  # once the build is doomed, keep validating but stop writing
-            insert_register(db, register)
-        # Summaries only: a city's registers must not all stay in memory.
-        registers.append(register.summary())
+            insert_rows(db, compiled.rows)
+        summaries.append(compiled.summary)
     if errors:
         raise CatalogInvalid(errors)
     finish(db, commit, folders)
     db.close()
-    return registers
+    return summaries
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
-    """Create every table with types, NOT NULL, keys, foreign keys and indexes; fill the lookups."""
+    """Create every table with types, NOT NULL, keys and foreign keys; fill the lookups."""
     for name, (columns, pk, foreign_keys) in TABLES.items():
         db[name].create(columns, pk=pk, not_null={c for c in columns if c not in NULLABLE},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
-        for column in foreign_keys:
-            if column != (pk[0] if isinstance(pk, tuple) else pk):  # a key's first column is indexed already
-                db[name].create_index([column])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
-    db["units"].create_index(["provenance_source"])
+    for table in SEARCHED:
+        # rowid of the search row = rowid of the record, so Datasette's table search can use it.
+        db[f"{table}_search"].create({"rowid": int, "text": str}, pk="rowid")
     for name, words in (("levels", vocab.LEVELS), ("categories", vocab.CATEGORIES),
                         ("measure_types", vocab.MEASURE_TYPES), ("natures", vocab.NATURES),
                         ("source_kinds", vocab.SOURCE_KINDS)):
         db[name].insert_all(vocab.lookup_rows(words))
 
 
-def _key(unit: str, entry_id: str | None) -> str | None:
-    return f"{unit}-{entry_id}" if entry_id else None
+def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None:
+    """Write one compiled register's rows; its search texts take the rowids of their records.
+
+    executemany rather than sqlite-utils' insert_all, which inspects every value and re-plans
+    each batch: at city scale that was a third of the build (docs/benchmarks.md).
+    """
+    for table, (columns, _, _) in TABLES.items():
+        if table not in rows:
+            continue
+        first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
+        db.conn.executemany(f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+                            f"values ({', '.join('?' * len(columns))})", rows[table])
+        if table in SEARCHED:
+            db.conn.executemany(f"insert into [{table}_search] (rowid, text) values (?, ?)",
+                                ((rowid, text) for rowid, (text,) in enumerate(rows[f"{table}_search"], first)))
 
 
-def insert_register(db: sqlite_utils.Database, register: Register) -> None:
-    """Insert one validated register's rows."""
-    unit = register.unit["id"]
-    reg = register.register
-    db["units"].insert({
-        "id": unit, **{k: v for k, v in reg["unit"].items() if k != "id"},
-        "provenance_source": _key(unit, reg["provenance"]["source"]),
-        "provenance_note_zh": reg["provenance"]["note_zh"], "provenance_note_en": reg["provenance"]["note_en"],
-        "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
-        "folder": str(register.folder),
-    })
-    review_days = {level["id"]: level["review_days"] for level in reg["levels"]}
-    db["unit_levels"].insert_all({"unit": unit, "level": level["id"], "min_score": level["min_score"],
-                                  "review_days": level["review_days"]} for level in reg["levels"])
-    db["sources"].insert_all({"key": _key(unit, s["id"]), "unit": unit, "number": None, "date": None, **s}
-                             for s in register.sources)
-    db["areas"].insert_all({"key": _key(unit, a.record["id"]), "unit": unit, "position": n, **a.record}
-                           for n, a in enumerate(register.areas, 1))
-    controlled_by = _risks_by_measure(register)
-    db["risks"].insert_all(_risk_row(unit, seq, area.record["id"], risk, review_days)
-                           for seq, (area, risk) in enumerate(
-                               ((a, r) for a in register.areas for r in a.risks), 1))
-    db["measures"].insert_all(_measure_row(unit, area.record["id"], measure, controlled_by.get(measure["id"], []))
-                              for area in register.areas for measure in area.measures)
-    db["risk_measures"].insert_all({"risk": _key(unit, r["id"]), "measure": _key(unit, m), "position": n}
-                                   for r in register.risks() for n, m in enumerate(r["measures"], 1))
-    db["risk_sources"].insert_all({"risk": _key(unit, r["id"]), "source": _key(unit, s)}
-                                  for r in register.risks() for s in r["sources"])
-    db["measure_sources"].insert_all({"measure": _key(unit, m["id"]), "source": _key(unit, s)}
-                                     for m in register.measures() for s in m.get("sources", []))
+#: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
+#: the sort column, then the key) and the heat map's links.
+INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact")]}
 
 
-def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
-    """measure id -> [(risk id, area id)] in register order: the reverse of each risk's links."""
-    result: dict[str, list[tuple[str, str]]] = {}
-    for area in register.areas:
-        for risk in area.risks:
-            for measure_id in risk["measures"]:
-                result.setdefault(measure_id, []).append((risk["id"], area.record["id"]))
-    return result
-
-
-def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
-    reviewed = datetime.date.fromisoformat(risk["reviewed"])
-    row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
-    return {**row, "key": _key(unit, risk["id"]), "unit": unit, "seq": seq, "area": _key(unit, area_id),
-            "manifestations_zh": [m["zh"] for m in risk["manifestations"]],
-            "manifestations_en": [m["en"] for m in risk["manifestations"]],
-            "score": risk["likelihood"] * risk["impact"],
-            "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
-            "status": risk.get("status", "active"), "replaced_by": _key(unit, risk.get("replaced_by")),
-            "measure_ids": risk["measures"], "source_ids": risk["sources"]}
-
-
-def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:
-    row = {k: v for k, v in measure.items() if k != "sources"}
-    return {**row, "key": _key(unit, measure["id"]), "unit": unit, "area": _key(unit, area_id),
-            "status": measure.get("status", "active"), "replaced_by": _key(unit, measure.get("replaced_by")),
-            "risk_ids": [risk_id for risk_id, _ in controlled],
-            "area_ids": list(dict.fromkeys(area for _, area in controlled)),
-            "source_ids": measure.get("sources", [])}
+def create_indexes(db: sqlite_utils.Database) -> None:
+    """An index on every foreign key (joins, facets) and the INDEXES; made once the rows are in,
+    which is faster than keeping them up to date row by row."""
+    for table in db.tables:
+        keys = {fk.column for fk in table.foreign_keys} - {table.pks[0]}  # a key's first column is indexed already
+        for columns in [(column,) for column in sorted(keys)] + INDEXES.get(table.name, []):
+            table.create_index(columns)
 
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:
-    """Search indexes, the register view, build facts, and the integrity checks."""
-    # Any number of columns: sqlite-utils' register_function only knows fixed arities.
-    db.conn.create_function("index_text", -1, index_text, deterministic=True)
-    for table, columns in SEARCHED.items():
-        search = f"{table}_search"
-        # rowid of the search row = rowid of the record, so Datasette's table search can use it.
-        db[search].create({"rowid": int, "text": str}, pk="rowid")
-        db.execute(f"insert into [{search}] (rowid, text) select rowid, index_text("
-                   + ", ".join(f"[{c}]" for c in columns) + f") from [{table}]")
-        db[search].enable_fts(["text"], tokenize=TOKENIZE, create_triggers=False)
+    """Indexes, search, summaries, the register view, build facts, and the integrity checks."""
+    create_indexes(db)
+    for table in SEARCHED:
+        db[f"{table}_search"].enable_fts(["text"], tokenize=TOKENIZE, create_triggers=False)
     db.create_view("register", REGISTER_VIEW.strip())
+    for name, (columns, pk, rows) in SUMMARIES.items():
+        db[name].create(columns, pk=pk, not_null=set(columns))
+        db.execute(f"insert into [{name}] ({', '.join(columns)}) {rows}")
     db["build_info"].insert_all({"key": k, "value": str(v)} for k, v in _build_facts(db, commit, folders).items())
+    db.conn.commit()  # insert_rows leaves its rows in the connection's open transaction
     problems = list(db.execute("pragma foreign_key_check").fetchall())
     integrity = db.execute("pragma integrity_check").fetchone()[0]
     if problems or integrity != "ok":  # a bug in this module, not in the catalogue

@@ -2,7 +2,7 @@
 
 SQLite's unicode61 tokenizer treats a run of Chinese characters as one token, so `报销`
 never matches `经费报销审核`; the trigram tokenizer cannot match two-character words.
-We index a derived text in which each Chinese run also appears as its single characters
+We index a derived text in which each Chinese run is replaced by its single characters
 and its overlapping character pairs, and expand queries the same way: a one-character
 word matches a character token, a longer word matches its pairs as a phrase. Traditional
 characters are folded to Simplified on both sides; English goes through the porter stemmer.
@@ -19,6 +19,7 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(f"([{_HAN}]+)|([^\\s{_HAN}]+)")
+_HAN_RUN = re.compile(f"[{_HAN}]+")
 _T2S = opencc.OpenCC("t2s")
 
 
@@ -28,17 +29,21 @@ def to_simplified(text: str) -> str:
 
 
 def _pairs(run: str) -> list[str]:
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+    return list(map(str.__add__, run, run[1:]))
 
 
 def index_text(*texts: str | None) -> str:
-    """The text to index for a record: the original plus each Chinese run's characters and pairs."""
+    """The text to index for a record: its other words, then each Chinese run's characters and pairs.
+
+    A whole Chinese run is left out: no query ever asks for one, and as a token it would only
+    grow the index.
+    """
     text = to_simplified(" ".join(t for t in texts if t))
-    runs = re.findall(f"[{_HAN}]+", text)
+    runs = _HAN_RUN.findall(text)
     chars = " ".join(" ".join(run) for run in runs)
     # Pairs of each run stay adjacent in one stream so a phrase of pairs matches a longer word.
     pairs = " ".join(" ".join(_pairs(run)) for run in runs)
-    return f"{text}\n{chars}\n{pairs}"
+    return f"{_HAN_RUN.sub(' ', text)}\n{chars}\n{pairs}"
 
 
 def fts_query(query: str) -> str:

@@ -111,7 +111,7 @@ def test_two_builds_give_the_same_dump(tmp_path):
     assert dumps[0] == dumps[1]
 
 
-def test_a_second_register_loads_beside_the_first_with_clashing_ids(tmp_path):
+def test_a_second_register_loads_beside_the_first_with_clashing_ids(tmp_path, register):
     """Two registers may both have LAND-01; the unit in the key keeps them apart."""
     second = copy_catalog(tmp_path / "second")
     text = (second / "register.yml").read_text(encoding="utf-8")
@@ -124,6 +124,28 @@ def test_a_second_register_loads_beside_the_first_with_clashing_ids(tmp_path):
     assert [r["key"] for r in database["risks"].rows_where("id = ?", ["LAND-01"], order_by="key")] == [
         "hanzheng-LAND-01", "yijia-LAND-01"]
     assert database.execute("pragma foreign_key_check").fetchall() == []
+    land = next(database["area_summary"].rows_where("id = 'land'"))
+    assert (land["units"], land["risks"]) == (2, 2 * len(next(a for a in register.areas
+                                                          if a.record["id"] == "land").risks))
+    assert sum(r["risks"] for r in database["area_summary"].rows) == 102
+    assert sum(r["risks"] for r in database["heatmap"].rows) == 102
+
+
+def test_summaries_count_the_active_risks_and_measures(database, register):
+    """area_summary and heatmap, computed at build time, agree with the YAML entries."""
+    active = [(area.record["id"], r) for area in register.areas for r in area.risks
+              if r.get("status", "active") == "active"]
+    for row in database["area_summary"].rows:
+        risks = [r for area_id, r in active if area_id == row["id"]]
+        assert row["risks"] == len(risks) > 0, row["id"]
+        assert [row[level] for level in ("high", "medium", "low")] == [
+            sum(r["level"] == level for r in risks) for level in ("high", "medium", "low")], row["id"]
+        area = next(a for a in register.areas if a.record["id"] == row["id"])
+        assert row["measures"] == sum(m.get("status", "active") == "active" for m in area.measures) > 0
+        assert row["units"] == 1
+    cells = {(r["likelihood"], r["impact"]): r["risks"] for r in database["heatmap"].rows}
+    assert cells == {cell: sum((r["likelihood"], r["impact"]) == cell for _, r in active)
+                     for cell in {(r["likelihood"], r["impact"]) for _, r in active}}
 
 
 def test_same_unit_twice_is_an_error(tmp_path, capsys):

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from riskcatalog import db as build_db
-from riskcatalog import synth
+from riskcatalog import cli, compile, synth
 from riskcatalog.catalog import load_register
 
 from .conftest import CATALOG
@@ -39,7 +39,8 @@ def test_units_are_distinct_slugs_and_names():
 def test_generated_registers_validate_and_build_together(tmp_path):
     """Three registers pass validation and build into one database with clashing ids and the right counts."""
     folders = synth.generate(CATALOG, tmp_path / "units", 3, seed=1)
-    registers = build_db.check(folders)  # raises CatalogInvalid with every error if any is invalid
+    assert len(build_db.check(folders)) == 3  # raises CatalogInvalid with every error if any is invalid
+    registers = [load_register(folder) for folder in folders]
     output = tmp_path / "catalog.db"
     build_db.build(folders, output)
     with sqlite3.connect(output) as conn:
@@ -50,6 +51,45 @@ def test_generated_registers_validate_and_build_together(tmp_path):
         assert count("select count(*) from measures") == sum(r.register["totals"]["measures"] for r in registers)
         assert count("select count(*) from risk_measures") == sum(
             len(risk["measures"]) for r in registers for risk in r.risks())
+
+
+def test_many_registers_print_a_count_not_a_line_each(tmp_path, capsys):
+    """Past cli.SHOWN registers, build and --check print the first ones and then how many more."""
+    folders = [str(f) for f in synth.generate(CATALOG, tmp_path / "units", cli.SHOWN + 2, seed=2)]
+    output = tmp_path / "catalog.db"
+    assert cli.main([*folders, "-o", str(output)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == cli.SHOWN + 1 and lines[0].endswith(f": built {output}")
+    assert lines[-1] == f"… and 2 more registers: built {output}"
+    assert cli.main(["--check", *folders]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "… and 2 more registers: OK"
+
+
+def test_parallel_build_equals_serial_build(tmp_path, monkeypatch):
+    """Registers compiled in worker processes give the same database as one process does."""
+    folders = synth.generate(CATALOG, tmp_path / "units", compile.PARALLEL_FROM + 1, seed=4)
+    build_db.build(folders, tmp_path / "parallel.db")
+    monkeypatch.setattr(compile, "WORKERS", 1)
+    build_db.build(folders, tmp_path / "serial.db")
+    dumps = [sorted(sqlite3.connect(tmp_path / name).iterdump()) for name in ("parallel.db", "serial.db")]
+    assert dumps[0] == dumps[1]
+    assert sum(line.startswith('INSERT INTO "risks_search"') for line in dumps[0]) == 51 * len(folders)
+
+
+def test_parallel_build_reports_every_error(tmp_path, capsys):
+    """A broken register and a repeated unit among many are reported with file and line; nothing is written."""
+    folders = synth.generate(CATALOG, tmp_path / "units", compile.PARALLEL_FROM + 1, seed=5)
+    land = folders[1] / "land.yml"
+    land.write_text(land.read_text(encoding="utf-8").replace("likelihood: ", "likelihood: x", 1), encoding="utf-8")
+    output = tmp_path / "catalog.db"
+    assert cli.main([*map(str, folders), str(folders[0]), "-o", str(output)]) == 1
+    errors = capsys.readouterr().err.splitlines()  # sorted by file, line
+    line = next(n for n, text in enumerate(land.read_text(encoding="utf-8").splitlines(), 1) if "likelihood: x" in text)
+    assert re.fullmatch(rf".*/{folders[1].name}/land\.yml:{line}:\d+: risks\[0\]\.likelihood: expected a whole "
+                        r"number, .*", errors[1])
+    assert re.fullmatch(rf".*/{folders[0].name}/register\.yml:\d+:\d+: unit\.id: unit '{folders[0].name}' is also "
+                        rf"the unit of .*/{folders[0].name}/register\.yml — give each register its own unit id", errors[0])
+    assert errors[-1] == f"2 error(s); {output} is unchanged" and not output.exists()
 
 
 def test_levels_follow_each_register_matrix(tmp_path):

@@ -1,0 +1,162 @@
+"""A register folder in, the rows of every table out: the part of a build that runs in parallel.
+
+compile_register() validates one folder and turns it into rows, in riskcatalog.tables'
+column order, with each risk's and measure's search text already expanded. It needs
+nothing from the database, so compile_all() spreads many registers (a district, a city)
+over worker processes while riskcatalog.db writes the rows in order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+from .catalog import REGISTER_FILE, Register, display_name, load_register
+from .errors import CatalogError, CatalogInvalid
+from .search import index_text
+from .tables import SEARCHED, TABLES
+
+#: From this many registers on, compile_all uses worker processes: below it, starting them
+#: costs more than it saves.
+PARALLEL_FROM = 4
+WORKERS = os.cpu_count() or 1
+
+
+@dataclass
+class Compiled:
+    """One register folder, validated and turned into rows: what a worker sends back."""
+
+    folder: Path
+    errors: list[CatalogError]
+    summary: str = ""
+    unit: str = ""
+    unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
+    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search text.
+    rows: dict[str, list[tuple]] = field(default_factory=dict)
+
+
+def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
+    """Validate one register folder and, if asked, turn it into rows."""
+    try:
+        register = load_register(folder)
+    except CatalogInvalid as exc:
+        return Compiled(folder, exc.errors)
+    return Compiled(folder, [], register.summary(), register.unit["id"], register.doc.error(("unit", "id"), ""),
+                    register_rows(register) if with_rows else {})
+
+
+def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True) -> Iterator[Compiled]:
+    """The valid registers among folders, in order; every problem goes into errors.
+
+    Two registers may not share a unit id: their keys would collide.
+    """
+    units: dict[str, Path] = {}
+    for compiled in _compiled(folders, with_rows):
+        if not compiled.errors and compiled.unit in units:
+            other = display_name(units[compiled.unit], REGISTER_FILE)
+            compiled.errors.append(replace(compiled.unit_at, message=f"unit {compiled.unit!r} is also the unit of "
+                                                                     f"{other} — give each register its own unit id"))
+        errors.extend(compiled.errors)
+        if not compiled.errors:
+            units[compiled.unit] = compiled.folder
+            yield compiled
+
+
+def _compiled(folders: list[Path], with_rows: bool) -> Iterator[Compiled]:
+    work = functools.partial(compile_register, with_rows=with_rows)
+    if len(folders) < PARALLEL_FROM or WORKERS < 2:
+        yield from map(work, folders)
+        return
+    # imap keeps the folders' order, so the database comes out the same as a serial build's.
+    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+        yield from pool.imap(work, folders, chunksize=4)
+
+
+def register_rows(register: Register) -> dict[str, list[tuple]]:
+    """Every table's rows for one validated register, and the search text of its risks and measures."""
+    unit = register.unit["id"]
+    reg = register.register
+    review_days = {level["id"]: level["review_days"] for level in reg["levels"]}
+    controlled_by = _risks_by_measure(register)
+    records = {
+        "units": [{
+            "id": unit, **{k: v for k, v in reg["unit"].items() if k != "id"},
+            "provenance_source": _key(unit, reg["provenance"]["source"]),
+            "provenance_note_zh": reg["provenance"]["note_zh"], "provenance_note_en": reg["provenance"]["note_en"],
+            "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
+            "folder": str(register.folder)}],
+        "unit_levels": [{"unit": unit, "level": level["id"], "min_score": level["min_score"],
+                         "review_days": level["review_days"]} for level in reg["levels"]],
+        "sources": [{"key": _key(unit, s["id"]), "unit": unit, **s} for s in register.sources],
+        "areas": [{"key": _key(unit, a.record["id"]), "unit": unit, "position": n, **a.record}
+                  for n, a in enumerate(register.areas, 1)],
+        "risks": [_risk_row(unit, seq, area.record["id"], risk, review_days)
+                  for seq, (area, risk) in enumerate(((a, r) for a in register.areas for r in a.risks), 1)],
+        "measures": [_measure_row(unit, area.record["id"], measure, controlled_by.get(measure["id"], []))
+                     for area in register.areas for measure in area.measures],
+        "risk_measures": [{"risk": _key(unit, r["id"]), "measure": _key(unit, m), "position": n}
+                          for r in register.risks() for n, m in enumerate(r["measures"], 1)],
+        "risk_sources": [{"risk": _key(unit, r["id"]), "source": _key(unit, s)}
+                         for r in register.risks() for s in r["sources"]],
+        "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
+                            for m in register.measures() for s in m.get("sources", [])],
+    }
+    rows = {table: [_values(table, row) for row in table_records] for table, table_records in records.items()}
+    for table, columns in SEARCHED.items():
+        rows[f"{table}_search"] = [(_search_text(row, columns),) for row in records[table]]
+    return rows
+
+
+def _values(table: str, row: dict) -> tuple:
+    """A record as a tuple in the table's column order: absent columns NULL, lists as JSON."""
+    columns = TABLES[table][0]
+    if not row.keys() <= columns.keys():  # a bug here, not in the catalogue: the schema allows no other field
+        raise KeyError(f"{table} has no column {sorted(row.keys() - columns.keys())}")
+    return tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                 for v in map(row.get, columns))
+
+
+def _search_text(row: dict, columns: tuple[str, ...]) -> str:
+    """The text a record is found by: its searched columns, lists item by item, expanded."""
+    return index_text(*(" ".join(v) if isinstance(v, list) else v for v in map(row.get, columns)))
+
+
+def _key(unit: str, entry_id: str | None) -> str | None:
+    return f"{unit}-{entry_id}" if entry_id else None
+
+
+def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
+    """measure id -> [(risk id, area id)] in register order: the reverse of each risk's links."""
+    result: dict[str, list[tuple[str, str]]] = {}
+    for area in register.areas:
+        for risk in area.risks:
+            for measure_id in risk["measures"]:
+                result.setdefault(measure_id, []).append((risk["id"], area.record["id"]))
+    return result
+
+
+def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
+    reviewed = datetime.date.fromisoformat(risk["reviewed"])
+    row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
+    return {**row, "key": _key(unit, risk["id"]), "unit": unit, "seq": seq, "area": _key(unit, area_id),
+            "manifestations_zh": [m["zh"] for m in risk["manifestations"]],
+            "manifestations_en": [m["en"] for m in risk["manifestations"]],
+            "score": risk["likelihood"] * risk["impact"],
+            "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
+            "status": risk.get("status", "active"), "replaced_by": _key(unit, risk.get("replaced_by")),
+            "measure_ids": risk["measures"], "source_ids": risk["sources"]}
+
+
+def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:
+    row = {k: v for k, v in measure.items() if k != "sources"}
+    return {**row, "key": _key(unit, measure["id"]), "unit": unit, "area": _key(unit, area_id),
+            "status": measure.get("status", "active"), "replaced_by": _key(unit, measure.get("replaced_by")),
+            "risk_ids": [risk_id for risk_id, _ in controlled],
+            "area_ids": list(dict.fromkeys(area for _, area in controlled)),
+            "source_ids": measure.get("sources", [])}

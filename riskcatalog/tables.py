@@ -1,0 +1,63 @@
+"""The database's tables: columns in order, keys, foreign keys, and what is searched.
+
+Shared by riskcatalog.compile (which turns a register into rows in this column order)
+and riskcatalog.db (which creates the tables and writes the rows).
+"""
+
+from __future__ import annotations
+
+
+def bilingual(*names: str) -> dict[str, type]:
+    return {f"{name}_{lang}": str for name in names for lang in ("zh", "en")}
+
+
+LOOKUP = {"id": str, "label": str, "label_zh": str, "label_en": str, "rank": int}
+
+#: Every table: columns (in order), primary key, foreign keys {column: (table, column)}.
+TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
+    "levels": (LOOKUP, "id", {}),
+    "categories": (LOOKUP, "id", {}),
+    "measure_types": (LOOKUP, "id", {}),
+    "natures": (LOOKUP, "id", {}),
+    "source_kinds": (LOOKUP, "id", {}),
+    "units": ({"id": str, **bilingual("name", "district", "city"), "provenance_source": str,
+               **bilingual("provenance_note"), "declared_risks": int, "declared_measures": int, "folder": str},
+              "id", {}),
+    "unit_levels": ({"unit": str, "level": str, "min_score": int, "review_days": int}, ("unit", "level"),
+                    {"unit": ("units", "id"), "level": ("levels", "id")}),
+    "sources": ({"key": str, "unit": str, "id": str, "kind": str, **bilingual("title", "issuer"), "year": int,
+                 "number": str, "date": str, "file": str, "line": int}, "key",
+                {"unit": ("units", "id"), "kind": ("source_kinds", "id")}),
+    "areas": ({"key": str, "unit": str, "id": str, "position": int, **bilingual("name", "description"),
+               "file": str, "line": int}, "key", {"unit": ("units", "id")}),
+    "risks": ({"key": str, "unit": str, "id": str, "seq": int, "area": str, **bilingual("title", "description",
+               "post", "power"), "category": str, **bilingual("manifestations"), "likelihood": int, "impact": int,
+               "score": int, "level": str, **bilingual("responsible_post", "responsible_leader", "supervisor"),
+               "reviewed": str, "next_review": str, "status": str, "replaced_by": str, "measure_ids": str,
+               "source_ids": str, "file": str, "line": int}, "key",
+              {"unit": ("units", "id"), "area": ("areas", "key"), "category": ("categories", "id"),
+               "level": ("levels", "id"), "replaced_by": ("risks", "key")}),
+    "measures": ({"key": str, "unit": str, "id": str, "area": str, **bilingual("title", "description"),
+                  "type": str, "nature": str, **bilingual("owner", "frequency", "evidence"), "status": str,
+                  "replaced_by": str, "risk_ids": str, "area_ids": str, "source_ids": str, "file": str, "line": int},
+                 "key", {"unit": ("units", "id"), "area": ("areas", "key"), "type": ("measure_types", "id"),
+                         "nature": ("natures", "id"), "replaced_by": ("measures", "key")}),
+    "risk_measures": ({"risk": str, "measure": str, "position": int}, ("risk", "measure"),
+                      {"risk": ("risks", "key"), "measure": ("measures", "key")}),
+    "risk_sources": ({"risk": str, "source": str}, ("risk", "source"),
+                     {"risk": ("risks", "key"), "source": ("sources", "key")}),
+    "measure_sources": ({"measure": str, "source": str}, ("measure", "source"),
+                        {"measure": ("measures", "key"), "source": ("sources", "key")}),
+    "build_info": ({"key": str, "value": str}, "key", {}),
+}
+
+#: Columns that may be empty; every other column is NOT NULL.
+NULLABLE = {"number", "date", "replaced_by"}
+
+#: Tables searched through Datasette: the table, its search table, and what gets indexed.
+SEARCHED = {
+    "risks": ("id", "title_zh", "title_en", "description_zh", "description_en", "post_zh", "post_en",
+              "power_zh", "power_en", "manifestations_zh", "manifestations_en"),
+    "measures": ("id", "title_zh", "title_en", "description_zh", "description_en", "owner_zh", "owner_en",
+                 "evidence_zh", "evidence_en"),
+}
