@@ -42,21 +42,15 @@ async def home(datasette) -> dict:
     db = _database(datasette)
     if db is None:
         return {}
-    totals = await _one(db, """
-        select (select count(*) from units) as units,
-               (select count(*) from risks where status = 'active') as risks,
-               (select count(*) from measures where status = 'active') as measures,
-               (select count(*) from sources) as sources""")
+    # area_summary and heatmap are computed by the build (riskcatalog.db.SUMMARIES).
+    areas = await _rows(db, "select * from area_summary order by position, id")
+    totals = await _one(db, "select (select count(*) from units) as units, "
+                            "(select count(*) from sources) as sources")
+    totals.update(risks=sum(a["risks"] for a in areas), measures=sum(a["measures"] for a in areas))
     unit = await _one(db, """
         select u.*, s.title_zh as report_title_zh, s.title_en as report_title_en, s.date as report_date,
                s.issuer_zh as report_issuer_zh, s.issuer_en as report_issuer_en, s.key as report_key
         from units u left join sources s on s.key = u.provenance_source order by u.id limit 1""")
-    areas = await _rows(db, """
-        select a.id, min(a.name_zh) as name_zh, min(a.name_en) as name_en, min(a.key) as key,
-               count(distinct a.unit) as units, sum(r.level = 'high') as high,
-               sum(r.level = 'medium') as medium, sum(r.level = 'low') as low, count(r.key) as total
-        from areas a left join risks r on r.area = a.key and r.status = 'active'
-        group by a.id order by min(a.position), a.id""")
     for area in areas:
         area["url"] = (datasette.urls.row(DATABASE, "areas", area["key"]) if area["units"] == 1
                        else datasette.urls.table(DATABASE, "areas") + "?" + urlencode({"id": area["id"]}))
@@ -71,9 +65,7 @@ async def home(datasette) -> dict:
 
 async def _heatmap(datasette, db, unit: dict | None) -> list[list[dict]]:
     """5 × 5 likelihood × impact cells, likelihood 5 on top, each with its count, level and link."""
-    counts = {(r["likelihood"], r["impact"]): r["n"] for r in await _rows(db, """
-        select likelihood, impact, count(*) as n from risks where status = 'active'
-        group by likelihood, impact""")}
+    counts = {(r["likelihood"], r["impact"]): r["risks"] for r in await _rows(db, "select * from heatmap")}
     levels = await _rows(db, "select level as id, min_score from unit_levels where unit = :unit",
                          unit=unit["id"] if unit else "")
     table = datasette.urls.table(DATABASE, "risks")

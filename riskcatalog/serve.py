@@ -15,12 +15,14 @@ HOST = "127.0.0.1"
 PORT = 8001
 
 #: Settings for a public read-only catalogue: short SQL time limit, bounded pages.
+#: No facet suggestions: metadata.yml names the useful facets, and suggesting others tries
+#: a query per column on every table page (seconds per page at city scale).
 SETTINGS = {
+    "suggest_facets": False,
     "sql_time_limit_ms": 1000,
     "max_returned_rows": 1000,
     "default_page_size": 50,
     "facet_time_limit_ms": 200,
-    "facet_suggest_time_limit_ms": 100,
     "max_csv_mb": 20,
     "num_sql_threads": 3,
     "default_cache_ttl": 300,

@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from datasette.app import Datasette
+
 from riskcatalog import PROJECT_ROOT, db as build_db
+from riskcatalog.serve import SETTINGS
 
 from .conftest import copy_catalog, make_datasette
 
@@ -50,6 +53,18 @@ def fetched_urls(html: str) -> list[str]:
 
     Collector().feed(html)
     return urls
+
+
+async def test_traced_large_page_still_answers(catalog_db):
+    """With trace_debug on, ?_trace=1 on a page over Datasette's 256 KB trace limit still gets the whole page."""
+    metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    ds = Datasette([str(catalog_db)], metadata=metadata, template_dir=str(PROJECT_ROOT / "templates"),
+                   settings={**SETTINGS, "trace_debug": True})
+    plain = await ds.client.get("/catalog/risks?_size=100")
+    traced = await ds.client.get("/catalog/risks?_size=100&_trace=1")
+    assert len(plain.content) > 256 * 1024
+    assert traced.status_code == 200 and traced.text.startswith(plain.text[:200])
+    assert '<html lang="zh-CN">' in traced.text and traced.text.rstrip().endswith("</html>")
 
 
 def test_static_css_loads_nothing_from_elsewhere():
