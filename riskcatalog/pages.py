@@ -1,7 +1,7 @@
 """The data behind the catalogue's own pages: home, risk, measure and area.
 
 Each function runs a few small queries against the catalogue database and returns the
-variables its template (templates/index.html, row-catalog-*.html) renders.
+variables its template (templates/home.html, row-catalog-*.html) renders.
 """
 
 from __future__ import annotations
@@ -12,13 +12,6 @@ from urllib.parse import urlencode
 from .catalog import level_for
 
 DATABASE = "catalog"
-
-
-def _database(datasette):
-    try:
-        return datasette.get_database(DATABASE)
-    except KeyError:
-        return None
 
 
 async def _rows(db, sql: str, **params) -> list[dict]:
@@ -39,9 +32,7 @@ def _edit_url(datasette, entry: dict) -> str | None:
 
 
 async def home(datasette) -> dict:
-    db = _database(datasette)
-    if db is None:
-        return {}
+    db = datasette.get_database(DATABASE)  # the home route exists only when it does
     # area_summary and heatmap are computed by the build (riskcatalog.db.SUMMARIES).
     areas = await _rows(db, "select * from area_summary order by position, id")
     totals = await _one(db, "select (select count(*) from units) as units, "
@@ -76,7 +67,7 @@ async def _heatmap(datasette, db, unit: dict | None) -> list[list[dict]]:
 
 
 async def risk_page(datasette, key: str) -> dict:
-    db = _database(datasette)
+    db = datasette.get_database(DATABASE)
     risk = await _one(db, """
         select r.*, a.name_zh as area_zh, a.name_en as area_en, l.label_zh as level_zh, l.label_en as level_en,
                c.label_zh as category_zh, c.label_en as category_en, u.name_zh as unit_zh, u.name_en as unit_en
@@ -98,7 +89,7 @@ async def risk_page(datasette, key: str) -> dict:
 
 
 async def measure_page(datasette, key: str) -> dict:
-    db = _database(datasette)
+    db = datasette.get_database(DATABASE)
     measure = await _one(db, """
         select m.*, a.name_zh as area_zh, a.name_en as area_en, t.label_zh as type_zh, t.label_en as type_en,
                n.label_zh as nature_zh, n.label_en as nature_en
@@ -117,7 +108,7 @@ async def measure_page(datasette, key: str) -> dict:
 
 
 async def area_page(datasette, key: str) -> dict:
-    db = _database(datasette)
+    db = datasette.get_database(DATABASE)
     area = await _one(db, "select * from areas where key = :key", key=key)
     if area is None:
         return {}

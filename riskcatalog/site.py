@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
 from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
 
@@ -47,6 +47,20 @@ def asgi_wrapper(datasette):
 
 
 @hookimpl
+def register_routes(datasette):
+    """The home page, when the catalogue is served: our own view rather than Datasette's index,
+    which checks permissions table by table (most of its time) for a list the page doesn't show."""
+    if DATABASE in datasette.databases:
+        return [(r"^/$", _home)]
+    return []
+
+
+async def _home(datasette, request):
+    context = await pages.home(datasette)
+    return Response.html(await datasette.render_template("home.html", context, request=request, view_name="home"))
+
+
+@hookimpl
 def render_cell(value, column, table, database, datasette):
     """Link key columns (risk_key, measure_key, area_key) in query results to their row pages."""
     if database == DATABASE and column in KEY_COLUMNS and isinstance(value, str) and value:
@@ -57,9 +71,7 @@ def render_cell(value, column, table, database, datasette):
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    """Page data for the home page and the risk, measure and area pages."""
-    if view_name == "index":
-        return lambda: pages.home(datasette)
+    """Page data for the risk, measure and area pages."""
     if view_name == "row" and database == DATABASE and table in pages.ROW_PAGES:
         key = tilde_decode(request.url_vars["pks"])
         return lambda: pages.ROW_PAGES[table](datasette, key)

@@ -90,6 +90,22 @@ def test_no_two_entries_share_a_title(register):
             assert titles.most_common(1)[0][1] == 1
 
 
+def _pairs(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+@pytest.mark.parametrize("kind", ["risks", "measures"])
+def test_no_two_entries_say_nearly_the_same_thing(register, kind):
+    """Chinese descriptions are specific: no two share more than a third of their character pairs,
+    and none is a slogan-length line."""
+    entries = list(getattr(register, kind)())
+    pairs = {e["id"]: _pairs(e["description_zh"]) for e in entries}
+    overlap = max((len(pairs[a] & pairs[b]) / len(pairs[a] | pairs[b]), a, b)
+                  for i, a in enumerate(pairs) for b in list(pairs)[i + 1:])
+    assert overlap[0] < 1 / 3, overlap
+    assert min(len(e["description_zh"]) for e in entries) >= 40
+
+
 def test_chinese_first_text_is_chinese(register):
     """Every _zh text contains Chinese characters and every _en text is mostly ASCII."""
     for entry in [*register.risks(), *register.measures()]:

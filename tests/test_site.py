@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -65,6 +66,17 @@ async def test_traced_large_page_still_answers(catalog_db):
     assert len(plain.content) > 256 * 1024
     assert traced.status_code == 200 and traced.text.startswith(plain.text[:200])
     assert '<html lang="zh-CN">' in traced.text and traced.text.rstrip().endswith("</html>")
+
+
+async def test_other_databases_keep_datasettes_own_home_page(tmp_path):
+    """With the plugin installed but no catalogue served, / is Datasette's index of the databases."""
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table notes (body text)")
+    ds = Datasette([str(other)], template_dir=str(PROJECT_ROOT / "templates"), settings=SETTINGS)
+    response = await ds.client.get("/")
+    assert response.status_code == 200 and 'href="/other"' in response.text
+    assert "廉政风险点" not in response.text
 
 
 def test_static_css_loads_nothing_from_elsewhere():
