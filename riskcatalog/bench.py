@@ -1,0 +1,252 @@
+"""Build and site benchmarks: `make bench` (python -m riskcatalog.bench [--units 1,150] [--quick]).
+
+For each size it generates synthetic registers (riskcatalog.synth) into bench-out/, runs the
+real build and the floor (riskcatalog.bench_floor: parse + insert only) each in a fresh
+subprocess, then load-tests a real datasette serving the largest database, and writes the
+figures with the machine they were measured on to docs/benchmarks.md. Targets are reported,
+never asserted: a noisy shared machine must not turn a benchmark into a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from . import PROJECT_ROOT, synth
+from .bench_floor import TABLES as ROW_TABLES
+from .loadtest import datasette_server, run_load
+
+SIZES = (1, 150, 3332)
+OUT = PROJECT_ROOT / "bench-out"
+REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
+TRIVIAL = "/-/versions.json"
+#: Build targets at the largest size, and page targets against the trivial page.
+FLOOR_RATIO, PEAK_MIB, PAGE_RATIO, PAGE_P95_MS = 2.0, 1024, 5.0, 300.0
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace") if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else "MemTotal: 0 kB"
+    ram_kib = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith("MemTotal")))
+    return {
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "nproc": str(os.cpu_count()), "RAM": f"{ram_kib / 1048576:.1f} GiB", "CPU": model,
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "Python": platform.python_version(), "SQLite": sqlite3.sqlite_version,
+        "Datasette": importlib.metadata.version("datasette"),
+        "sqlite-utils": importlib.metadata.version("sqlite-utils"), "PyYAML": importlib.metadata.version("PyYAML"),
+    }
+
+
+def registers(units: int, seed: int, out: Path) -> tuple[list[Path], float | None]:
+    """The first `units` synthetic registers, regenerated only when the source, synth or seed changed."""
+    folder, stamp_path = out / "registers", out / "registers.json"
+    source = PROJECT_ROOT / "catalog"
+    digest = hashlib.sha256(Path(synth.__file__).read_bytes())
+    for path in sorted(source.glob("*.yml")):
+        digest.update(path.read_bytes())
+    stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    if stamp.get("digest") == digest.hexdigest() and stamp.get("seed") == seed and len(stamp["units"]) >= units:
+        return [folder / name for name in stamp["units"][:units]], None
+    shutil.rmtree(folder, ignore_errors=True)  # another seed's folders must not linger
+    started = time.perf_counter()
+    folders = synth.generate(source, folder, units, seed)
+    took = time.perf_counter() - started
+    stamp_path.write_text(json.dumps({"digest": digest.hexdigest(), "seed": seed, "units": [f.name for f in folders]}))
+    return folders, took
+
+
+def run_in_fresh_child(args: list[str]) -> dict:
+    """Run args in a fresh process: wall seconds, that process's peak RSS in MiB, its stdout."""
+    # RUSAGE_CHILDREN is the maximum over every child a process ever waited for, so each
+    # command runs under its own small wrapper whose only child it is.
+    probe = ("import json,resource,subprocess,sys,time;t=time.perf_counter();"
+             "p=subprocess.run(sys.argv[1:],stdout=subprocess.PIPE,stderr=subprocess.PIPE);"
+             "w=time.perf_counter()-t;r=resource.getrusage(resource.RUSAGE_CHILDREN);"
+             "sys.stderr.write(p.stderr.decode(errors='replace'));sys.stdout.write(p.stdout.decode(errors='replace'));"
+             "print(json.dumps({'wall_s':w,'maxrss_kib':r.ru_maxrss,'rc':p.returncode}));sys.exit(p.returncode)")
+    proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:4])} … failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    *output, last = proc.stdout.rstrip("\n").split("\n")
+    facts = json.loads(last)
+    return {"wall_s": facts["wall_s"], "peak_mib": facts["maxrss_kib"] / 1024, "stdout": "\n".join(output)}
+
+
+def count_rows(db_path: Path) -> int:
+    """Rows of the tables the floor also fills (search tables and lookups excluded)."""
+    with sqlite3.connect(db_path) as conn:
+        return sum(conn.execute(f"select count(*) from [{name}]").fetchone()[0] for name in ROW_TABLES)
+
+
+def bench_build(folders: list[Path], where: Path) -> dict:
+    """The real build and the floor over the same folders, each in its own fresh process."""
+    where.mkdir(parents=True, exist_ok=True)
+    db_path, floor_path = where / "catalog.db", where / "floor.db"
+    names = [str(f) for f in folders]
+    floor = run_in_fresh_child([sys.executable, "-m", "riskcatalog.bench_floor", "-o", str(floor_path), *names])
+    build = run_in_fresh_child([sys.executable, str(PROJECT_ROOT / "build.py"), "-o", str(db_path), *names])
+    rows, floor_rows = count_rows(db_path), json.loads(floor["stdout"].strip().splitlines()[-1])["rows"]
+    return {"units": len(folders), "db": db_path, "rows": rows, "floor_rows": floor_rows,
+            "build_s": build["wall_s"], "build_mib": build["peak_mib"], "build_rps": rows / build["wall_s"],
+            "floor_s": floor["wall_s"], "floor_mib": floor["peak_mib"], "floor_rps": floor_rows / floor["wall_s"],
+            "db_mib": db_path.stat().st_size / 1048576}
+
+
+def pages(db_path: Path) -> list[str]:
+    """The key pages and the trivial one; the risk page is a risk from the middle of the database."""
+    with sqlite3.connect(db_path) as conn:
+        total = conn.execute("select count(*) from risks").fetchone()[0]
+        key = conn.execute("select key from risks order by rowid limit 1 offset ?", (total // 2,)).fetchone()[0]
+    # /catalog/risks is faceted by metadata.yml's defaults (area, level, category, measure_ids).
+    return ["/", "/catalog/risks", "/catalog/risks?_search=" + quote("报销"),
+            "/catalog/risks/" + quote(key), TRIVIAL]
+
+
+def bench_site(db_path: Path, seconds: float, concurrency: int) -> dict:
+    """A bounded load test of every page against a real datasette serving db_path."""
+    with datasette_server(db_path, db_path.with_suffix(".datasette.log")) as base:
+        return run_load(base, pages(db_path), seconds, concurrency)
+
+
+def build_misses(largest: dict) -> list[str]:
+    """The build targets at the largest size: met, or missed by how much."""
+    ratio = largest["build_s"] / largest["floor_s"]
+    verdicts = [f"build within {FLOOR_RATIO:g}× the floor: {ratio:.2f}× — "
+                + ("met" if ratio <= FLOOR_RATIO else f"MISSED by {ratio / FLOOR_RATIO:.2f}× "
+                   f"({largest['build_s'] - FLOOR_RATIO * largest['floor_s']:.1f} s over {FLOOR_RATIO:g}× the floor)")]
+    peak = largest["build_mib"]
+    verdicts.append(f"peak memory under {PEAK_MIB} MiB: {peak:.0f} MiB — "
+                    + ("met" if peak < PEAK_MIB else f"MISSED by {peak - PEAK_MIB:.0f} MiB"))
+    return verdicts
+
+
+def page_misses(site: dict) -> list[str]:
+    """Each key page's p95 against 5× the trivial page's p95 and 300 ms: met, or missed by how much."""
+    trivial = site[TRIVIAL]["p95_ms"] or 0.0
+    verdicts = []
+    for path, r in site.items():
+        if path == TRIVIAL:
+            continue
+        p95 = r["p95_ms"] or float("inf")
+        limit = min(PAGE_RATIO * trivial, PAGE_P95_MS)
+        what = f"`{path}` p95 {p95:.0f} ms ({p95 / trivial:.1f}× trivial) against {limit:.0f} ms — "
+        if p95 <= limit:
+            verdicts.append(what + "met")
+        else:
+            over = p95 / (PAGE_RATIO * trivial)
+            missed = [f"{over:.1f}× over {PAGE_RATIO:g}× trivial"] if over > 1 else []
+            missed += [f"{p95 - PAGE_P95_MS:.0f} ms over {PAGE_P95_MS:.0f} ms"] if p95 > PAGE_P95_MS else []
+            verdicts.append(what + "MISSED: " + ", ".join(missed))
+    return verdicts
+
+
+def report(facts: dict, builds: list[dict], site: dict | None, options: argparse.Namespace,
+           synth_s: float | None) -> str:
+    """The Markdown page."""
+    lines = ["# Benchmarks", "",
+             "Written by `make bench` (`python -m riskcatalog.bench`); the figures below are from one run on the "
+             "machine described. The machine is shared and noisy: compare figures from the same run, not across runs.",
+             "", "## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in facts.items()]
+    made = (f"generated in {synth_s:.0f} s this run" if synth_s is not None
+            else "reused from an earlier run (same seed and source)")
+    lines += ["", "## Build", "",
+              f"Synthetic registers from `python -m riskcatalog.synth` (seed {options.seed}; 51 risks, 78 measures "
+              f"each; {made}). Each command ran in a fresh subprocess; peak memory is the largest maximum RSS "
+              "among its processes (`resource.getrusage(RUSAGE_CHILDREN)` in a wrapper process that ran only it): "
+              "from four registers on, the build also runs one worker process per core (`riskcatalog.compile`), "
+              "each far smaller than the main process, which holds the build's 256 MiB page cache. *Rows* are the rows of "
+              "units, unit_levels, sources, areas, risks, measures and the three link tables. The **floor** "
+              "(`riskcatalog/bench_floor.py`) only parses the same files with `yaml.CSafeLoader` and inserts the same "
+              "rows with `executemany` in one transaction — no validation, positions, keys, indexes or search.", "",
+              "| units | rows | build s | floor s | build ÷ floor | build peak MiB | floor peak MiB | build rows/s "
+              "| floor rows/s | database MiB |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for b in builds:
+        lines.append(f"| {b['units']:,} | {b['rows']:,} | {b['build_s']:.2f} | {b['floor_s']:.2f} | "
+                     f"{b['build_s'] / b['floor_s']:.2f}× | {b['build_mib']:.0f} | {b['floor_mib']:.0f} | "
+                     f"{b['build_rps']:,.0f} | {b['floor_rps']:,.0f} | {b['db_mib']:.1f} |")
+    mismatched = [b["units"] for b in builds if b["rows"] != b["floor_rows"]]
+    if mismatched:
+        lines += ["", f"Row counts of build and floor differ at {mismatched} units."]
+    largest = builds[-1]
+    lines += ["", f"Targets at {largest['units']:,} units:", ""] + [f"- {v}" for v in build_misses(largest)]
+    if site is not None:
+        lines += ["", "## Site", "",
+                  f"A real `datasette` (the command `riskcatalog.serve.command` gives) serving the "
+                  f"{largest['units']:,}-unit database on 127.0.0.1; each page in turn for {options.seconds:g} s with "
+                  f"{options.concurrency} concurrent keep-alive clients (`riskcatalog.loadtest.run_load`, httpx, "
+                  "client and server on the same machine). Latency is request start to last byte; an error is "
+                  "a status ≥ 400 or a failed request.", "",
+                  "| page | requests | errors | req/s | p50 ms | p95 ms | p95 ÷ trivial p95 |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        trivial = site[TRIVIAL]["p95_ms"] or 0.0
+        for path, r in site.items():
+            p50, p95 = r["p50_ms"] or float("nan"), r["p95_ms"] or float("nan")
+            lines.append(f"| `{path}` | {r['count']:,} | {r['errors']} | {r['rps']:.1f} | {p50:.1f} | {p95:.1f} | "
+                         f"{p95 / trivial:.1f}× |")
+        lines += ["", "Targets (each key page's p95 within 5× the trivial page's and under 300 ms):", ""]
+        lines += [f"- {v}" for v in page_misses(site)]
+    return "\n".join(lines) + "\n"
+
+
+def kept_notes(path: Path) -> str:
+    """The hand-written "## Notes" section at the end of the previous report: a run keeps it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = text.find("\n## Notes")
+    return text[start:] if start >= 0 else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m riskcatalog.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--units", help="comma-separated sizes (default 1,150,3332; 1,150 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and a 2 s load test per page")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seconds", type=float, help="load-test duration per page (default 10; 2 with --quick)")
+    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
+    parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
+                                                      "bench-out/benchmarks.md with --quick)")
+    options = parser.parse_args(argv)
+    default = "1,150" if options.quick else ",".join(map(str, SIZES))
+    sizes = sorted({int(n) for n in (options.units or default).split(",")})
+    options.seconds = options.seconds or (2.0 if options.quick else 10.0)
+    target = options.report or (options.out / "benchmarks.md" if options.quick else REPORT)
+    options.out.mkdir(parents=True, exist_ok=True)
+    facts = machine()
+    folders, synth_s = registers(max(sizes), options.seed, options.out)
+    print(f"registers: {max(sizes)} " + (f"generated in {synth_s:.1f} s" if synth_s else "reused"), flush=True)
+    builds = []
+    for n in sizes:
+        builds.append(bench_build(folders[:n], options.out / f"units-{n}"))
+        b = builds[-1]
+        print(f"{n} units: build {b['build_s']:.2f} s / {b['build_mib']:.0f} MiB, floor {b['floor_s']:.2f} s "
+              f"/ {b['floor_mib']:.0f} MiB, {b['rows']:,} rows", flush=True)
+    site = bench_site(builds[-1]["db"], options.seconds, options.concurrency)
+    for path, r in site.items():
+        print(f"{path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
+              f"p95 {r['p95_ms']:.1f} ms", flush=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report(facts, builds, site, options, synth_s) + kept_notes(target), encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

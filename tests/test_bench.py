@@ -1,0 +1,25 @@
+"""riskcatalog.bench end to end at toy sizes: builds, floor, load test, report, notes kept."""
+
+from __future__ import annotations
+
+import re
+
+from riskcatalog import bench
+
+
+def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
+    """Two sizes, a short load test: both tables filled from this run, the hand-written notes kept."""
+    report = tmp_path / "benchmarks.md"
+    report.write_text("# old figures\n\n## Notes\n\n- why a target was missed\n", encoding="utf-8")
+    assert bench.main(["--units", "1,2", "--seconds", "0.3", "--concurrency", "2",
+                       "--out", str(tmp_path / "out"), "--report", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "# old figures" not in text and text.endswith("\n## Notes\n\n- why a target was missed\n")
+    builds = re.findall(r"^\| (\d+) \| ([\d,]+) \| [\d.]+ \| [\d.]+ \| [\d.]+× \|", text, re.M)
+    assert [units for units, _ in builds] == ["1", "2"]
+    assert 500 < int(builds[0][1]) < int(builds[1][1].replace(",", ""))
+    assert "Row counts of build and floor differ" not in text  # the floor wrote the same rows
+    pages = re.findall(r"^\| `(/[^`]*)` \| ([\d,]+) \| (\d+) \|", text, re.M)
+    assert [path for path, _, _ in pages][0] == "/" and pages[-1][0] == bench.TRIVIAL and len(pages) == 5
+    assert all(int(count.replace(",", "")) > 0 and errors == "0" for _, count, errors in pages)
+    assert "Targets at 2 units:" in text and "peak memory under 1024 MiB" in text
