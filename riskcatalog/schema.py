@@ -62,7 +62,7 @@ def _check(value, rule: dict, path: tuple, doc: Document, errors: list, name: st
         return
     if "enum" in rule:
         if value not in rule["enum"]:
-            fail(f"{value!r} is not one of: {', '.join(rule['enum'])}")
+            fail(f"{value!r} is not one of: {', '.join(rule['enum'])} — use one of these")
         return
     kind = rule.get("type")
     if kind == "object":
@@ -77,19 +77,19 @@ def _check(value, rule: dict, path: tuple, doc: Document, errors: list, name: st
         elif len(value.strip()) < rule.get("minLength", 0):
             fail("empty text — fill it in")
         elif "pattern" in rule and not _matches(rule["pattern"], value):
-            fail(f"{value!r} is not of the form {FORM_HINTS.get(name, rule['pattern'])}")
+            fail(f"{value!r} is not of the form {FORM_HINTS.get(name, rule['pattern'])} — rewrite it in that form")
         elif name == "date" and not _is_date(value):
-            fail(f"{value!r} is not a real date")
+            fail(f"{value!r} is not a real date — give a date that exists")
     elif kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            fail(f"expected a whole number, but {_describe(value, doc.texts.get(path))}")
+            fail(f"expected a whole number, but {_describe(value, doc.texts.get(path))} — write a whole number")
         elif not rule.get("minimum", value) <= value <= rule.get("maximum", value):
-            fail(f"{value} is outside {rule.get('minimum', '')}–{rule.get('maximum', '')}")
+            fail(f"{value} is outside {rule.get('minimum', '')}–{rule.get('maximum', '')} — use a value in that range")
 
 
 def _check_object(value, rule, path, doc, errors, fail) -> None:
     if not isinstance(value, dict):
-        fail(f"expected a mapping of fields, {_describe(value, doc.texts.get(path))}")
+        fail(f"expected a mapping of fields, {_describe(value, doc.texts.get(path))} — write `field: value` lines")
         return
     properties = rule["properties"]
     for key in rule.get("required", []):
@@ -106,10 +106,10 @@ def _check_object(value, rule, path, doc, errors, fail) -> None:
 
 def _check_array(value, rule, path, doc, errors, fail) -> None:
     if not isinstance(value, list):
-        fail(f"expected a list, {_describe(value, doc.texts.get(path))}")
+        fail(f"expected a list, {_describe(value, doc.texts.get(path))} — write one `- item` line per item")
         return
     if len(value) < rule.get("minItems", 0):
-        fail(f"needs at least {rule['minItems']} item(s)")
+        fail(f"needs at least {rule['minItems']} item(s) — add them")
     seen = set()
     for index, item in enumerate(value):
         if rule.get("uniqueItems") and isinstance(item, str):

@@ -129,6 +129,8 @@ def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int]):
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _TAG + "str":
                 if key_node.tag == _TAG + "merge":
                     raise _Refused(key_node, "merge keys (<<) are not allowed — write the fields out")
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise _Refused(key_node, "a key must be a field name, not a list or mapping — write the name")
                 raise _Refused(key_node, f"key {key_node.value!r} must be plain text — quote it")
             key = key_node.value
             if key in result:

@@ -184,6 +184,20 @@ CASES = [
                          ("12:30", "a number"))],
     ("unquoted-date", _replace("alpha.yml", 'reviewed: "2019-01-15"', "reviewed: 2019-01-15"),
      _quote_it("32:15: risks[0].reviewed", "2019-01-15", "a date")),
+    ("id-not-of-the-form", _replace("alpha.yml", "id: AL-02", "id: al-02"),
+     "mini/alpha.yml:33:9: risks[1].id: 'al-02' is not of the form PREFIX-NN (e.g. LAND-01) — rewrite it in that form"),
+    ("not-a-real-date", _replace("alpha.yml", 'reviewed: "2019-01-15"', 'reviewed: "2019-02-30"'),
+     "mini/alpha.yml:32:15: risks[0].reviewed: '2019-02-30' is not a real date — give a date that exists"),
+    ("quoted-number", _replace("alpha.yml", "likelihood: 4", 'likelihood: "4"'),
+     "mini/alpha.yml:21:17: risks[0].likelihood: expected a whole number, but got str — write a whole number"),
+    ("empty-list", _replace("alpha.yml", "measures: [AL-M03]", "measures: []"),
+     "mini/alpha.yml:56:15: risks[1].measures: needs at least 1 item(s) — add them"),
+    ("text-for-list", _replace("alpha.yml", "measures: [AL-M03]", "measures: AL-M03"),
+     "mini/alpha.yml:56:15: risks[1].measures: expected a list, got str — write one `- item` line per item"),
+    ("number-as-key", _replace("alpha.yml", "    power_en: Travel claims\n", "    power_en: Travel claims\n    12: x\n"),
+     "mini/alpha.yml:17:5: key '12' must be plain text — quote it"),
+    ("list-as-key", _replace("alpha.yml", "    power_en: Travel claims\n", "    power_en: Travel claims\n    [a, b]: x\n"),
+     "mini/alpha.yml:17:5: a key must be a field name, not a list or mapping — write the name"),
     ("missing-field", _replace("alpha.yml", "    post_en: Claimant\n", ""),
      "mini/alpha.yml:8:5: risks[0]: missing field 'post_en' — add it"),
     ("level-vs-matrix", _replace("alpha.yml", "level: high", "level: medium"),
@@ -197,7 +211,7 @@ CASES = [
     ("empty-file", _write("alpha.yml", ""),
      "mini/alpha.yml:1:1: file is empty — it must hold a mapping (see docs/catalog-format.md)"),
     ("list-for-file", _write("alpha.yml", "- area\n- risks\n"),
-     "mini/alpha.yml:1:1: expected a mapping of fields, got list"),
+     "mini/alpha.yml:1:1: expected a mapping of fields, got list — write `field: value` lines"),
     ("two-documents", _write("alpha.yml", "area: {}\n---\nrisks: []\n"),
      "mini/alpha.yml:2:1: YAML syntax error: but found another document — fix the syntax at this point"),
     ("missing-area-file", lambda folder: (folder / "alpha.yml").unlink(),
@@ -265,8 +279,8 @@ def test_every_error_reported_in_one_run(mini, previous, capsys):
     lines = assert_refused(mini, previous, capsys, NO_AS_TITLE)
     assert lines == [
         NO_AS_TITLE,
-        "mini/alpha.yml:21:17: risks[0].likelihood: 7 is outside 1–5",
-        "mini/alpha.yml:42:15: risks[1].category: 'morals' is not one of: ethics, duties, rules, process, external",
+        "mini/alpha.yml:21:17: risks[0].likelihood: 7 is outside 1–5 — use a value in that range",
+        "mini/alpha.yml:42:15: risks[1].category: 'morals' is not one of: ethics, duties, rules, process, external — use one of these",
     ]
 
 

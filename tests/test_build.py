@@ -169,7 +169,7 @@ def test_an_invalid_catalogue_leaves_the_previous_database_byte_identical(tmp_pa
     assert main([str(broken), "-o", str(output)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert re.fullmatch(rf"{broken}/land\.yml:\d+:\d+: risks\[0\]\.likelihood: expected a whole number, "
-                        r"but got str", err[0])
+                        r"but got str — write a whole number", err[0])
     assert err[-1] == f"1 error(s); {output} is unchanged"
     assert output.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "catalog.db"]
