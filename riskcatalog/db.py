@@ -1,4 +1,4 @@
-"""Compile validated registers into a SQLite database with sqlite-utils.
+"""Write compiled registers (riskcatalog.compile) into a SQLite database with sqlite-utils.
 
 Each build writes a new file beside the target and moves it into place only when
 everything succeeded, so a failed build leaves the previous database byte-identical.
@@ -22,7 +22,7 @@ from . import vocab
 from .compile import compile_all
 from .errors import CatalogInvalid
 from .search import TOKENIZE
-from .tables import NULLABLE, SEARCHED, TABLES  # noqa: F401 - NULLABLE is part of this module's interface
+from .tables import NULLABLE, SEARCHED, TABLES
 
 
 REGISTER_VIEW = """
@@ -135,12 +135,12 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
     for table, (columns, _, _) in TABLES.items():
         if table not in rows:
             continue
-        first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
-        db.conn.executemany(f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
-                            f"values ({', '.join('?' * len(columns))})", rows[table])
-        if table in SEARCHED:
+        if table in SEARCHED:  # the records written next take the rowids from `first` on, in order
+            first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
             db.conn.executemany(f"insert into [{table}_search] (rowid, text) values (?, ?)",
                                 ((rowid, text) for rowid, (text,) in enumerate(rows[f"{table}_search"], first)))
+        db.conn.executemany(f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+                            f"values ({', '.join('?' * len(columns))})", rows[table])
 
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
