@@ -74,7 +74,7 @@ def _compiled(folders: list[Path], with_rows: bool) -> Iterator[Compiled]:
         yield from map(work, folders)
         return
     # imap keeps the folders' order, so the database comes out the same as a serial build's.
-    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+    with multiprocessing.Pool(WORKERS) as pool:  # the platform's start method: compile_register pickles
         yield from pool.imap(work, folders, chunksize=4)
 
 
