@@ -172,6 +172,21 @@ async def test_home_page_shows_register_totals_areas_heatmap_and_queries(ds):
     assert 'action="/catalog/search"' in html
 
 
+async def test_home_page_of_several_registers_is_named_by_their_number(tmp_path):
+    """A district's database is not titled after its first unit; totals and areas cover every register."""
+    second = copy_catalog(tmp_path / "second")
+    text = (second / "register.yml").read_text(encoding="utf-8")
+    (second / "register.yml").write_text(text.replace("id: yijia", "id: hanzheng").replace("易家街道", "汉正街道"),
+                                         encoding="utf-8")
+    output = tmp_path / "catalog.db"
+    build_db.build([PROJECT_ROOT / "catalog", second], output)
+    html = (await make_datasette(output).client.get("/")).text
+    assert "<h1>2 个单位廉政风险点与防控措施目录</h1>" in html and "Integrity-risk registers of 2 units" in html
+    assert "<strong>102</strong> 个风险点" in html and "<strong>156</strong> 条防控措施" in html
+    assert 'href="/catalog/units"' in html and "易家街道廉政风险点" not in html
+    assert html.count('class="area-row"') == 8 and 'href="/catalog/areas?id=land"' in html
+
+
 async def test_heatmap_cell_links_to_its_risks(ds, catalog_db):
     """A heat-map cell's count equals the rows its link returns."""
     html = (await ds.client.get("/")).text
