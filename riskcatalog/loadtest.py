@@ -74,10 +74,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def datasette_server(db_path: Path, log_path: Path, timeout: float = 120) -> Iterator[str]:
+def datasette_server(db_path: Path, log_path: Path, timeout: float = 120,
+                     metadata: Path = PROJECT_ROOT / "metadata.yml") -> Iterator[str]:
     """Run the site's datasette command on a free loopback port; yield its base URL, then stop it."""
     port = free_port()
-    args = command(str(db_path), HOST, port)
+    args = command(str(db_path), HOST, port, str(metadata))
     args[0] = os.path.join(os.path.dirname(sys.executable), args[0])  # the venv's datasette, not PATH's
     base = f"http://{HOST}:{port}"
     with open(log_path, "wb") as log:

@@ -29,10 +29,10 @@ SETTINGS = {
 }
 
 
-def command(db: str = "catalog.db", host: str = HOST, port: int = PORT) -> list[str]:
+def command(db: str = "catalog.db", host: str = HOST, port: int = PORT, metadata: str = "metadata.yml") -> list[str]:
     """The datasette command line that serves db read-only."""
     args = ["datasette", "serve", "--immutable", db,
-            "--metadata", "metadata.yml", "--template-dir", "templates",
+            "--metadata", metadata, "--template-dir", "templates",
             "--static", "static:static", "--host", host, "--port", str(port)]
     for name, value in SETTINGS.items():
         args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
