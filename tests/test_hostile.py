@@ -213,6 +213,32 @@ async def test_giant_values_are_refused_at_once(ds, catalog_db, baseline, statem
     await assert_still_serving(ds, catalog_db, baseline)
 
 
+@pytest.mark.parametrize("statement", ["select length(printf('%.*c', 1000000000, 'x'))",
+                                       "select printf('%!.1000000000c', 'x')",
+                                       "select format('%5.*c', -2000000000, 'y')"])
+async def test_character_repeat_cannot_stall_a_thread(ds, catalog_db, baseline, statement):
+    """printf's %c with a huge precision loops for seconds in SQLite 3.40 where the time limit can't stop it: refused."""
+    response = await fetch(ds, sql(statement))
+    assert response.status_code == 400
+    assert response.json()["error"] == "user-defined function raised exception"
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+PRINTF_CASES = ["printf('%05.1f|%s|%.3c|%d%%', 3.14159, 'ab', 'z', 7)", "format('%-6s|%x', 'ab', 255)",
+                "printf('%.*s|%q|%Q', 2, 'abcdef', 'it''s', NULL)", "printf('%s', x'e68aa5e99480')",
+                "printf('%.5c%.*c', 'a', 3, 'b')", "printf(NULL)", "printf('%!.20c', '报')"]
+
+
+async def test_printf_still_answers_as_sqlite_does(ds):
+    """Within the limit, the site's printf and format give exactly what SQLite's built-ins give."""
+    statement = "select " + ", ".join(f"{case} as c{n}" for n, case in enumerate(PRINTF_CASES))
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        expected = list(conn.execute(statement).fetchone())
+    response = await fetch(ds, sql(statement) + "&_shape=array")
+    assert list(response.json()[0].values()) == expected
+    assert expected[0] == "003.1|ab|zzz|7%"
+
+
 # --- search: FTS syntax in the search box is inert -----------------------------------------------
 
 HOSTILE_SEARCHES = ['"unbalanced', "NEAR(", "*", "^", ")(", "'", "-", "x:y", "{a b}", "a OR", "报销 \"",
