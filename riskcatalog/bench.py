@@ -29,6 +29,7 @@ import yaml
 from . import PROJECT_ROOT, synth
 from .bench_floor import TABLES as ROW_TABLES
 from .loadtest import datasette_server, run_load
+from .serve import METADATA
 
 SIZES = (1, 150, 3332)
 OUT = PROJECT_ROOT / "bench-out"
@@ -121,7 +122,7 @@ def pages(db_path: Path) -> list[str]:
 
 
 def bench_site(db_path: Path, paths: list[str], seconds: float, concurrency: int,
-               metadata: Path = PROJECT_ROOT / "metadata.yml") -> dict:
+               metadata: str = METADATA) -> dict:
     """A bounded load test of each path against a real datasette serving db_path."""
     with datasette_server(db_path, db_path.with_suffix(".datasette.log"), metadata=metadata) as base:
         return run_load(base, paths, seconds, concurrency)
@@ -129,7 +130,7 @@ def bench_site(db_path: Path, paths: list[str], seconds: float, concurrency: int
 
 def city_metadata(out: Path) -> Path:
     """metadata.yml as README advises for a city-wide site: no JSON-array default facets."""
-    metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    metadata = yaml.safe_load((PROJECT_ROOT / METADATA).read_text(encoding="utf-8"))
     for table in metadata["databases"]["catalog"]["tables"].values():
         if "facets" in table:
             table["facets"] = [f for f in table["facets"] if not (isinstance(f, dict) and "array" in f)]
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = pages(db_path)
     shipped = bench_site(db_path, paths, options.seconds, options.concurrency)
     city = bench_site(db_path, [paths[1], paths[2], TRIVIAL], options.seconds, options.concurrency,
-                      metadata=city_metadata(options.out))
+                      metadata=str(city_metadata(options.out)))
     for name, site in (("shipped", shipped), ("city", city)):
         for path, r in site.items():
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "

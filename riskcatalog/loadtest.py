@@ -22,7 +22,7 @@ from typing import Iterator
 import httpx
 
 from . import PROJECT_ROOT
-from .serve import command
+from .serve import METADATA, command
 
 HOST = "127.0.0.1"
 
@@ -75,7 +75,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def datasette_server(db_path: Path, log_path: Path, timeout: float = 120,
-                     metadata: Path = PROJECT_ROOT / "metadata.yml") -> Iterator[str]:
+                     metadata: str = METADATA) -> Iterator[str]:
     """Run the site's datasette command on a free loopback port; yield its base URL, then stop it."""
     port = free_port()
     args = command(str(db_path), HOST, port, str(metadata))

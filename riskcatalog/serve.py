@@ -13,6 +13,7 @@ from . import PROJECT_ROOT
 
 HOST = "127.0.0.1"
 PORT = 8001
+METADATA = "metadata.yml"  # relative to PROJECT_ROOT, where the command runs
 
 #: Settings for a public read-only catalogue: short SQL time limit, bounded pages.
 #: No facet suggestions: metadata.yml names the useful facets, and suggesting others tries
@@ -29,7 +30,7 @@ SETTINGS = {
 }
 
 
-def command(db: str = "catalog.db", host: str = HOST, port: int = PORT, metadata: str = "metadata.yml") -> list[str]:
+def command(db: str = "catalog.db", host: str = HOST, port: int = PORT, metadata: str = METADATA) -> list[str]:
     """The datasette command line that serves db read-only."""
     args = ["datasette", "serve", "--immutable", db,
             "--metadata", metadata, "--template-dir", "templates",

@@ -24,11 +24,11 @@ def catalog_db(tmp_path_factory) -> Path:
     return path
 
 
-def make_datasette(db_path: Path) -> Datasette:
-    """A Datasette configured as `make serve` configures it, for in-process requests."""
+def make_datasette(db_path: Path, **settings) -> Datasette:
+    """A Datasette configured as `make serve` configures it (plus any settings given), for in-process requests."""
     metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
     return Datasette([str(db_path)], metadata=metadata, template_dir=str(PROJECT_ROOT / "templates"),
-                     static_mounts=[("static", str(PROJECT_ROOT / "static"))], settings=SETTINGS)
+                     static_mounts=[("static", str(PROJECT_ROOT / "static"))], settings={**SETTINGS, **settings})
 
 
 @pytest.fixture(scope="session")

@@ -58,9 +58,7 @@ def fetched_urls(html: str) -> list[str]:
 
 async def test_traced_large_page_still_answers(catalog_db):
     """With trace_debug on, ?_trace=1 on a page over Datasette's 256 KB trace limit still gets the whole page."""
-    metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
-    ds = Datasette([str(catalog_db)], metadata=metadata, template_dir=str(PROJECT_ROOT / "templates"),
-                   settings={**SETTINGS, "trace_debug": True})
+    ds = make_datasette(catalog_db, trace_debug=True)
     plain = await ds.client.get("/catalog/risks?_size=100")
     traced = await ds.client.get("/catalog/risks?_size=100&_trace=1")
     assert len(plain.content) > 256 * 1024
