@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DB := catalog.db
-CATALOG := $(wildcard catalog/*.yml) catalog/schema.json
+CATALOG := $(wildcard catalog/*.yml) riskcatalog/schema.json
 CODE := $(wildcard riskcatalog/*.py) build.py
 REV ?= HEAD
 export CHROMIUM
@@ -33,7 +33,7 @@ check: $(VENV)/.installed
 	$(BIN)/python build.py --check
 
 serve: $(DB)
-	$(BIN)/python -m riskcatalog.serve $(DB)
+	$(BIN)/python -m riskcatalog.site.serve $(DB)
 
 browser:
 	@bash scripts/ensure-chromium
@@ -48,7 +48,7 @@ diff: $(VENV)/.installed
 	$(BIN)/python build.py diff $(REV)
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m riskcatalog.bench
+	$(BIN)/python -m benchmarks.bench
 
 clean:
 	rm -rf $(VENV) $(DB) *.egg-info .pytest_cache bench-out screenshots

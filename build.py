@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compile the catalogue into catalog.db: `python build.py --help`."""
+"""Compile the catalogue into catalog.db: `python build.py --help` lists every command."""
 
 import sys
 

@@ -1,8 +1,7 @@
-"""Integrity-risk register (廉政风险点) and control-measure (防控措施) catalogue."""
+"""Integrity-risk register (廉政风险点) and control-measure (防控措施) catalogue.
 
-from __future__ import annotations
-
-from pathlib import Path
-
-#: The repository root: catalogue, schema, metadata, templates and static files live here.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+The build wing lives here: strict YAML (yamlload), validation against schema.json and the
+cross-file rules (validate, catalog), rows (compile, tables), SQLite (db), driven by build;
+fmt and diff work on the YAML. The site wing is riskcatalog.site: it reads the database,
+never the validator.
+"""

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import schema
+from . import validate
 from .errors import CatalogError, CatalogInvalid
 from .yamlload import Document, load_file
 
@@ -104,7 +104,7 @@ def _load(folder: Path, name: str, definition: str, errors: list) -> Document | 
     if doc is None:
         errors.extend(load_errors)
         return None
-    structure_errors = schema.check(doc, definition)
+    structure_errors = validate.check(doc, definition)
     errors.extend(structure_errors)
     return None if structure_errors else doc
 

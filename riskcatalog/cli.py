@@ -1,4 +1,8 @@
-"""The command line behind build.py: build, --check, fmt and diff.
+"""The command line behind build.py: build (the default), check, fmt and diff.
+
+`python build.py [FOLDER…] -o DB` and `python build.py --check` are the build command run by
+default (click-default-group, which Datasette already installs), so the README, CI, the
+Makefile and users' scripts keep working; `python build.py --help` lists every command.
 
 Every failure is one or more lines naming file:line:column and what to do, then exit 1;
 never a traceback for a problem in the catalogue.
@@ -6,39 +10,84 @@ never a traceback for a problem in the catalogue.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from . import db
+import click
+from click_default_group import DefaultGroup
+
+from . import build as builder
 from .errors import CatalogInvalid
 
 #: Registers summarised one per line; beyond this, a count.
 SHOWN = 10
+DEFAULT_FOLDER = Path("catalog")
+
+folders_argument = click.argument("folders", nargs=-1, type=click.Path(path_type=Path), metavar="[FOLDER]...")
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("fmt", "diff"):
-        from . import diff, fmt  # noqa: F401 - imported on demand, they pull in ruamel.yaml
+@click.group(cls=DefaultGroup, default="build", default_if_no_args=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Compile integrity-risk registers (廉政风险点与防控措施) from YAML into SQLite.
 
-        return {"fmt": fmt.main, "diff": diff.main}[argv[0]](argv[1:])
-    args = _parser().parse_args(argv)
-    folders = [Path(f) for f in args.folders] or [Path("catalog")]
+    With no command, builds: python build.py [FOLDER]... [-o DB] [--check].
+    """
+
+
+@cli.command()
+@folders_argument
+@click.option("-o", "--output", default="catalog.db", show_default=True, type=click.Path(path_type=Path),
+              help="Database to write.")
+@click.option("--check", is_flag=True, help="Validate only; print a summary or the errors (same as `check`).")
+def build(folders: tuple[Path, ...], output: Path, check: bool) -> int:
+    """Validate register folders (default: catalog) and compile them into one database."""
+    folders = list(folders) or [DEFAULT_FOLDER]
+    if check:
+        return _run(lambda: builder.check(folders), "OK", "")
+    return _run(lambda: builder.build(folders, output), f"built {output}", f"; {output} is unchanged")
+
+
+@cli.command()
+@folders_argument
+def check(folders: tuple[Path, ...]) -> int:
+    """Validate register folders (default: catalog) without building."""
+    return _run(lambda: builder.check(list(folders) or [DEFAULT_FOLDER]), "OK", "")
+
+
+@cli.command()
+@folders_argument
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is not formatted.")
+def fmt(folders: tuple[Path, ...], check: bool) -> int:
+    """Rewrite catalogue YAML in its canonical form (keeps comments)."""
+    from . import fmt as formatter  # imported on demand: it pulls in ruamel.yaml
+
+    return formatter.run(list(folders) or [DEFAULT_FOLDER], check)
+
+
+@cli.command()
+@click.argument("rev", metavar="REV")
+@click.argument("folder", default=str(DEFAULT_FOLDER), metavar="[FOLDER]")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of Markdown.")
+def diff(rev: str, folder: str, as_json: bool) -> int:
+    """What changed in a catalogue folder since the git revision REV (e.g. HEAD, origin/main)."""
+    from . import diff as differ
+
+    return differ.run(rev, folder, as_json)
+
+
+def _run(work, done: str, unchanged: str) -> int:
+    """Run a build or check: its summaries on success, every error and exit 1 on failure."""
     try:
-        if args.check:
-            summaries = db.check(folders)
-        else:
-            summaries = db.build(folders, Path(args.output))
+        summaries = work()
     except CatalogInvalid as exc:
         report_errors(exc.errors)
-        return _failed(args, f"{len(exc.errors)} error(s)")
+        return _failed(f"{len(exc.errors)} error(s)", unchanged)
     except KeyboardInterrupt:
-        return _failed(args, "interrupted")
+        return _failed("interrupted", unchanged)
     except OSError as exc:
-        return _failed(args, f"error: {exc}")
-    done = "OK" if args.check else f"built {args.output}"
+        return _failed(f"error: {exc}", unchanged)
     for summary in summaries[:SHOWN]:
         print(f"{summary}: {done}")
     if len(summaries) > SHOWN:  # a city's registers would otherwise print thousands of lines
@@ -46,9 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _failed(args: argparse.Namespace, what: str) -> int:
-    suffix = "" if args.check else f"; {args.output} is unchanged"
-    print(f"{what}{suffix}", file=sys.stderr)
+def _failed(what: str, unchanged: str) -> int:
+    print(f"{what}{unchanged}", file=sys.stderr)
     return 1
 
 
@@ -61,11 +109,15 @@ def report_errors(errors) -> None:
             print(error.annotation())
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="build.py",
-        description="Compile catalogue folders into SQLite. Subcommands: fmt [--check], diff REV [--json].")
-    parser.add_argument("folders", nargs="*", help="register folders, each with a register.yml (default: catalog)")
-    parser.add_argument("-o", "--output", default="catalog.db", help="database to write (default: catalog.db)")
-    parser.add_argument("--check", action="store_true", help="validate only; print a summary or the errors")
-    return parser
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit code (click's usage errors are 2, as click makes them)."""
+    try:
+        return cli.main(args=argv, prog_name="build.py", standalone_mode=False) or 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        print("interrupted", file=sys.stderr)
+        return 1

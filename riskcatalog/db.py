@@ -1,7 +1,5 @@
 """Write compiled registers (riskcatalog.compile) into a SQLite database with sqlite-utils.
 
-Each build writes a new file beside the target and moves it into place only when
-everything succeeded, so a failed build leaves the previous database byte-identical.
 Keys are "<unit>-<id>" (e.g. yijia-LAND-01): ids are unique within a register only, and
 single-column keys let Datasette link and label every foreign key.
 """
@@ -9,18 +7,12 @@ single-column keys let Datasette link and label every foreign key.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import platform
-import subprocess
-import tempfile
 from pathlib import Path
-from typing import Iterable
 
 import sqlite_utils
 
-from . import vocab
-from .compile import compile_all
-from .errors import CatalogInvalid
+from . import git, vocab
 from .search import TOKENIZE
 from .tables import NULLABLE, SEARCHED, TABLES
 
@@ -44,71 +36,59 @@ order by r.unit, r.seq
 """
 
 
+#: Active risks per level, as columns of area_summary: one per level of the vocabulary.
+_LEVEL_COUNTS = "".join(f"sum(level = '{level}') as {level}, " for level in vocab.LEVELS)
+
 #: What the home page shows, computed once per build: over a city's registers the same
 #: aggregates would scan every risk on every page view. Table -> (columns, key, rows).
 SUMMARIES: dict[str, tuple[dict, str | tuple, str]] = {
     "area_summary": ({"id": str, "name_zh": str, "name_en": str, "key": str, "position": int, "units": int,
-                      "high": int, "medium": int, "low": int, "risks": int, "measures": int}, "id", """
-        with r as (select area, sum(level = 'high') as high, sum(level = 'medium') as medium,
-                          sum(level = 'low') as low, count(*) as risks
+                      **{level: int for level in vocab.LEVELS}, "risks": int, "measures": int}, "id", f"""
+        with r as (select area, {_LEVEL_COUNTS}count(*) as risks
                    from risks where status = 'active' group by area),
              m as (select area, count(*) as measures from measures where status = 'active' group by area)
         select a.id, min(a.name_zh), min(a.name_en), min(a.key), min(a.position), count(*),
-               coalesce(sum(r.high), 0), coalesce(sum(r.medium), 0), coalesce(sum(r.low), 0),
+               {"".join(f"coalesce(sum(r.{level}), 0), " for level in vocab.LEVELS)}
                coalesce(sum(r.risks), 0), coalesce(sum(m.measures), 0)
         from areas a left join r on r.area = a.key left join m on m.area = a.key
         group by a.id"""),
-    "heatmap": ({"likelihood": int, "impact": int, "risks": int}, ("likelihood", "impact"), """
-        select likelihood, impact, count(*) from risks where status = 'active'
-        group by likelihood, impact"""),
+    # Every cell of the 5 × 5 matrix, empty ones too, with the level most registers' matrices give
+    # it (ties to the higher level): registers may set their own thresholds.
+    "heatmap": ({"likelihood": int, "impact": int, "score": int, "level": str, "risks": int},
+                ("likelihood", "impact"), """
+        with ratings(n) as (values (1), (2), (3), (4), (5)),
+             cells as (select l.n as likelihood, i.n as impact from ratings l, ratings i),
+             unit_cells as (
+               select c.likelihood, c.impact,
+                      (select ul.level from unit_levels ul where ul.unit = u.id
+                         and ul.min_score <= c.likelihood * c.impact order by ul.min_score desc limit 1) as level
+               from cells c, units u),
+             votes as (
+               select uc.likelihood, uc.impact, uc.level, row_number() over (
+                        partition by uc.likelihood, uc.impact order by count(*) desc, min(lv.rank)) as place
+               from unit_cells uc join levels lv on lv.id = uc.level
+               group by uc.likelihood, uc.impact, uc.level),
+             counts as (select likelihood, impact, count(*) as risks from risks where status = 'active'
+                        group by likelihood, impact)
+        select v.likelihood, v.impact, v.likelihood * v.impact, v.level, coalesce(c.risks, 0)
+        from votes v left join counts c on c.likelihood = v.likelihood and c.impact = v.impact
+        where v.place = 1"""),
 }
-
-
-def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> list[str]:
-    """Validate and compile the register folders into output, atomically; their summaries."""
-    output = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        summaries = _build_into(sqlite_utils.Database(tmp), [Path(f) for f in folders], commit)
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return summaries
-
-
-def check(folders: Iterable[Path]) -> list[str]:
-    """Validate the register folders without building: their summaries, or CatalogInvalid with every error."""
-    errors: list = []
-    summaries = [compiled.summary for compiled in compile_all([Path(f) for f in folders], errors, with_rows=False)]
-    if errors:
-        raise CatalogInvalid(errors)
-    return summaries
 
 
 #: Page cache while building: well under the 1 GB the build may use at city scale.
 BUILD_CACHE_KIB = 256 * 1024
 
 
-def _build_into(db: sqlite_utils.Database, folders: list[Path], commit: str | None) -> list[str]:
-    # The file is private until os.replace, so a crash can only lose the temporary copy.
+def open_private(path: Path) -> sqlite_utils.Database:
+    """A new database file only this build sees until it is moved into place: no journal, no syncs."""
+    db = sqlite_utils.Database(path)
+    # The file is private until it replaces the target, so a crash can only lose this copy.
     db.execute("pragma journal_mode = off")
     db.execute("pragma synchronous = off")
     # A city's indexes and search index outgrow SQLite's default 2 MB cache many times over.
     db.execute(f"pragma cache_size = -{BUILD_CACHE_KIB}")
-    create_schema(db)
-    # Summaries only: a city's registers must not all stay in memory.
-    summaries, errors = [], []
-    for compiled in compile_all(folders, errors):
-        if not errors:  # once the build is doomed, keep validating but stop writing
-            insert_rows(db, compiled.rows)
-        summaries.append(compiled.summary)
-    if errors:
-        raise CatalogInvalid(errors)
-    finish(db, commit, folders)
-    db.close()
-    return summaries
+    return db
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -120,10 +100,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for table in SEARCHED:
         # rowid of the search row = rowid of the record, so Datasette's table search can use it.
         db[f"{table}_search"].create({"rowid": int, "text": str}, pk="rowid")
-    for name, words in (("levels", vocab.LEVELS), ("categories", vocab.CATEGORIES),
-                        ("measure_types", vocab.MEASURE_TYPES), ("natures", vocab.NATURES),
-                        ("source_kinds", vocab.SOURCE_KINDS)):
-        db[name].insert_all(vocab.lookup_rows(words))
+    for name, rows in vocab.LOOKUPS.items():
+        db[name].insert_all(rows())
 
 
 def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None:
@@ -159,13 +137,14 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:
     """Indexes, search, summaries, the register view, build facts, and the integrity checks."""
-    create_indexes(db)
     for table in SEARCHED:
         db[f"{table}_search"].enable_fts(["text"], tokenize=TOKENIZE, create_triggers=False)
     db.create_view("register", REGISTER_VIEW.strip())
     for name, (columns, pk, rows) in SUMMARIES.items():
-        db[name].create(columns, pk=pk, not_null=set(columns))
+        level_key = [("level", "levels", "id")] if "level" in columns else []
+        db[name].create(columns, pk=pk, not_null=set(columns), foreign_keys=level_key)
         db.execute(f"insert into [{name}] ({', '.join(columns)}) {rows}")
+    create_indexes(db)
     db["build_info"].insert_all({"key": k, "value": str(v)} for k, v in _build_facts(db, commit, folders).items())
     db.conn.commit()  # insert_rows leaves its rows in the connection's open transaction
     problems = list(db.execute("pragma foreign_key_check").fetchall())
@@ -176,19 +155,10 @@ def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -
 
 def _build_facts(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> dict:
     return {
-        "catalog_commit": commit or git_commit(folders[0]) or "unknown",
+        "catalog_commit": commit or git.last_commit(folders[0]) or "unknown",
         "units": db["units"].count, "risks": db["risks"].count, "measures": db["measures"].count,
         "sqlite_utils_version": importlib.metadata.version("sqlite-utils"),
         "sqlite_version": db.execute("select sqlite_version()").fetchone()[0],
         "python_version": platform.python_version(),
     }
 
-
-def git_commit(folder: Path) -> str | None:
-    """The commit the catalogue folder was last committed at, if it is in a git work tree."""
-    try:
-        out = subprocess.run(["git", "-C", str(folder), "log", "-1", "--format=%H", "--", "."],
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None

@@ -6,13 +6,13 @@ working tree can still be compared. Entries are matched by kind and id across fi
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+from . import git
 from .catalog import REGISTER_FILE, SOURCES_FILE
+from .git import GitError
 from .yamlload import load_text
 
 SECTIONS = ("added", "removed", "withdrawn", "changed")
@@ -24,16 +24,6 @@ Entries = dict[tuple[str, str], tuple[str, dict]]  # (kind, id) -> (file, entry)
 
 class DiffError(Exception):
     """Something that stops the comparison; the message says what to do."""
-
-
-def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
-    except FileNotFoundError as exc:
-        raise DiffError("error: git is not installed") from exc
-    if done.returncode:
-        raise DiffError(f"error: git {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout.decode("utf-8")
 
 
 def _entries(text: str, file: str) -> Entries:
@@ -58,11 +48,11 @@ def _entries(text: str, file: str) -> Entries:
 
 
 def _old_side(root: Path, prefix: str, rev: str) -> Entries:
-    listing = _git(root, "ls-tree", "--full-name", "--name-only", "-z", f"{rev}^{{commit}}", "--", prefix or ".")
+    listing = git.run(root, "ls-tree", "--full-name", "--name-only", "-z", f"{rev}^{{commit}}", "--", prefix or ".")
     found: Entries = {}
     for path in listing.split("\0"):
         if path.endswith(".yml") and path.rpartition("/")[0] == prefix.rstrip("/"):
-            found.update(_entries(_git(root, "show", f"{rev}:{path}"), path))
+            found.update(_entries(git.run(root, "show", f"{rev}:{path}"), path))
     return found
 
 
@@ -133,34 +123,29 @@ def render(changes: dict[str, list[dict]], rev: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> int:
-    """Print the catalogue changes between REV and the working tree."""
-    parser = argparse.ArgumentParser(prog="build.py diff", description="Catalogue changes since a git revision.")
-    parser.add_argument("rev", metavar="REV", help="git revision to compare with, e.g. HEAD or origin/main")
-    parser.add_argument("folder", nargs="?", default="catalog", help="catalogue folder (default: catalog)")
-    parser.add_argument("--json", action="store_true", help="print a JSON object instead of Markdown")
-    args = parser.parse_intermixed_args(argv)  # REV --json FOLDER: options between positionals
-    folder = Path(args.folder).resolve()
+def run(rev: str, folder_name: str, as_json: bool) -> int:
+    """Print the catalogue changes between rev and the working tree; the exit code."""
+    folder = Path(folder_name).resolve()
     try:
-        if args.rev.startswith("-"):  # would be read by git as an option
-            raise DiffError(f"error: {args.rev!r} is not a git revision")
+        if rev.startswith("-"):  # would be read by git as an option
+            raise DiffError(f"error: {rev!r} is not a git revision")
         if not folder.is_dir():
-            raise DiffError(f"error: {args.folder}: no such folder")
-        root = Path(_git(folder, "rev-parse", "--show-toplevel").strip()).resolve()
+            raise DiffError(f"error: {folder_name}: no such folder")
+        root = Path(git.run(folder, "rev-parse", "--show-toplevel").strip()).resolve()
         prefix = folder.relative_to(root).as_posix() + "/"
         prefix = "" if prefix == "./" else prefix
         try:
-            _git(root, "rev-parse", "--verify", "--quiet", f"{args.rev}^{{commit}}")
-        except DiffError:
-            raise DiffError(f"error: unknown git revision {args.rev!r} — give a commit, branch or tag "
+            git.run(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        except GitError:
+            raise DiffError(f"error: unknown git revision {rev!r} — give a commit, branch or tag "
                             "(e.g. HEAD, origin/main)") from None
-        changes = compare(_old_side(root, prefix, args.rev), _new_side(folder, prefix))
-    except (DiffError, OSError, UnicodeDecodeError) as exc:
+        changes = compare(_old_side(root, prefix, rev), _new_side(folder, prefix))
+    except (DiffError, GitError, OSError, UnicodeDecodeError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    if args.json:
+    if as_json:
         print(json.dumps(changes, ensure_ascii=False, indent=2, sort_keys=True, default=str))
     else:
-        print(render(changes, args.rev))
+        print(render(changes, rev))
     return 0
 

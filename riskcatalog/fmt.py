@@ -1,12 +1,11 @@
 """`build.py fmt [--check] [FOLDER ...]`: rewrite catalogue YAML in one canonical form.
 
 ruamel.yaml's round-trip mode keeps comments; keys follow the order of the properties in
-catalog/schema.json (the same order docs/catalog-format.md shows), unknown keys last.
+the schema (the same order docs/catalog-format.md shows), unknown keys last.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .catalog import REGISTER_FILE, SOURCES_FILE, display_name
-from .schema import load_schema
+from .validate import resolve
 from .yamlload import load_file, load_text
 
 #: Lists of ids under these keys are written in flow style, `[a, b]`.
@@ -42,21 +41,14 @@ def _yaml() -> YAML:
     return y
 
 
-def _rule(rule: dict) -> dict:
-    """Follow $ref links to the rule they name."""
-    while "$ref" in rule:
-        rule = load_schema()["$defs"][rule["$ref"].rsplit("/", 1)[1]]
-    return rule
-
-
 def _file_rule(name: str) -> dict:
     definition = {REGISTER_FILE: "register_file", SOURCES_FILE: "sources_file"}.get(name, "area_file")
-    return _rule({"$ref": f"#/$defs/{definition}"})
+    return resolve({"$ref": f"#/$defs/{definition}"})
 
 
 def _canonical(node, rule: dict, key: str | None = None) -> None:
     """Reorder keys, set list styles and quote YAML 1.1 look-alikes, in place."""
-    rule = _rule(rule)
+    rule = resolve(rule)
     if isinstance(node, CommentedMap):
         node.fa.set_block_style()
         properties = rule.get("properties", {})
@@ -111,14 +103,10 @@ def format_text(text: str, file: str) -> str:
     return result
 
 
-def main(argv: list[str]) -> int:
-    """Format (or with --check, only test) every *.yml in the given folders."""
-    parser = argparse.ArgumentParser(prog="build.py fmt", description="Rewrite catalogue YAML in canonical form.")
-    parser.add_argument("folders", nargs="*", help="folders of *.yml files (default: catalog)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is not formatted")
-    args = parser.parse_args(argv)
+def run(folders: list[Path], check: bool) -> int:
+    """Format (or with check, only test) every *.yml in the folders; the exit code."""
     failed = unformatted = 0
-    for folder in [Path(f) for f in args.folders] or [Path("catalog")]:
+    for folder in folders:
         if not folder.is_dir():
             print(f"{folder}: no such folder", file=sys.stderr)
             failed += 1
@@ -138,9 +126,9 @@ def main(argv: list[str]) -> int:
             if result == text:
                 continue
             unformatted += 1
-            if args.check:
+            if check:
                 print(f"{shown}: not formatted — run: python build.py fmt")
             else:
                 path.write_text(result, encoding="utf-8", newline="")
                 print(f"{shown}: formatted")
-    return 1 if failed or (args.check and unformatted) else 0
+    return 1 if failed or (check and unformatted) else 0

@@ -15,7 +15,7 @@ LOOKUP = {"id": str, "label": str, "label_zh": str, "label_en": str, "rank": int
 
 #: Every table: columns (in order), primary key, foreign keys {column: (table, column)}.
 TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
-    "levels": (LOOKUP, "id", {}),
+    "levels": ({**LOOKUP, "colour": str, "text_colour": str}, "id", {}),
     "categories": (LOOKUP, "id", {}),
     "measure_types": (LOOKUP, "id", {}),
     "natures": (LOOKUP, "id", {}),

@@ -1,6 +1,6 @@
 """Labels of the catalogue's fixed vocabularies: the lookup tables of the database.
 
-The ids are the enums of catalog/schema.json; a test keeps the two in step.
+The ids are the enums of riskcatalog/schema.json; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -33,11 +33,18 @@ NATURES = {
     "corrective": ("纠正", "corrective"),
 }
 
-#: 风险等级: the default labels; a register's levels may relabel them.
+#: 风险等级: three levels, highest first; each register's matrix (register.yml) sets their scores.
 LEVELS = {
     "high": ("一级", "high"),
     "medium": ("二级", "medium"),
     "low": ("三级", "low"),
+}
+
+#: How the site shows each level: background and text colour (red, amber, green, as registers print them).
+LEVEL_COLOURS = {
+    "high": ("#c62828", "#ffffff"),
+    "medium": ("#f9a825", "#222222"),
+    "low": ("#66bb6a", "#111111"),
 }
 
 #: Source kinds.
@@ -54,3 +61,19 @@ def lookup_rows(vocabulary: dict[str, tuple[str, str]]) -> list[dict]:
     """Rows for a lookup table: id, a readable bilingual label, and its parts, in rank order."""
     return [{"id": key, "label": f"{zh} {en}", "label_zh": zh, "label_en": en, "rank": rank}
             for rank, (key, (zh, en)) in enumerate(vocabulary.items(), 1)]
+
+
+def level_rows() -> list[dict]:
+    """The levels table: the lookup columns and each level's colours."""
+    return [{**row, "colour": LEVEL_COLOURS[row["id"]][0], "text_colour": LEVEL_COLOURS[row["id"]][1]}
+            for row in lookup_rows(LEVELS)]
+
+
+#: Every lookup table and its rows.
+LOOKUPS = {
+    "levels": level_rows,
+    "categories": lambda: lookup_rows(CATEGORIES),
+    "measure_types": lambda: lookup_rows(MEASURE_TYPES),
+    "natures": lambda: lookup_rows(NATURES),
+    "source_kinds": lambda: lookup_rows(SOURCE_KINDS),
+}

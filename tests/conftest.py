@@ -10,9 +10,11 @@ import pytest
 import yaml
 from datasette.app import Datasette
 
-from riskcatalog import PROJECT_ROOT, db
-from riskcatalog.serve import SETTINGS
+from riskcatalog import build as builder
+from riskcatalog.site.serve import SETTINGS
 
+#: The checkout: the catalogue, metadata.yml, templates and static files the site is served with.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = PROJECT_ROOT / "catalog"
 
 
@@ -20,7 +22,7 @@ CATALOG = PROJECT_ROOT / "catalog"
 def catalog_db(tmp_path_factory) -> Path:
     """The shipped catalogue, built by the real build into a temporary catalog.db."""
     path = tmp_path_factory.mktemp("built") / "catalog.db"
-    db.build([CATALOG], path)
+    builder.build([CATALOG], path)
     return path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from riskcatalog import bench
+from benchmarks import bench
 
 
 def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):

@@ -15,14 +15,13 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from riskcatalog import PROJECT_ROOT, db
-from riskcatalog.loadtest import datasette_server
+from riskcatalog import build as builder
+from riskcatalog.site.serve import HOST, serving
 
-from .conftest import copy_catalog
+from .conftest import PROJECT_ROOT, copy_catalog
 
 pytestmark = pytest.mark.browser
 
-HOST = "127.0.0.1"
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"  # as scripts/ensure-chromium
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -33,7 +32,7 @@ PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 @pytest.fixture(scope="module")
 def server(catalog_db, tmp_path_factory) -> str:
     """Base URL of a real datasette process (serve.command) serving the shipped catalogue."""
-    with datasette_server(catalog_db, tmp_path_factory.mktemp("datasette") / "datasette.log", timeout=30) as base:
+    with serving(catalog_db, tmp_path_factory.mktemp("datasette") / "datasette.log", PROJECT_ROOT, timeout=30) as base:
         yield base
 
 
@@ -194,12 +193,12 @@ def test_markup_in_catalogue_is_shown_as_text(page, tmp_path):
     land.write_text(text, encoding="utf-8")
     output = tmp_path / "x" / "catalog.db"
     output.parent.mkdir()
-    db.build([folder], output)
+    builder.build([folder], output)
     with sqlite3.connect(output) as conn:
         assert conn.execute("select title_zh, description_en from risks where id = 'LAND-01'").fetchone() == (
             PAYLOAD + title, PAYLOAD + " leak")
 
-    with datasette_server(output, tmp_path / "datasette.log", timeout=30) as base:
+    with serving(output, tmp_path / "datasette.log", PROJECT_ROOT, timeout=30) as base:
         pages = {
             "risk page": (f"{base}/catalog/risks/yijia-LAND-01", "article.entry.risk"),
             "risks table": (f"{base}/catalog/risks?area=yijia-land", "td.col-title_zh"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -12,6 +13,7 @@ import yaml
 from riskcatalog import vocab
 from riskcatalog.catalog import level_for, load_register
 from riskcatalog.cli import main
+from riskcatalog.validate import SCHEMA
 
 from .conftest import CATALOG
 
@@ -125,15 +127,17 @@ def test_sources_are_cited_and_the_report_is_the_provenance(register):
     assert set(sources) - cited == {report["id"]}
 
 
-def test_every_file_declares_the_schema_for_editors():
-    """Each YAML file opens with the yaml-language-server schema line."""
+def test_every_file_declares_the_schema_the_build_uses_for_editors():
+    """Each YAML file opens with a yaml-language-server line naming the package's own schema.json."""
     for path in CATALOG.glob("*.yml"):
-        assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=schema.json\n"), path
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        assert (path.parent / first.split("=", 1)[1]).resolve() == Path(str(SCHEMA)).resolve(), path
 
 
 def test_schema_is_valid_draft_2020_12_and_accepts_every_file():
     """schema.json is a valid JSON Schema and a generic validator accepts the shipped files."""
-    schema = json.loads((CATALOG / "schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
     for path in CATALOG.glob("*.yml"):
@@ -142,7 +146,7 @@ def test_schema_is_valid_draft_2020_12_and_accepts_every_file():
 
 def test_vocabulary_labels_cover_the_schema_enums():
     """Every enum value in the schema has a lookup label, and no label is spare."""
-    defs = json.loads((CATALOG / "schema.json").read_text(encoding="utf-8"))["$defs"]
+    defs = json.loads(SCHEMA.read_text(encoding="utf-8"))["$defs"]
     assert defs["risk"]["properties"]["category"]["enum"] == list(vocab.CATEGORIES)
     assert defs["measure"]["properties"]["type"]["enum"] == list(vocab.MEASURE_TYPES)
     assert defs["measure"]["properties"]["nature"]["enum"] == list(vocab.NATURES)

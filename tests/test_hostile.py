@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from riskcatalog.search import fts_query
-from riskcatalog.serve import SETTINGS
+from riskcatalog.site.serve import SETTINGS
 
 #: A bound, not a timing: the SQL time limit plus generous room for a slow machine.
 MAX_SECONDS = SETTINGS["sql_time_limit_ms"] / 1000 + 4

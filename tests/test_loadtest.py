@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from riskcatalog.loadtest import datasette_server, percentile, run_load
+from benchmarks.loadtest import percentile, run_load
+from riskcatalog.site.serve import serving
+
+from .conftest import PROJECT_ROOT
 
 PATHS = ["/", "/catalog/risks?_facet=area&_facet=level", "/catalog/risks?_search=" + quote("报销"),
          "/catalog/risks/yijia-LAND-01", "/-/versions.json"]
@@ -12,7 +15,7 @@ PATHS = ["/", "/catalog/risks?_facet=area&_facet=level", "/catalog/risks?_search
 
 def test_run_load_reports_every_path_without_errors(catalog_db, tmp_path):
     """About 2 s of load over loopback: every path answered, no errors, p50 and p95 reported."""
-    with datasette_server(catalog_db, tmp_path / "datasette.log") as base:
+    with serving(catalog_db, tmp_path / "datasette.log", PROJECT_ROOT) as base:
         assert base.startswith("http://127.0.0.1:")
         results = run_load(base, PATHS, seconds=0.4, concurrency=2)
     assert list(results) == PATHS

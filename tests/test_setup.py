@@ -8,10 +8,11 @@ import tomllib
 
 import pytest
 
-from riskcatalog import PROJECT_ROOT
 from riskcatalog.cli import main
 from riskcatalog.errors import CatalogError
-from riskcatalog.serve import command
+from riskcatalog.site.serve import command
+
+from .conftest import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 MAKEFILE = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")

@@ -6,9 +6,10 @@ import re
 import sqlite3
 from pathlib import Path
 
-from riskcatalog import db as build_db
-from riskcatalog import cli, compile, synth
-from riskcatalog.catalog import load_register
+from riskcatalog import build as build_db
+from benchmarks import synth
+from riskcatalog import cli, compile
+from riskcatalog.catalog import level_for, load_register
 
 from .conftest import CATALOG
 
@@ -68,7 +69,12 @@ def test_many_registers_print_a_count_not_a_line_each(tmp_path, capsys):
 def test_parallel_build_equals_serial_build(tmp_path, monkeypatch):
     """Registers compiled in worker processes give the same database as one process does."""
     folders = synth.generate(CATALOG, tmp_path / "units", compile.PARALLEL_FROM + 1, seed=4)
+    pools = []
+    real_pool = compile.multiprocessing.Pool
+    monkeypatch.setattr(compile.multiprocessing, "Pool", lambda n: pools.append(n) or real_pool(n))
+    monkeypatch.setattr(compile, "WORKERS", 2)  # a pool even on a one-core machine
     build_db.build(folders, tmp_path / "parallel.db")
+    assert pools == [2]
     monkeypatch.setattr(compile, "WORKERS", 1)
     build_db.build(folders, tmp_path / "serial.db")
     dumps = [sorted(sqlite3.connect(tmp_path / name).iterdump()) for name in ("parallel.db", "serial.db")]
@@ -93,8 +99,15 @@ def test_parallel_build_reports_every_error(tmp_path, capsys):
 
 
 def test_levels_follow_each_register_matrix(tmp_path):
-    """Varied ratings keep every risk's level consistent with its own register's (varied) levels."""
-    folder = synth.generate(CATALOG, tmp_path, 1, seed=3)[0]
-    register = load_register(folder)  # the loader itself rejects a level that disagrees
-    base = load_register(CATALOG)
-    assert [r["reviewed"] for r in register.risks()] != [r["reviewed"] for r in base.risks()]
+    """Registers get matrices of their own, and each risk's level is the one its own matrix gives
+    (for some risks a different level than the shipped matrix would give the same score)."""
+    base = load_register(CATALOG).register["levels"]
+    registers = [load_register(folder) for folder in synth.generate(CATALOG, tmp_path, 6, seed=3)]
+    own = [r for r in registers if r.register["levels"] != base]
+    assert own, "no register got a matrix of its own"
+    for register in registers:
+        levels = register.register["levels"]
+        for risk in register.risks():
+            assert risk["level"] == level_for(risk["likelihood"] * risk["impact"], levels), risk["id"]
+    assert any(risk["level"] != level_for(risk["likelihood"] * risk["impact"], base)
+               for register in own for risk in register.risks())

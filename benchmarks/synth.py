@@ -1,6 +1,6 @@
 """Synthetic registers for benchmarks: N valid register folders derived from the real catalogue.
 
-`python -m riskcatalog.synth --units N --out DIR [--seed S] [--source catalog]` writes
+`python -m benchmarks.synth --units N --out DIR [--seed S] [--source catalog]` writes
 DIR/<unit-id>/ for N units. Each register keeps the source register's ids (ids are unique
 per register only), gets its own unit id and Wuhan street/community name, and varies its
 text, ratings, review dates and citations. Output depends only on the seed and the unit's
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from .catalog import REGISTER_FILE, SOURCES_FILE, level_for
+from riskcatalog.catalog import REGISTER_FILE, SOURCES_FILE, level_for
 
 # The C emitter and parser: the pure-Python ones would make 3,332 registers take many minutes.
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -210,7 +210,7 @@ def generate(source: Path, out: Path, units: int, seed: int = 0) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m riskcatalog.synth", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.synth", description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, required=True, help="how many registers to write")
     parser.add_argument("--out", type=Path, required=True, help="directory to write DIR/<unit-id>/ into")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")

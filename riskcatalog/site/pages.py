@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from .catalog import level_for
-
 DATABASE = "catalog"
 
 
@@ -31,6 +29,11 @@ def _edit_url(datasette, entry: dict) -> str | None:
     return f"{config['repository'].rstrip('/')}/blob/{config.get('branch', 'main')}/{entry['file']}#L{entry['line']}"
 
 
+async def levels(db) -> list[dict]:
+    """The levels, highest first, with their labels and colours (the levels table)."""
+    return await _rows(db, "select * from levels order by rank")
+
+
 async def home(datasette) -> dict:
     db = datasette.get_database(DATABASE)  # the home route exists only when it does
     # area_summary and heatmap are computed by the build (riskcatalog.db.SUMMARIES).
@@ -48,22 +51,31 @@ async def home(datasette) -> dict:
     queries = await datasette.get_canned_queries(DATABASE, None)
     return {"catalog": {
         "totals": totals, "unit": unit, "areas": areas,
-        "heatmap": await _heatmap(datasette, db, unit),
+        "heatmap": await _heatmap(datasette, db),
         "queries": [{"name": name, "title": q.get("title", name), "description": q.get("description", ""),
                      "url": datasette.urls.query(DATABASE, name)} for name, q in queries.items()],
     }}
 
 
-async def _heatmap(datasette, db, unit: dict | None) -> list[list[dict]]:
-    """5 × 5 likelihood × impact cells, likelihood 5 on top, each with its count, level and link."""
-    counts = {(r["likelihood"], r["impact"]): r["risks"] for r in await _rows(db, "select * from heatmap")}
-    levels = await _rows(db, "select level as id, min_score from unit_levels where unit = :unit",
-                         unit=unit["id"] if unit else "")
+async def _heatmap(datasette, db) -> list[list[dict]]:
+    """5 × 5 likelihood × impact cells, likelihood 5 on top, each with its count, level and link.
+
+    The build computed each cell's count and level (riskcatalog.db.SUMMARIES); a cell no matrix
+    covers has no level.
+    """
+    cells = {(r["likelihood"], r["impact"]): r for r in await _rows(db, "select * from heatmap")}
     table = datasette.urls.table(DATABASE, "risks")
-    return [[{"likelihood": lk, "impact": im, "score": lk * im, "count": counts.get((lk, im), 0),
-              "level": level_for(lk * im, levels) if levels else None,
-              "url": f"{table}?" + urlencode({"likelihood": lk, "impact": im, "status": "active"})}
-             for im in range(1, 6)] for lk in range(5, 0, -1)]
+    grid = []
+    for likelihood in range(5, 0, -1):
+        row = []
+        for impact in range(1, 6):
+            cell = cells.get((likelihood, impact), {})
+            row.append({"likelihood": likelihood, "impact": impact, "score": likelihood * impact,
+                        "count": cell.get("risks", 0), "level": cell.get("level"),
+                        "url": f"{table}?" + urlencode({"likelihood": likelihood, "impact": impact,
+                                                         "status": "active"})})
+        grid.append(row)
+    return grid
 
 
 async def risk_page(datasette, key: str) -> dict:

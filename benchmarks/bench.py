@@ -1,7 +1,7 @@
-"""Build and site benchmarks: `make bench` (python -m riskcatalog.bench [--units 1,150] [--quick]).
+"""Build and site benchmarks: `make bench` (python -m benchmarks.bench [--units 1,150] [--quick]).
 
-For each size it generates synthetic registers (riskcatalog.synth) into bench-out/, runs the
-real build and the floor (riskcatalog.bench_floor: parse + insert only) each in a fresh
+For each size it generates synthetic registers (benchmarks.synth) into bench-out/, runs the
+real build and the floor (benchmarks.floor: parse + insert only) each in a fresh
 subprocess, then load-tests a real datasette serving the largest database, and writes the
 figures with the machine they were measured on to docs/benchmarks.md. Targets are reported,
 never asserted: a noisy shared machine must not turn a benchmark into a failure.
@@ -26,14 +26,15 @@ from urllib.parse import quote
 
 import yaml
 
-from . import PROJECT_ROOT, synth
-from .bench_floor import TABLES as ROW_TABLES
-from .loadtest import datasette_server, run_load
-from .serve import METADATA
+from riskcatalog.site.serve import METADATA, serving
+
+from . import ROOT, synth
+from .floor import TABLES as ROW_TABLES
+from .loadtest import run_load
 
 SIZES = (1, 150, 3332)
-OUT = PROJECT_ROOT / "bench-out"
-REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
+OUT = ROOT / "bench-out"
+REPORT = ROOT / "docs" / "benchmarks.md"
 TRIVIAL = "/-/versions.json"
 #: Build targets at the largest size, and page targets against the trivial page.
 FLOOR_RATIO, PEAK_MIB, PAGE_RATIO, PAGE_P95_MS = 2.0, 1024, 5.0, 300.0
@@ -59,7 +60,7 @@ def machine() -> dict[str, str]:
 def registers(units: int, seed: int, out: Path) -> tuple[list[Path], float | None]:
     """The first `units` synthetic registers, regenerated only when the source, synth or seed changed."""
     folder, stamp_path = out / "registers", out / "registers.json"
-    source = PROJECT_ROOT / "catalog"
+    source = ROOT / "catalog"
     digest = hashlib.sha256(Path(synth.__file__).read_bytes())
     for path in sorted(source.glob("*.yml")):
         digest.update(path.read_bytes())
@@ -83,7 +84,7 @@ def run_in_fresh_child(args: list[str]) -> dict:
              "w=time.perf_counter()-t;r=resource.getrusage(resource.RUSAGE_CHILDREN);"
              "sys.stderr.write(p.stderr.decode(errors='replace'));sys.stdout.write(p.stdout.decode(errors='replace'));"
              "print(json.dumps({'wall_s':w,'maxrss_kib':r.ru_maxrss,'rc':p.returncode}));sys.exit(p.returncode)")
-    proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:4])} … failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     *output, last = proc.stdout.rstrip("\n").split("\n")
@@ -102,8 +103,8 @@ def bench_build(folders: list[Path], where: Path) -> dict:
     where.mkdir(parents=True, exist_ok=True)
     db_path, floor_path = where / "catalog.db", where / "floor.db"
     names = [str(f) for f in folders]
-    floor = run_in_fresh_child([sys.executable, "-m", "riskcatalog.bench_floor", "-o", str(floor_path), *names])
-    build = run_in_fresh_child([sys.executable, str(PROJECT_ROOT / "build.py"), "-o", str(db_path), *names])
+    floor = run_in_fresh_child([sys.executable, "-m", "benchmarks.floor", "-o", str(floor_path), *names])
+    build = run_in_fresh_child([sys.executable, str(ROOT / "build.py"), "-o", str(db_path), *names])
     rows, floor_rows = count_rows(db_path), json.loads(floor["stdout"].strip().splitlines()[-1])["rows"]
     return {"units": len(folders), "db": db_path, "rows": rows, "floor_rows": floor_rows,
             "build_s": build["wall_s"], "build_mib": build["peak_mib"], "build_rps": rows / build["wall_s"],
@@ -124,13 +125,13 @@ def pages(db_path: Path) -> list[str]:
 def bench_site(db_path: Path, paths: list[str], seconds: float, concurrency: int,
                metadata: str = METADATA) -> dict:
     """A bounded load test of each path against a real datasette serving db_path."""
-    with datasette_server(db_path, db_path.with_suffix(".datasette.log"), metadata=metadata) as base:
+    with serving(db_path, db_path.with_suffix(".datasette.log"), ROOT, metadata=metadata) as base:
         return run_load(base, paths, seconds, concurrency)
 
 
 def city_metadata(out: Path) -> Path:
     """metadata.yml as README advises for a city-wide site: no JSON-array default facets."""
-    metadata = yaml.safe_load((PROJECT_ROOT / METADATA).read_text(encoding="utf-8"))
+    metadata = yaml.safe_load((ROOT / METADATA).read_text(encoding="utf-8"))
     for table in metadata["databases"]["catalog"]["tables"].values():
         if "facets" in table:
             table["facets"] = [f for f in table["facets"] if not (isinstance(f, dict) and "array" in f)]
@@ -175,20 +176,20 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, city: dict | N
            options: argparse.Namespace, synth_s: float | None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
-             "Written by `make bench` (`python -m riskcatalog.bench`); the figures below are from one run on the "
+             "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
              "machine described. The machine is shared and noisy: compare figures from the same run, not across runs.",
              "", "## Machine", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in facts.items()]
     made = (f"generated in {synth_s:.0f} s this run" if synth_s is not None
             else "reused from an earlier run (same seed and source)")
     lines += ["", "## Build", "",
-              f"Synthetic registers from `python -m riskcatalog.synth` (seed {options.seed}; 51 risks, 78 measures "
+              f"Synthetic registers from `python -m benchmarks.synth` (seed {options.seed}; 51 risks, 78 measures "
               f"each; {made}). Each command ran in a fresh subprocess; peak memory is the largest maximum RSS "
               "among its processes (`resource.getrusage(RUSAGE_CHILDREN)` in a wrapper process that ran only it): "
               "from four registers on, the build also runs one worker process per core (`riskcatalog.compile`), "
               "each far smaller than the main process, which holds the build's 256 MiB page cache. *Rows* are the rows of "
               "units, unit_levels, sources, areas, risks, measures and the three link tables. The **floor** "
-              "(`riskcatalog/bench_floor.py`) only parses the same files with `yaml.CSafeLoader` and inserts the same "
+              "(`benchmarks/floor.py`) only parses the same files with `yaml.CSafeLoader` and inserts the same "
               "rows with `executemany` in one transaction — no validation, positions, keys, indexes or search.", "",
               "| units | rows | build s | floor s | build ÷ floor | build peak MiB | floor peak MiB | build rows/s "
               "| floor rows/s | database MiB |",
@@ -204,9 +205,9 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, city: dict | N
     lines += ["", f"Targets at {largest['units']:,} units:", ""] + [f"- {v}" for v in build_misses(largest)]
     if shipped is not None:
         lines += ["", "## Site", "",
-                  f"A real `datasette` (the command `riskcatalog.serve.command` gives) serving the "
+                  f"A real `datasette` (the command `riskcatalog.site.serve.command` gives) serving the "
                   f"{largest['units']:,}-unit database on 127.0.0.1; each page in turn for {options.seconds:g} s with "
-                  f"{options.concurrency} concurrent keep-alive clients (`riskcatalog.loadtest.run_load`, httpx, "
+                  f"{options.concurrency} concurrent keep-alive clients (`benchmarks.loadtest.run_load`, httpx, "
                   "client and server on the same machine). Latency is request start to last byte; an error is "
                   "a status ≥ 400 or a failed request. `/catalog/risks` is faceted by `metadata.yml`'s defaults "
                   "(area, level, category and the JSON-array facet on measure_ids).", ""]
@@ -241,7 +242,7 @@ def kept_notes(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m riskcatalog.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--units", help="comma-separated sizes (default 1,150,3332; 1,150 with --quick)")
     parser.add_argument("--quick", action="store_true", help="small sizes and a 2 s load test per page")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,6 @@
 """The floor a build is compared with: parse the same YAML, insert the same rows, nothing else.
 
-`python -m riskcatalog.bench_floor -o OUT.db FOLDER...` parses every file with libyaml's
+`python -m benchmarks.floor -o OUT.db FOLDER...` parses every file with libyaml's
 CSafeLoader and inserts the rows the real build inserts into its core tables (units,
 unit_levels, sources, areas, risks, measures and the three link tables) with executemany
 in one transaction. No validation, positions, foreign keys, indexes or search: whatever
@@ -76,7 +76,7 @@ def build_floor(folders: list[Path], output: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m riskcatalog.bench_floor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)

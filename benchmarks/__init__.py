@@ -1,0 +1,11 @@
+"""Benchmarks and their tools: `make bench` (python -m benchmarks.bench).
+
+Not part of the installed package: bench (build, floor and site figures into
+docs/benchmarks.md), floor (the parse-and-insert floor a build is compared with), loadtest
+(a bounded load over loopback) and synth (synthetic registers derived from the catalogue).
+"""
+
+from pathlib import Path
+
+#: The project's root: the catalogue, metadata.yml, templates and docs/ live here.
+ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,109 @@
+"""How the catalogue is served: one place for the Datasette settings and command.
+
+`make serve`, the browser tests and the benchmarks all start Datasette through this module
+(command, serving), and the in-process tests use SETTINGS, so every one of them sees the same
+site. The command names metadata.yml, templates/ and static/ relative to the folder it runs in:
+the project's root, where `make serve` runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+HOST = "127.0.0.1"
+PORT = 8001
+METADATA = "metadata.yml"
+
+#: Settings for a public read-only catalogue: short SQL time limit, bounded pages.
+#: No facet suggestions: metadata.yml names the useful facets, and suggesting others tries
+#: a query per column on every table page (seconds per page at city scale).
+SETTINGS = {
+    "suggest_facets": False,
+    "sql_time_limit_ms": 1000,
+    "max_returned_rows": 1000,
+    "default_page_size": 50,
+    "facet_time_limit_ms": 200,
+    "max_csv_mb": 20,
+    "num_sql_threads": 3,
+    "default_cache_ttl": 300,
+}
+
+
+def command(db: str = "catalog.db", host: str = HOST, port: int = PORT, metadata: str = METADATA) -> list[str]:
+    """The datasette command line that serves db read-only."""
+    args = ["datasette", "serve", "--immutable", db,
+            "--metadata", metadata, "--template-dir", "templates",
+            "--static", "static:static", "--host", host, "--port", str(port)]
+    for name, value in SETTINGS.items():
+        args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def _datasette() -> str:
+    """The datasette beside this Python (the virtual environment's), not whichever PATH finds."""
+    return os.path.join(os.path.dirname(sys.executable), "datasette")
+
+
+def main() -> None:
+    args = command(sys.argv[1] if len(sys.argv) > 1 else "catalog.db")
+    print(" ".join(args), flush=True)
+    os.execv(_datasette(), args)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
+            metadata: str = METADATA) -> Iterator[str]:
+    """Run the site's datasette command in root on a free loopback port; yield its base URL, then stop it."""
+    port = free_port()
+    args = command(str(db_path), HOST, port, str(metadata))
+    args[0] = _datasette()
+    base = f"http://{HOST}:{port}"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(args, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(proc, base, log_path, timeout)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(proc: subprocess.Popen, base: str, log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"datasette exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            with opener.open(f"{base}/-/versions.json", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"datasette did not answer on {base} within {timeout} s")
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()

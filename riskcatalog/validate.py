@@ -1,0 +1,157 @@
+"""Check loaded YAML against schema.json, and say what is wrong the way a contributor needs it.
+
+The JSON Schema serves editors (yaml-language-server) and this checker alike, and jsonschema
+(Draft 2020-12) decides here what is wrong, so `make check` and the editor cannot disagree.
+This module only words each of jsonschema's errors: at the file, line and column of the
+value, with what to do ("quote it", "did you mean", the form an id takes).
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+from collections import Counter
+from functools import cache
+from importlib import resources
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from .errors import CatalogError
+from .yamlload import Document
+
+#: The schema ships inside the package, so an installed copy validates without a checkout.
+SCHEMA = resources.files(__package__) / "schema.json"
+
+#: Keywords that judge one value; at most one of them is reported per value, the first here.
+VALUE_KEYWORDS = ("type", "enum", "minLength", "pattern", "format", "minimum", "maximum")
+
+
+@cache
+def load_schema() -> dict:
+    return json.loads(SCHEMA.read_text(encoding="utf-8"))
+
+
+def resolve(rule: dict) -> dict:
+    """Follow $ref links to the rule they name (for fmt, which orders keys as the schema does)."""
+    while "$ref" in rule:
+        rule = load_schema()["$defs"][rule["$ref"].rsplit("/", 1)[1]]
+    return rule
+
+
+@cache
+def validator(definition: str) -> Draft202012Validator:
+    """A validator for one of the schema's definitions (register_file, sources_file, area_file).
+
+    Its $refs are written out in place first: the same rules, but jsonschema then spends half the
+    time on a register (resolving a reference costs more than the check it leads to).
+    """
+    return Draft202012Validator(_inlined({"$ref": f"#/$defs/{definition}"}),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _inlined(rule):
+    """rule with every $ref replaced by the definition it names, merged with the annotations beside it."""
+    if isinstance(rule, list):
+        return [_inlined(item) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    if "$ref" not in rule:
+        return {key: _inlined(value) for key, value in rule.items()}
+    beside = {key: value for key, value in rule.items() if key != "$ref"}
+    if beside.keys() - {"description", "title"}:  # only annotations merge without changing the rules
+        raise ValueError(f"schema.json: keywords beside $ref would change its meaning: {sorted(beside)}")
+    # The definition's own description (a form hint such as "PREFIX-NN (e.g. LAND-01)") wins.
+    return {**beside, **_inlined(resolve(rule))}
+
+
+def check(doc: Document, definition: str) -> list[CatalogError]:
+    """All schema errors of doc against $defs/definition, located and worded."""
+    errors: list[CatalogError] = []
+    judged: set[tuple] = set()  # (path, what) already worded: one value-level message per value
+    for error in sorted(validator(definition).iter_errors(doc.data), key=_priority):
+        path = tuple(error.absolute_path)
+        # jsonschema reports each missing field apart; _worded names them all at once.
+        what = "value" if error.validator in VALUE_KEYWORDS or error.instance is None else error.validator
+        if what in ("value", "required"):
+            if (path, what) in judged:
+                continue
+            judged.add((path, what))
+        errors.extend(_worded(error, path, doc))
+    return errors
+
+
+def _priority(error: ValidationError) -> tuple:
+    keyword = error.validator
+    rank = VALUE_KEYWORDS.index(keyword) if keyword in VALUE_KEYWORDS else len(VALUE_KEYWORDS)
+    return tuple(map(str, error.absolute_path)), rank
+
+
+def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogError]:
+    """One or more located messages for one jsonschema error."""
+    keyword, value, rule = error.validator, error.instance, error.schema
+    at = lambda message: [doc.error(path, message)]  # noqa: E731
+    if value is None:
+        return at("no value — fill it in")
+    if keyword == "type":
+        return at(_wrong_type(rule["type"], value, doc.texts.get(path)))
+    if keyword == "enum":
+        return at(f"{value!r} is not one of: {', '.join(rule['enum'])} — use one of these")
+    if keyword == "minLength" or (keyword == "pattern" and not value.strip()):
+        return at("empty text — fill it in")
+    if keyword == "pattern":
+        form = rule.get("description", rule["pattern"])
+        return at(f"{value!r} is not of the form {form} — rewrite it in that form")
+    if keyword == "format":
+        return at(f"{value!r} is not a real date — give a date that exists")
+    if keyword in ("minimum", "maximum"):
+        return at(f"{value} is outside {rule.get('minimum', '')}–{rule.get('maximum', '')} — use a value in that range")
+    if keyword == "required":
+        return [doc.error(path, f"missing field {key!r} — add it") for key in rule["required"] if key not in value]
+    if keyword == "additionalProperties":
+        allowed = rule.get("properties", {})
+        return [doc.error(path + (key, "__key__"), f"unknown field {key!r} — {_guess(key, allowed)}")
+                for key in value if key not in allowed]
+    if keyword == "minItems":
+        return at(f"needs at least {rule['minItems']} item(s) — add them")
+    if keyword == "uniqueItems":
+        return [doc.error(path + (index,), f"{item!r} is listed twice — remove one")
+                for index, item in _repeats(value)]
+    # A keyword this module has no words for yet still stops the build, in jsonschema's words.
+    return at(f"{error.message} — see schema.json")
+
+
+def _wrong_type(expected: str, value, text: str | None) -> str:
+    found = _describe(value, text)
+    if expected == "string":
+        hint = f' — quote it: "{text}"' if text is not None else " — write text here"
+        return f"expected text, but {found}{hint}"
+    if expected == "integer":
+        return f"expected a whole number, but {found} — write a whole number"
+    if expected == "object":
+        return f"expected a mapping of fields, {found} — write `field: value` lines"
+    return f"expected a list, {found} — write one `- item` line per item"
+
+
+def _describe(value, text: str | None) -> str:
+    kinds = {bool: "a yes/no value", int: "a number", float: "a number",
+             datetime.date: "a date", datetime.datetime: "a date and time"}
+    kind = kinds.get(type(value), type(value).__name__)
+    return f"{text!r} is read as {kind}" if text is not None else f"got {kind}"
+
+
+def _guess(key: str, allowed) -> str:
+    guess = difflib.get_close_matches(key, allowed, n=1)
+    return f"did you mean {guess[0]!r}?" if guess else f"allowed: {', '.join(allowed)}"
+
+
+def _repeats(items: list) -> list[tuple[int, object]]:
+    """(index, item) of every repeat of an earlier item."""
+    seen: Counter = Counter()
+    repeats = []
+    for index, item in enumerate(items):
+        key = json.dumps(item, sort_keys=True, default=str)
+        if seen[key]:
+            repeats.append((index, item))
+        seen[key] += 1
+    return repeats

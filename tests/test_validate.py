@@ -1,0 +1,104 @@
+"""One interpreter of schema.json: `make check` and an editor using plain jsonschema agree."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import jsonschema
+import pytest
+
+from riskcatalog import validate
+from riskcatalog.errors import format_path
+from riskcatalog.yamlload import load_text
+
+from .conftest import MINI
+
+ALPHA = textwrap.dedent(MINI["alpha.yml"])
+
+#: (name, text to replace in the mini register's alpha.yml, replacement). Each breaks the schema.
+BROKEN = [
+    ("blank-text", "title_en: False travel claims", 'title_en: "   "'),
+    ("empty-text", "title_en: False travel claims", 'title_en: ""'),
+    ("no-value", "title_en: False travel claims", "title_en:"),
+    ("yes-no-for-text", "title_en: False travel claims", "title_en: NO"),
+    ("octal-for-text", "title_en: False travel claims", "title_en: 012"),
+    ("sexagesimal-for-text", "title_en: False travel claims", "title_en: 12:30"),
+    ("unquoted-date", 'reviewed: "2019-01-15"', "reviewed: 2019-01-15"),
+    ("unreal-date", 'reviewed: "2019-01-15"', 'reviewed: "2019-02-30"'),
+    ("date-of-another-form", 'reviewed: "2019-01-15"', 'reviewed: "2019/01/15"'),
+    ("id-of-another-form", "id: AL-02", "id: al-02"),
+    ("quoted-number", "likelihood: 4", 'likelihood: "4"'),
+    ("out-of-range", "likelihood: 4", "likelihood: 7"),
+    ("not-in-enum", "category: ethics", "category: morals"),
+    ("empty-list", "measures: [AL-M03]", "measures: []"),
+    ("listed-twice", "measures: [AL-M03]", "measures: [AL-M03, AL-M03]"),
+    ("text-for-list", "measures: [AL-M03]", "measures: AL-M03"),
+    ("list-for-text", "title_en: False travel claims", "title_en: [False travel claims]"),
+    ("missing-field", "    post_en: Claimant\n", ""),
+    ("unknown-field", "title_zh: 虚报冒领差旅费", "tittle_zh: 虚报冒领差旅费"),
+    ("unknown-top-level-key", "area:\n", "notes: x\narea:\n"),
+    ("manifestation-without-english", "        en: Extra days of travel claimed\n", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def editor() -> jsonschema.Draft202012Validator:
+    """What an editor does with the file: plain jsonschema, the schema's own formats checked."""
+    schema = json.loads(validate.SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _area_file_errors(editor, data) -> set[str]:
+    """The paths plain jsonschema finds wrong in an area file; an unknown field and a repeated item
+    at their own paths, as check points at them."""
+    area_file = editor.evolve(schema={**editor.schema, "$ref": "#/$defs/area_file", "anyOf": [{}]})
+    paths = set()
+    for error in area_file.iter_errors(data):
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            paths |= {format_path(path + (key,)) for key in error.instance if key not in error.schema["properties"]}
+        elif error.validator == "uniqueItems":
+            paths |= {format_path(path + (n,)) for n, item in enumerate(error.instance) if item in error.instance[:n]}
+        else:
+            paths.add(format_path(path))
+    return paths
+
+
+@pytest.mark.parametrize("name, old, new", BROKEN, ids=[case[0] for case in BROKEN])
+def test_editor_and_check_refuse_the_same_values(editor, name, old, new):
+    """Both refuse the broken file, at the same places."""
+    assert ALPHA.count(old) == 1
+    doc, load_errors = load_text(ALPHA.replace(old, new), "alpha.yml")
+    assert load_errors == []
+    assert not editor.is_valid(doc.data)
+    found = validate.check(doc, "area_file")
+    assert found, name
+    assert {error.path for error in found} == _area_file_errors(editor, doc.data)
+
+
+def test_editor_and_check_accept_the_same_file(editor):
+    """The valid mini area file passes both."""
+    doc, _ = load_text(ALPHA, "alpha.yml")
+    assert editor.is_valid(doc.data) and validate.check(doc, "area_file") == []
+
+
+def test_every_schema_keyword_has_words():
+    """Each keyword the schema uses is one validate words itself, not jsonschema's fallback message."""
+    worded = set(validate.VALUE_KEYWORDS) | {"required", "additionalProperties", "minItems", "uniqueItems"}
+    structural = {"$schema", "$id", "$defs", "$ref", "title", "description", "anyOf", "properties", "items"}
+    used = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            used.update(node)
+            for key, value in node.items():
+                for child in (value.values() if key in ("properties", "$defs") else [value]):
+                    walk(child)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(validate.load_schema())
+    assert used - structural <= worded
