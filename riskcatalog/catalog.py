@@ -86,6 +86,7 @@ def load_register(folder: Path) -> Register:
             reg.areas.append(area)
     _check_unlisted_files(folder, reg.register["areas"], register_doc, errors)
     _check_links(reg, register_doc, sources_doc, errors)
+    _check_citation_dates(reg, errors)
     if structure_ok:  # counts are only meaningful when every file loaded
         _check_totals(reg, register_doc, errors)
     if errors:
@@ -234,6 +235,39 @@ def _check_sources(entry: dict, source_ids: dict, doc: Document, path: tuple, er
         if source_id not in source_ids:
             errors.append(doc.error(path + ("sources", n), f"unknown source {source_id!r} — add it to sources.yml "
                                                            "or fix the id"))
+
+
+def _check_citation_dates(reg: Register, errors: list) -> None:
+    """No entry cites a source issued after the entry was reviewed: a register speaks as of its reviews.
+
+    A measure was last reviewed with the latest of the active risks that link it.
+    """
+    sources = {source["id"]: source for source in reg.sources}
+    reviewed_with: dict[str, str] = {}
+    for risk in filter(_active, reg.risks()):
+        for measure_id in risk["measures"]:
+            reviewed_with[measure_id] = max(reviewed_with.get(measure_id, ""), risk["reviewed"])
+    for area in reg.areas:
+        for kind, entries in (("risk", area.risks), ("measure", area.measures)):
+            for index, entry in enumerate(entries):
+                reviewed = entry.get("reviewed") or reviewed_with.get(entry["id"])
+                for n, source_id in enumerate(entry.get("sources", []) if reviewed else []):
+                    issued = _issued_after(sources.get(source_id), reviewed)
+                    if issued:
+                        when = ("this risk was reviewed" if kind == "risk"
+                                else "the risks this measure controls were last reviewed")
+                        errors.append(area.doc.error((f"{kind}s", index, "sources", n), (
+                            f"cites {source_id!r} ({issued}), issued after {when} ({reviewed}) — "
+                            "cite the rule in force then, or review the entry again")))
+
+
+def _issued_after(source: dict | None, reviewed: str) -> str | None:
+    """When the source was issued, if that is after the review date: its date, else (none known) its year."""
+    if source is None:
+        return None
+    if source.get("date"):
+        return source["date"] if source["date"] > reviewed else None  # ISO dates compare as text
+    return str(source["year"]) if source["year"] > int(reviewed[:4]) else None
 
 
 def _check_totals(reg: Register, register_doc: Document, errors: list) -> None:

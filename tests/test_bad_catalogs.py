@@ -243,6 +243,12 @@ CASES = [
      "the catalogue format never nests this deep"),
     ("forty-megabytes", _forty_megabytes,
      f"mini/alpha.yml:1:1: file is 40.0 MB, over the {MAX_FILE_BYTES >> 20} MB limit — split it or remove the bulk"),
+    ("cites-a-later-year", _replace("sources.yml", "    year: 2018\n", "    year: 2020\n"),
+     "mini/alpha.yml:30:15: risks[0].sources[0]: cites 'law' (2020), issued after this risk was reviewed "
+     "(2019-01-15) — cite the rule in force then, or review the entry again"),
+    ("cites-a-later-date", _replace("sources.yml", "    year: 2018\n", '    year: 2019\n    date: "2019-01-12"\n'),
+     "mini/alpha.yml:55:15: risks[1].sources[0]: cites 'law' (2019-01-12), issued after this risk was reviewed "
+     "(2019-01-10) — cite the rule in force then, or review the entry again"),
     ("replaced-by-on-active", _replace("alpha.yml", "measures: [AL-M03]", "measures: [AL-M03]\n    replaced_by: AL-01"),
      "mini/alpha.yml:57:18: risks[1].replaced_by: replaced_by is only for withdrawn entries — "
      "add status: withdrawn or remove replaced_by"),
@@ -313,6 +319,22 @@ def test_interrupted_build_leaves_database_unchanged(exception, message, mini, p
     assert capsys.readouterr().err.splitlines() == [f"{message}; {previous} is unchanged"]
     assert previous.read_bytes() == before and previous.stat().st_ino == inode
     assert sorted(p.name for p in previous.parent.iterdir()) == [previous.name]
+
+
+def test_a_measure_is_dated_by_the_latest_review_of_its_risks(mini, previous, capsys):
+    """A measure may cite what was issued by the last review of the risks it controls, not later."""
+    edit(mini, "sources.yml", "    year: 2018\n", '    year: 2019\n    date: "2019-01-12"\n')
+    lines = assert_refused(mini, previous, capsys, FIRST_LINE["cites-a-later-date"])
+    assert lines == [FIRST_LINE["cites-a-later-date"]]  # AL-M01 (with AL-01, reviewed 2019-01-15) may cite it
+    edit(mini, "sources.yml", '    date: "2019-01-12"\n', '    date: "2019-01-16"\n')
+    lines = assert_refused(mini, previous, capsys, "mini/alpha.yml:30:15: risks[0].sources[0]: cites 'law' "
+                           "(2019-01-16), issued after this risk was reviewed (2019-01-15) — cite the rule in "
+                           "force then, or review the entry again")
+    assert lines[1:] == [
+        "mini/alpha.yml:55:15: risks[1].sources[0]: cites 'law' (2019-01-16), issued after this risk was reviewed "
+        "(2019-01-10) — cite the rule in force then, or review the entry again",
+        "mini/alpha.yml:72:15: measures[0].sources[0]: cites 'law' (2019-01-16), issued after the risks this "
+        "measure controls were last reviewed (2019-01-15) — cite the rule in force then, or review the entry again"]
 
 
 def test_mini_register_is_valid_to_start_with(mini, previous):
