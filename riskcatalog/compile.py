@@ -37,7 +37,7 @@ class Compiled:
     summary: str = ""
     unit: str = ""
     unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
-    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search text.
+    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
 
 
@@ -108,9 +108,28 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
                             for m in register.measures() for s in m.get("sources", [])],
     }
     rows = {table: [_values(table, row) for row in table_records] for table, table_records in records.items()}
+    also = found_by(register)
     for table, columns in SEARCHED.items():
-        rows[f"{table}_search"] = [(_search_text(row, columns),) for row in records[table]]
+        rows[f"{table}_search"] = [tuple(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
+                                         for fields in columns.values()) for row in records[table]]
     return rows
+
+
+def found_by(register: Register) -> dict[tuple[str, str], dict]:
+    """What else a risk or measure is found by: its areas' names and the titles it cites."""
+    titles = {s["id"]: f"{s['title_zh']} {s['title_en']}" for s in register.sources}
+    names = {a.record["id"]: a.record for a in register.areas}
+    controlled_by = _risks_by_measure(register)
+    found: dict[tuple[str, str], dict] = {}
+    for area in register.areas:
+        for kind, entries in (("risks", area.risks), ("measures", area.measures)):
+            for entry in entries:
+                areas = [area.record["id"]] + [a for _, a in controlled_by.get(entry["id"], [])]
+                records = [names[a] for a in dict.fromkeys(areas)]
+                found[(kind, entry["id"])] = {"area_zh": [a["name_zh"] for a in records],
+                                              "area_en": [a["name_en"] for a in records],
+                                              "cited": [titles[s] for s in entry.get("sources", [])]}
+    return found
 
 
 def _values(table: str, row: dict) -> tuple:
@@ -122,9 +141,9 @@ def _values(table: str, row: dict) -> tuple:
                  for v in map(row.get, columns))
 
 
-def _search_text(row: dict, columns: tuple[str, ...]) -> str:
-    """The text a record is found by: its searched columns, lists item by item, expanded."""
-    return index_text(*(" ".join(v) if isinstance(v, list) else v for v in map(row.get, columns)))
+def _search_text(row: dict, fields: tuple[str, ...]) -> str:
+    """The text one search column holds for a record: its fields, lists item by item, expanded."""
+    return index_text(*(" ".join(v) if isinstance(v, list) else v for v in map(row.get, fields)))
 
 
 def _key(unit: str, entry_id: str | None) -> str | None:

@@ -17,16 +17,27 @@ from .search import TOKENIZE
 from .tables import NULLABLE, SEARCHED, TABLES
 
 
-REGISTER_VIEW = """
+#: A number as a circled numeral (① to ⑳), the way registers number the items of one cell.
+def _circled(number: str) -> str:
+    return f"(case when {number} between 1 and 20 then char(9311 + {number}) else {number} || '.' end)"
+
+
+#: The register in the Chinese 登记表 layout, one row per active risk; the items of one cell
+#: (表现形式, 防控措施, 依据) numbered and on lines of their own. _risk is the row's key.
+REGISTER_VIEW = f"""
 select
-  u.name_zh as 单位, r.seq as 序号, a.name_zh as 领域, r.id as 编号, r.title_zh as 风险点,
-  (select group_concat(value, '；') from json_each(r.manifestations_zh)) as 表现形式,
+  u.name_zh as 单位, r.seq as 序号, a.name_zh as 领域, r.id as 编号, r.post_zh as 岗位, r.power_zh as 职权事项,
+  r.title_zh as 风险点,
+  (select group_concat({_circled("j.key + 1")} || ' ' || j.value, char(10))
+     from json_each(r.manifestations_zh) j) as 表现形式,
   l.label_zh as 风险等级,
-  (select group_concat(label, '；') from (
-     select m.id || ' ' || m.title_zh as label from risk_measures rm
+  (select group_concat(item, char(10)) from (
+     select {_circled("rm.position")} || ' ' || m.id || ' ' || m.title_zh as item from risk_measures rm
      join measures m on m.key = rm.measure where rm.risk = r.key order by rm.position)) as 防控措施,
   r.responsible_post_zh as 直接责任人, r.responsible_leader_zh as 责任领导, r.supervisor_zh as 监督主体,
-  r.key as risk_key
+  (select group_concat('《' || s.title_zh || '》', char(10)) from risk_sources x
+     join sources s on s.key = x.source where x.risk = r.key) as 依据,
+  r.key as _risk
 from risks r
 join units u on u.id = r.unit
 join areas a on a.key = r.area
@@ -97,9 +108,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
         db[name].create(columns, pk=pk, not_null={c for c in columns if c not in NULLABLE},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
-    for table in SEARCHED:
+    for table, columns in SEARCHED.items():
         # rowid of the search row = rowid of the record, so Datasette's table search can use it.
-        db[f"{table}_search"].create({"rowid": int, "text": str}, pk="rowid")
+        db[f"{table}_search"].create({"rowid": int, **{column: str for column in columns}}, pk="rowid")
     for name, rows in vocab.LOOKUPS.items():
         db[name].insert_all(rows())
 
@@ -115,10 +126,14 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
             continue
         if table in SEARCHED:  # the records written next take the rowids from `first` on, in order
             first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
-            db.conn.executemany(f"insert into [{table}_search] (rowid, text) values (?, ?)",
-                                ((rowid, text) for rowid, (text,) in enumerate(rows[f"{table}_search"], first)))
-        db.conn.executemany(f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
-                            f"values ({', '.join('?' * len(columns))})", rows[table])
+            _insert_many(db, f"{table}_search", ["rowid", *SEARCHED[table]],
+                         ((rowid, *texts) for rowid, texts in enumerate(rows[f"{table}_search"], first)))
+        _insert_many(db, table, list(columns), rows[table])
+
+
+def _insert_many(db: sqlite_utils.Database, table: str, columns: list[str], rows) -> None:
+    db.conn.executemany(f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+                        f"values ({', '.join('?' * len(columns))})", rows)
 
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
@@ -137,8 +152,8 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:
     """Indexes, search, summaries, the register view, build facts, and the integrity checks."""
-    for table in SEARCHED:
-        db[f"{table}_search"].enable_fts(["text"], tokenize=TOKENIZE, create_triggers=False)
+    for table, columns in SEARCHED.items():
+        db[f"{table}_search"].enable_fts(list(columns), tokenize=TOKENIZE, create_triggers=False)
     db.create_view("register", REGISTER_VIEW.strip())
     for name, (columns, pk, rows) in SUMMARIES.items():
         level_key = [("level", "levels", "id")] if "level" in columns else []

@@ -46,14 +46,22 @@ def index_text(*texts: str | None) -> str:
     return f"{_HAN_RUN.sub(' ', text)}\n{chars}\n{pairs}"
 
 
+def query_words(query: str) -> list[str]:
+    """The words of a search as a result's text holds them (Simplified): what its passage highlights."""
+    words = []
+    for han, other in _RUNS.findall(to_simplified(query)):
+        word = han or other.replace('"', "")
+        if han or re.search(r"\w", word):
+            words.append(word)
+    return words
+
+
 def fts_query(query: str) -> str:
     """A user's search words as an FTS5 query over index_text: every word must match."""
     terms = []
-    for han, other in _RUNS.findall(to_simplified(query)):
-        if han:
-            terms.append('"' + (" ".join(_pairs(han)) if len(han) > 1 else han) + '"')
+    for word in query_words(query):
+        if _HAN_RUN.fullmatch(word):
+            terms.append('"' + (" ".join(_pairs(word)) if len(word) > 1 else word) + '"')
         else:
-            word = other.replace('"', "")  # quoted as a phrase, so FTS syntax is inert
-            if re.search(r"\w", word):
-                terms.append(f'"{word}"')
+            terms.append(f'"{word}"')  # quotes removed from the word: FTS syntax stays inert
     return " ".join(terms) or '""'

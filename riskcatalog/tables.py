@@ -54,10 +54,30 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
 #: Columns that may be empty; every other column is NOT NULL.
 NULLABLE = {"number", "date", "replaced_by"}
 
-#: Tables searched through Datasette: the table, its search table, and what gets indexed.
-SEARCHED = {
-    "risks": ("id", "title_zh", "title_en", "description_zh", "description_en", "post_zh", "post_en",
-              "power_zh", "power_en", "manifestations_zh", "manifestations_en"),
-    "measures": ("id", "title_zh", "title_en", "description_zh", "description_en", "owner_zh", "owner_en",
-                 "evidence_zh", "evidence_en"),
+#: What readers find entries by: each searched table's search columns and the fields that fill
+#: them. Besides an entry's own fields, risks and measures are found by `area_zh`/`area_en` (the
+#: names of the areas they belong to or control) and `cited` (the titles of the regulations they cite).
+SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
+    "risks": {
+        "title": ("id", "title_zh", "title_en"),
+        "area": ("area_zh", "area_en"),
+        "body": ("description_zh", "description_en", "post_zh", "post_en", "power_zh", "power_en",
+                 "manifestations_zh", "manifestations_en", "responsible_post_zh", "responsible_post_en",
+                 "responsible_leader_zh", "responsible_leader_en", "supervisor_zh", "supervisor_en", "cited"),
+    },
+    "measures": {
+        "title": ("id", "title_zh", "title_en"),
+        "area": ("area_zh", "area_en"),
+        "body": ("description_zh", "description_en", "owner_zh", "owner_en", "frequency_zh", "frequency_en",
+                 "evidence_zh", "evidence_en", "cited"),
+    },
+    "sources": {
+        "title": ("title_zh", "title_en", "number"),
+        "area": (),
+        "body": ("issuer_zh", "issuer_en"),
+    },
 }
+
+#: How much a match in each search column counts (FTS5 bm25 weights, in column order): an entry
+#: whose title holds the words ranks first, then one of the area searched for.
+SEARCH_WEIGHTS = {"title": 10.0, "area": 5.0, "body": 1.0}

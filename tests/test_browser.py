@@ -75,6 +75,8 @@ def page(browser):
                if urlsplit(url).scheme != "data" and urlsplit(url).hostname != HOST]
     assert requests, "the page made no requests"
     assert not foreign, f"requests left {HOST}: {foreign}"
+    if getattr(page, "expects_404", False):  # the page itself answers 404, as it should; the browser logs it
+        errors = [e for e in errors if "status of 404" not in e]
     assert not errors, f"console errors: {errors}"
 
 
@@ -107,36 +109,36 @@ def test_browse_area_risk_measure_risk(page, server, catalog_db):
     page.locator("li.risk-link a", has_text="LAND-05").click()
     expect(page).to_have_url(re.compile(r"/catalog/risks/yijia-LAND-05$"))
     assert _entry_id(page) == "LAND-05"
-    measure_ids = page.locator("tr.measure-link td:first-child a").all_inner_texts()
+    measure_ids = page.locator("li.measure-link a .entry-id").all_inner_texts()
     assert measure_ids == land_05_measures
     expect(page.locator("article.entry.risk h2", has_text="防控措施")).to_contain_text(f"({len(measure_ids)})")
     _screenshot(page, "risk.png")
 
-    page.locator("tr.measure-link a", has_text="STYLE-M01").click()
+    page.locator("li.measure-link a", has_text="STYLE-M01").click()
     expect(page).to_have_url(re.compile(r"/catalog/measures/yijia-STYLE-M01$"))
     assert _entry_id(page) == "STYLE-M01"
-    risk_ids = page.locator("tr.risk-link td:first-child a").all_inner_texts()
+    risk_ids = page.locator("li.risk-link a .entry-id").all_inner_texts()
     assert "LAND-05" in risk_ids and len(risk_ids) > 1, risk_ids
-    areas = set(page.locator("tr.risk-link td:nth-child(3)").all_inner_texts())
+    areas = set(page.locator("li.risk-link .meta a").all_inner_texts())
     assert len(areas) > 1, f"STYLE-M01 should be linked from several areas: {areas}"
 
     other = next(risk_id for risk_id in risk_ids if risk_id != "LAND-05")
-    page.locator("tr.risk-link td:first-child a", has_text=other).click()
+    page.locator("li.risk-link a", has_text=other).click()
     expect(page).to_have_url(re.compile(rf"/catalog/risks/yijia-{other}$"))
     assert _entry_id(page) == other
-    expect(page.locator("tr.measure-link td:first-child a", has_text="STYLE-M01")).to_be_visible()
+    expect(page.locator("li.measure-link a", has_text="STYLE-M01")).to_be_visible()
 
 
 def _search_from_home(page: Page, server: str, query: str) -> list[tuple[str, str]]:
     page.goto(server + "/")
     page.locator("#catalog-search").fill(query)
     page.locator("form.search button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/catalog/search\?"))
+    expect(page).to_have_url(re.compile(r"/search\?"))
     assert page.url.endswith("q=" + quote(query))
-    rows = page.locator("table.rows-and-columns tbody tr")
-    expect(rows.first).to_be_visible()
-    return [(row.locator("td.col-kind").inner_text().strip(), row.locator("td.col-id").inner_text().strip())
-            for row in rows.all()]
+    results = page.locator("section.results li.result")
+    expect(results.first).to_be_visible()
+    return [(result.locator("xpath=ancestor::section[1]").get_attribute("id"),
+             result.locator(".entry-id").inner_text().strip()) for result in results.all()]
 
 
 def test_search_simplified_and_traditional(page, server, catalog_db):
@@ -144,7 +146,7 @@ def test_search_simplified_and_traditional(page, server, catalog_db):
     simplified = _search_from_home(page, server, "报销")
     traditional = _search_from_home(page, server, "報銷")
     assert simplified == traditional
-    risks = {risk_id for kind, risk_id in simplified if kind == "risk"}
+    risks = {risk_id for kind, risk_id in simplified if kind == "risks"}
     with sqlite3.connect(catalog_db) as conn:
         titled = {row[0] for row in conn.execute(
             "select id from risks where title_zh like '%报销%' and status = 'active'")}
@@ -153,25 +155,27 @@ def test_search_simplified_and_traditional(page, server, catalog_db):
     assert len(reim) > len(risks) / 2, risks
 
 
-def test_heatmap_cell_filters_risks(page, server):
-    """A nonzero heat-map cell leads to a risks table of exactly that many rows, all in that cell."""
+def test_heatmap_cell_lists_its_risks(page, server):
+    """A nonzero heat-map cell leads to a list of exactly that many risks, all in that cell; empty cells
+    are no links."""
     page.goto(server + "/")
-    cells = page.locator("table.heat td.cell a")
+    cells = page.locator("table.heat td.cell")
     expect(cells).to_have_count(25)
-    counts = [(int(a.inner_text() or 0), a.get_attribute("data-likelihood"), a.get_attribute("data-impact"))
-              for a in cells.all()]
+    counts = [(int(cell.inner_text() or 0), cell.get_attribute("data-likelihood"), cell.get_attribute("data-impact"))
+              for cell in cells.all()]
+    assert page.locator("table.heat td.cell a").count() == sum(1 for n, _, _ in counts if n)
     count, likelihood, impact = max(counts)
     assert count > 1
     assert sum(n for n, _, _ in counts) == int(page.locator(".totals strong").first.inner_text())
 
-    cells.nth(counts.index((count, likelihood, impact))).click()
-    expect(page).to_have_url(re.compile(r"/catalog/risks\?"))
-    rows = page.locator("table.rows-and-columns tbody tr")
-    expect(rows).to_have_count(count)
-    assert page.locator("td.col-likelihood").all_inner_texts() == [likelihood] * count
-    assert page.locator("td.col-impact").all_inner_texts() == [impact] * count
-    assert page.locator("td.col-status").all_inner_texts() == ["active"] * count
-    expect(page.locator("h3").first).to_contain_text(f"{count} row")
+    cells.nth(counts.index((count, likelihood, impact))).locator("a").click()
+    expect(page).to_have_url(re.compile(r"/search\?likelihood="))
+    expect(page.locator("section.results li.result")).to_have_count(count)
+    expect(page.locator("h1")).to_contain_text(f"可能性 {likelihood} × 影响 {impact}")
+    assert all(meta.endswith(f"可能性 {likelihood} × 影响 {impact}")
+               for meta in page.locator(".result-meta").all_inner_texts())
+    page.locator(".table-link a").first.click()
+    expect(page.locator("table.rows-and-columns tbody tr")).to_have_count(count)
 
 
 def _yaml_quoted(text: str) -> str:
@@ -202,7 +206,7 @@ def test_markup_in_catalogue_is_shown_as_text(page, tmp_path):
         pages = {
             "risk page": (f"{base}/catalog/risks/yijia-LAND-01", "article.entry.risk"),
             "risks table": (f"{base}/catalog/risks?area=yijia-land", "td.col-title_zh"),
-            "search": (f"{base}/catalog/search?q=" + quote("抢建抢装"), "td.col-title_zh"),
+            "list": (f"{base}/search?area=land", "li.result .result-title"),
         }
         for name, (url, where) in pages.items():
             page.goto(url)
@@ -215,3 +219,82 @@ def test_markup_in_catalogue_is_shown_as_text(page, tmp_path):
         page.wait_for_timeout(200)
         assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.dialogs == []
+
+
+# --- every page a reader reaches, at a desktop's and a phone's width; print ----------------------
+
+WIDTHS = {"desktop": 1366, "phone": 390}
+READER_PAGES = {
+    "home": "/", "area": "/catalog/areas/yijia-land", "risk": "/catalog/risks/yijia-LAND-01",
+    "measure": "/catalog/measures/yijia-STYLE-M01", "regulation": "/catalog/sources/yijia-expropriation-regulation",
+    "search": "/search?q=" + quote("报销"), "list": "/search?area=land&level=high",
+    "heat-map list": "/search?likelihood=4&impact=4", "no results": "/search?q=" + quote("量子计算机"),
+    "area and level": "/catalog/risks_by_area_and_level", "high risks": "/catalog/high_risks_with_measures",
+    "cross-area": "/catalog/cross_area_measures", "single measure": "/catalog/single_measure_risks",
+    "responsibility": "/catalog/responsibility_list", "due": "/catalog/due_for_review?as_of=2019-05-01",
+    "register": "/catalog/full_register", "not found": "/catalog/risks/LAND-99",
+}
+
+
+@pytest.fixture(params=list(WIDTHS))
+def sized_page(request, page):
+    page.set_viewport_size({"width": WIDTHS[request.param], "height": 844 if request.param == "phone" else 900})
+    page.width_name = request.param
+    return page
+
+
+def _sideways(page: Page) -> int:
+    """How far the page scrolls sideways: 0 when nothing is wider than the window."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+@pytest.mark.parametrize("name", list(READER_PAGES))
+def test_no_reader_page_scrolls_sideways(sized_page, server, name):
+    """At 1,366 and 390 px wide, no page a reader reaches is wider than the window."""
+    sized_page.expects_404 = name == "not found"
+    sized_page.goto(server + READER_PAGES[name])
+    assert _sideways(sized_page) <= 0, f"{name} at {sized_page.width_name}: {_sideways(sized_page)} px"
+
+
+def test_first_search_result_is_visible_without_scrolling(sized_page, server):
+    """The first result of a search is on the first screen, at both widths; phone screenshots are kept."""
+    sized_page.goto(server + "/search?q=" + quote("报销"))
+    box = sized_page.locator("li.result").first.bounding_box()
+    assert box and box["y"] + box["height"] <= sized_page.viewport_size["height"], box
+    if sized_page.width_name == "phone":
+        _screenshot(sized_page, "phone-search.png")
+        sized_page.goto(server + READER_PAGES["list"])
+        _screenshot(sized_page, "phone-list.png")
+        sized_page.goto(server + READER_PAGES["risk"])
+        _screenshot(sized_page, "phone-risk.png")
+        sized_page.goto(server + READER_PAGES["register"])
+        _screenshot(sized_page, "phone-register.png")
+
+
+@pytest.mark.parametrize("name", ["home", "area", "risk", "measure", "regulation", "search", "list"])
+def test_print_shows_the_content_not_the_site_around_it(page, server, name):
+    """In print, no navigation, footer, search form, edit link or button is shown; the content is."""
+    page.goto(server + READER_PAGES[name])
+    page.emulate_media(media="print")
+    shown = page.evaluate("""() => [...document.querySelectorAll(
+        'header, footer, form, button, p.edit, details.raw, details.filters, .export-links')]
+        .filter(e => getComputedStyle(e).display !== 'none').map(e => e.tagName + '.' + e.className)""")
+    assert shown == []
+    assert page.locator("h1").first.is_visible()
+
+
+def test_printed_register_repeats_its_header_row_on_every_page(page, server, tmp_path):
+    """Print-to-PDF of the register: A4 landscape, several pages, each starting with the header row."""
+    from pypdf import PdfReader
+
+    page.goto(server + READER_PAGES["register"])
+    pdf = tmp_path / "register.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    reader = PdfReader(str(pdf))
+    assert len(reader.pages) >= 3
+    for number, sheet in enumerate(reader.pages, 1):
+        width, height = float(sheet.mediabox.width), float(sheet.mediabox.height)
+        assert width > height and abs(width - 842) < 2, (number, width, height)  # A4 landscape, in points
+        text = re.sub(r"\s", "", sheet.extract_text())  # a narrow header cell breaks its words over lines
+        assert all(header in text for header in ("序号", "领域", "职权事项", "表现形式", "防控措施", "监督主体")), number
+    _screenshot(page, "register.png")

@@ -11,6 +11,7 @@ import sqlite_utils
 from riskcatalog import build as build_db
 from riskcatalog.catalog import level_for, load_register
 from riskcatalog.cli import main
+from riskcatalog.compile import found_by
 from riskcatalog.search import to_simplified
 from riskcatalog.tables import SEARCHED
 
@@ -123,10 +124,14 @@ def test_json_arrays_mirror_the_link_table(database):
 def test_register_view_has_the_chinese_layout(database):
     """The register view's columns are those of a Chinese register, rows in register order."""
     columns = [c.name for c in database["register"].columns]
-    assert columns[:11] == ["单位", "序号", "领域", "编号", "风险点", "表现形式", "风险等级", "防控措施",
-                            "直接责任人", "责任领导", "监督主体"]
+    assert columns == ["单位", "序号", "领域", "编号", "岗位", "职权事项", "风险点", "表现形式", "风险等级", "防控措施",
+                       "直接责任人", "责任领导", "监督主体", "依据", "_risk"]
     first = next(database["register"].rows)
     assert (first["序号"], first["编号"], first["领域"]) == (1, "LAND-01", "国有土地征收")
+    # The items of one cell numbered ①②…, one per line, with no doubled punctuation between them.
+    items = first["表现形式"].split("\n")
+    assert len(items) >= 2 and [item[0] for item in items] == ["①②③④⑤⑥"[n] for n in range(len(items))]
+    assert "。；" not in first["表现形式"] and first["防控措施"].startswith("① LAND-M")
 
 
 def test_two_builds_give_the_same_dump(tmp_path):
@@ -209,12 +214,14 @@ def test_an_invalid_catalogue_leaves_the_previous_database_byte_identical(tmp_pa
 def _expected(register, kind: str, pattern: str) -> set[str]:
     """Ids of entries whose searchable text matches pattern: the search must find exactly these."""
     entries = register.risks() if kind == "risks" else register.measures()
-    fields = SEARCHED[kind]
+    also = found_by(register)
     found = set()
     for entry in entries:
-        text = " ".join(str(entry.get(f.replace("manifestations_", "manifestations"), "")) for f in fields
-                        if not f.startswith("manifestations"))
-        text += " ".join(m["zh"] + " " + m["en"] for m in entry.get("manifestations", []))
+        fields = {**entry, **also[(kind, entry["id"])],
+                  "manifestations_zh": [m["zh"] for m in entry.get("manifestations", [])],
+                  "manifestations_en": [m["en"] for m in entry.get("manifestations", [])]}
+        values = [fields.get(name) for column in SEARCHED[kind].values() for name in column]
+        text = " ".join(" ".join(v) if isinstance(v, list) else str(v or "") for v in values)
         if re.search(pattern, to_simplified(text), re.IGNORECASE):
             found.add(entry["id"])
     return found

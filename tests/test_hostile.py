@@ -76,7 +76,7 @@ REFUSED_SQL = [
     ("begin", NOT_SELECT),
     # A CTE passes the SELECT check; the read-only connection still refuses the write.
     ("with x as (select 1) delete from risks", "attempt to write a readonly database"),
-    ("with x as (select 1) insert into risks_search (rowid, text) values (99999, 'x')",
+    ("with x as (select 1) insert into risks_search (rowid, body) values (99999, 'x')",
      "attempt to write a readonly database"),
     ("select load_extension('/tmp/pwned.so')", "not authorized"),
     ("select load_extension('/tmp/pwned.so', 'sqlite3_extension_init')", "not authorized"),
@@ -248,12 +248,14 @@ HOSTILE_SEARCHES = ['"unbalanced', "NEAR(", "*", "^", ")(", "'", "-", "x:y", "{a
 @pytest.mark.parametrize("words", HOSTILE_SEARCHES, ids=range(len(HOSTILE_SEARCHES)))
 async def test_fts_syntax_in_search_is_inert(ds, catalog_db, baseline, words):
     for path in (f"/catalog/risks.json?_search={quote(words)}", f"/catalog/measures.json?_search={quote(words)}",
-                 f"/catalog/search.json?q={quote(words)}", f"/catalog/risks?_search={quote(words)}",
-                 f"/catalog/search?q={quote(words)}"):
+                 f"/search.json?q={quote(words)}", f"/catalog/risks?_search={quote(words)}",
+                 f"/search?q={quote(words)}"):
         response = await fetch(ds, path)
         assert response.status_code == 200, path
         if ".json" in path:
-            assert len(response.json()["rows"]) <= MAX_ROWS
+            body = response.json()
+            sections = [body] if "rows" in body else [body[kind] for kind in ("risks", "measures", "sources")]
+            assert sum(len(section["rows"]) for section in sections) <= MAX_ROWS
     await assert_still_serving(ds, catalog_db, baseline)
 
 

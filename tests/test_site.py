@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 import subprocess
 import sys
 from html.parser import HTMLParser
+from csv import DictReader
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +23,7 @@ from .conftest import PROJECT_ROOT, copy_catalog, make_datasette
 
 METADATA = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
 QUERIES = METADATA["databases"]["catalog"]["queries"]
-QUERY_PARAMS = {"search": {"q": "报销"}, "due_for_review": {"as_of": ""}}
+QUERY_PARAMS = {"due_for_review": {"as_of": ""}}
 
 PAGES = ["/", "/catalog", "/catalog/risks", "/catalog/measures", "/catalog/areas", "/catalog/sources",
          "/catalog/register", "/catalog/risks/yijia-LAND-01", "/catalog/measures/yijia-STYLE-M01",
@@ -61,8 +63,9 @@ async def test_trace_parameter_cannot_cut_a_large_page(ds):
     """?_trace=1 on a page over 256 KB answers the whole page: tracing is off as the site is served
     (Datasette 0.65's tracer, with trace_debug on, never finishes such a response)."""
     assert "trace_debug" not in SETTINGS
-    plain = await ds.client.get("/catalog/risks?_size=100")
-    traced = await ds.client.get("/catalog/risks?_size=100&_trace=1")
+    big = "/catalog/risks?_size=200&_facet=title_en&_facet=description_en&_facet=description_zh"
+    plain = await ds.client.get(big)
+    traced = await ds.client.get(big + "&_trace=1")
     assert len(plain.content) > 256 * 1024
     assert traced.status_code == 200 and traced.text.rstrip().endswith("</html>")
 
@@ -104,15 +107,30 @@ async def test_every_canned_query_returns_rows(ds, name):
     data = await ds.client.get(f"/catalog/{name}.json", params={**params, "_shape": "array"})
     assert data.status_code == 200 and len(data.json()) > 0
     csv = await ds.client.get(f"/catalog/{name}.csv", params=params)
-    assert csv.status_code == 200 and len(csv.text.splitlines()) == len(data.json()) + 1
+    assert csv.status_code == 200 and len(list(DictReader(io.StringIO(csv.text)))) == len(data.json())
 
 
 async def test_pivot_counts_every_active_risk_once(ds):
-    """risks_by_area_and_level: eight areas whose totals add up to 51 and equal their level counts."""
+    """risks_by_area_and_level: eight areas whose totals add up to 51 and equal their level counts;
+    its level headers are the levels table's labels."""
     rows = (await ds.client.get("/catalog/risks_by_area_and_level.json?_shape=array")).json()
-    assert [r["area_id"] for r in rows][:2] == ["land", "village"] and len(rows) == 8
-    assert sum(r["合计_total"] for r in rows) == 51
-    assert all(r["一级_high"] + r["二级_medium"] + r["三级_low"] == r["合计_total"] for r in rows)
+    assert [r["_area_id"] for r in rows][:2] == ["land", "village"] and len(rows) == 8
+    assert sum(r["合计 Total"] for r in rows) == 51
+    levels = (await ds.client.get("/catalog/levels.json?_shape=array&_sort=rank")).json()
+    headers = [f"{level['label_zh']} {level['label_en'].capitalize()}" for level in levels]
+    assert all(sum(r[header] for header in headers) == r["合计 Total"] for r in rows)
+
+
+async def test_pivot_counts_link_to_the_lists_of_those_risks(ds):
+    """Each non-zero count opens the list of exactly that many risks; the area opens its list."""
+    html = (await ds.client.get("/catalog/risks_by_area_and_level")).text
+    links = re.findall(r'<a href="(/search\?area=\w+&amp;level=\w+)">(\d+)</a>', html)
+    assert len(links) >= 8
+    for href, count in links[:6]:
+        listed = (await ds.client.get(href.replace("&amp;", "&").replace("/search?", "/search.json?"))).json()
+        assert listed["risks"]["count"] == int(count)
+    assert '<a href="/search?area=land">国有土地征收</a>' in html
+    assert "area_id" not in html.split("<tbody>")[0]  # the key columns are not shown
 
 
 async def test_due_for_review_respects_as_of(ds):
@@ -130,25 +148,19 @@ async def test_single_measure_and_cross_area_queries_agree_with_the_link_table(d
     single = {r[0] for r in database.execute(
         "select risk from risk_measures group by risk having count(*) = 1").fetchall()}
     rows = (await ds.client.get("/catalog/single_measure_risks.json?_shape=array")).json()
-    assert {r["risk_key"] for r in rows} == single
+    assert {r["_risk"] for r in rows} == single
     cross = (await ds.client.get("/catalog/cross_area_measures.json?_shape=array")).json()
-    assert {"STYLE-M01", "CASE-M01"} <= {r["id"] for r in cross}
+    assert {"STYLE-M01", "CASE-M01"} <= {r["编号 Id"] for r in cross}
 
 
-@pytest.mark.parametrize("query", ["报销", "報銷", "账", "公示期", "虚报冒领", "Petitions"])
-async def test_search_query_covers_risks_and_measures(ds, query):
-    """The canned search finds the same risks as the table search, plus measures, in HTML and JSON."""
-    table = await ds.client.get("/catalog/risks.json", params={"_search": query, "_shape": "array", "_col": "id"})
-    rows = (await ds.client.get("/catalog/search.json", params={"q": query, "_shape": "array"})).json()
-    measures = await ds.client.get("/catalog/measures.json",
-                                   params={"_search": query, "_shape": "array", "_col": "id"})
-    assert {r["id"] for r in rows if r["kind"] == "risk"} == {r["id"] for r in table.json()}
-    assert {r["id"] for r in rows if r["kind"] == "measure"} == {r["id"] for r in measures.json()}
-    assert len(rows) > 0
-    html = await ds.client.get("/catalog/search", params={"q": query})
-    for row in rows:  # every result links to its own page
-        kind, key = ("risks", row["risk_key"]) if row["kind"] == "risk" else ("measures", row["measure_key"])
-        assert f'href="/catalog/{kind}/{key}"' in html.text
+async def test_due_for_review_explains_and_refuses_a_bad_date(ds):
+    """A date not written YYYY-MM-DD gets a Chinese and English message and no rows, not a silent answer."""
+    html = (await ds.client.get("/catalog/due_for_review", params={"as_of": "2019/05/01"})).text
+    assert "评估基准日“2019/05/01”不是有效日期，请按 YYYY-MM-DD 填写" in html and "<tbody>" not in html
+    data = await ds.client.get("/catalog/due_for_review.json", params={"as_of": "2019/05/01", "_shape": "array"})
+    assert data.json() == []
+    good = (await ds.client.get("/catalog/due_for_review", params={"as_of": "2019-05-01"})).text
+    assert "评估基准日" in good and "90 天" in good and "<tbody>" in good
 
 
 async def test_table_search_box_and_html_results(ds):
@@ -165,12 +177,11 @@ async def test_home_page_shows_register_totals_areas_heatmap_and_queries(ds):
     assert "<strong>51</strong> 个风险点" in html and "<strong>78</strong> 条防控措施" in html
     assert "不是易家街道的官方文本" in html
     assert html.count('class="area-row"') == 8
-    cells = re.findall(r'data-likelihood="(\d)" data-impact="(\d)">(\d*)<', html)
+    cells = re.findall(r'data-likelihood="(\d)" data-impact="(\d)">(?:<a href="[^"]+">)?(\d*)<', html)
     assert len(cells) == 25 and sum(int(n or 0) for _, _, n in cells) == 51
-    assert 'href="/catalog/risks?likelihood=5&amp;impact=5&amp;status=active"' in html
     for name, query in QUERIES.items():
         assert f'href="/catalog/{name}"' in html and query["title"] in html
-    assert 'action="/catalog/search"' in html
+    assert 'action="/search"' in html
 
 
 async def test_home_page_of_several_registers_is_named_by_their_number(tmp_path):
@@ -185,17 +196,22 @@ async def test_home_page_of_several_registers_is_named_by_their_number(tmp_path)
     assert "<h1>2 个单位廉政风险点与防控措施目录</h1>" in html and "Integrity-risk registers of 2 units" in html
     assert "<strong>102</strong> 个风险点" in html and "<strong>156</strong> 条防控措施" in html
     assert 'href="/catalog/units"' in html and "易家街道廉政风险点" not in html
-    assert html.count('class="area-row"') == 8 and 'href="/catalog/areas?id=land"' in html
+    assert html.count('class="area-row"') == 8 and 'href="/search?area=land"' in html
 
 
-async def test_heatmap_cell_links_to_its_risks(ds, catalog_db):
-    """A heat-map cell's count equals the rows its link returns."""
+async def test_heatmap_cells_link_to_the_lists_of_their_risks(ds):
+    """Each non-empty cell links to the list of exactly its risks; an empty cell is no link."""
     html = (await ds.client.get("/")).text
-    likelihood, impact, count = next((lk, im, n) for lk, im, n in re.findall(
-        r'data-likelihood="(\d)" data-impact="(\d)">(\d+)<', html))
-    rows = (await ds.client.get("/catalog/risks.json", params={
-        "likelihood": likelihood, "impact": impact, "status": "active", "_shape": "array"})).json()
-    assert len(rows) == int(count) > 0
+    cells = re.findall(r'data-likelihood="(\d)" data-impact="(\d)">(?:<a href="([^"]+)">)?(\d*)<', html)
+    for likelihood, impact, href, count in cells:
+        if not count:
+            assert not href
+            continue
+        assert href == f"/search?likelihood={likelihood}&amp;impact={impact}"
+        listed = (await ds.client.get(f"/search.json?likelihood={likelihood}&impact={impact}")).json()
+        assert listed["risks"]["count"] == int(count) and "measures" not in listed
+        page = (await ds.client.get(href.replace("&amp;", "&"))).text
+        assert f"可能性 {likelihood} × 影响 {impact}" in page and page.count('class="result"') == int(count)
 
 
 async def test_risk_page_shows_every_field_measures_sources_and_edit_link(ds):
@@ -208,8 +224,9 @@ async def test_risk_page_shows_every_field_measures_sources_and_edit_link(ds):
         assert escape(risk[field]) in html, field
     assert all(escape(m["zh"]) in html for m in risk["manifestations"])
     for measure_id in risk["measures"]:
-        assert f'href="/catalog/measures/yijia-{measure_id}">{measure_id}</a>' in html
-    assert "国有土地上房屋征收与补偿条例" in html and "国务院令第590号" in html
+        assert f'href="/catalog/measures/yijia-{measure_id}"><span class="entry-id">{measure_id}</span>' in html
+    assert ('<a href="/catalog/sources/yijia-expropriation-regulation">《国有土地上房屋征收与补偿条例》</a>'
+            in html and "国务院令第590号" in html)
     line = next(n for n, text in enumerate((PROJECT_ROOT / "catalog/land.yml").read_text().splitlines(), 1)
                 if text.strip() == "- id: LAND-01")
     assert f'href="https://github.com/integrity-register/riskcatalog/blob/main/catalog/land.yml#L{line}"' in html
@@ -228,16 +245,20 @@ async def test_measure_page_lists_every_risk_it_controls_across_areas(ds):
 async def test_area_page_groups_its_risks_by_level(ds):
     """The area page lists its risks under 一级, 二级, 三级 headings in that order."""
     html = (await ds.client.get("/catalog/areas/yijia-village")).text
-    headings = re.findall(r'class="level-heading"><span class="level level-(\w+)"', html)
+    headings = re.findall(r'class="level-heading"><a href="/search\?area=village&amp;level=\w+"><span class="level level-(\w+)"', html)
     assert headings == sorted(headings, key=["high", "medium", "low"].index) and len(headings) >= 2
     assert html.count('class="risk-link"') == 7
 
 
-async def test_query_results_link_keys_to_row_pages(ds):
-    """risk_key and measure_key cells in canned queries link to the row pages."""
+async def test_query_results_link_entries_by_their_titles(ds):
+    """In canned queries a risk's and a measure's title links to its page; the keys are not shown."""
     html = (await ds.client.get("/catalog/single_measure_risks")).text
-    assert re.search(r'<a href="/catalog/risks/yijia-[A-Z]+-\d+">yijia-[A-Z]+-\d+</a>', html)
-    assert re.search(r'<a href="/catalog/measures/yijia-[A-Z]+-M\d+">', html)
+    rows = (await ds.client.get("/catalog/single_measure_risks.json?_shape=array")).json()
+    for row in rows:
+        assert f'<a href="/catalog/risks/{row["_risk"]}">{escape(row["风险点 Risk"])}</a>' in html
+        assert f'<a href="/catalog/measures/{row["_measure"]}">{escape(row["防控措施 Measure"])}</a>' in html
+        assert f">{row['_risk']}<" not in html
+    assert 'class="level level-' in html  # the level as its badge
 
 
 async def test_facets_include_the_array_facet_across_the_link(ds):
@@ -267,7 +288,8 @@ async def test_catalogue_text_is_escaped(tmp_path):
     build_db.build([folder], output)
     ds = make_datasette(output)
     for path in ("/catalog/risks/yijia-LAND-01", "/catalog/risks", "/catalog/measures/yijia-LAND-M01",
-                 "/catalog/areas/yijia-land", "/catalog/register", "/catalog/search?q=alert"):
+                 "/catalog/areas/yijia-land", "/catalog/register", "/search?area=land", "/catalog/full_register",
+                 "/catalog/sources/yijia-expropriation-regulation"):
         html = (await ds.client.get(path)).text
         assert payload not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
@@ -285,5 +307,65 @@ def test_site_loads_no_part_of_the_build_but_the_search_text():
     probe = ("import sys; from datasette.app import Datasette; import riskcatalog.site; "
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == str(["riskcatalog", "riskcatalog.search", "riskcatalog.site",
-                                  "riskcatalog.site.hardening", "riskcatalog.site.pages"])
+    assert {name for name in eval(loaded) if not name.startswith("riskcatalog.site")} == {
+        "riskcatalog", "riskcatalog.search", "riskcatalog.tables"}
+
+
+#: Datasette's stock wording that no page of the catalogue shows a reader.
+STOCK_WORDS = ["Custom SQL query", "Run SQL", "rows sorted by", "Advanced export", "This data as",
+               "- remove filter -", "0 records", "Links from other tables", "Data license"]
+
+
+@pytest.mark.parametrize("path", ["/catalog/risks", "/catalog/measures?_search=报销", "/catalog/sources",
+                                  "/catalog/units/yijia", "/catalog/levels/high", "/catalog/full_register",
+                                  "/catalog/high_risks_with_measures", "/catalog/due_for_review", "/catalog",
+                                  "/search?q=报销", "/no-such-page"])
+async def test_pages_speak_chinese_first_not_datasettes_stock_english(ds, path):
+    """Titles, counts, filters, pagination, downloads and footers in Chinese with English beside them."""
+    html = (await ds.client.get(path)).text
+    body = re.sub(r'<span lang="en">[^<]*</span>', "", html.split("<body", 1)[1])  # English beside Chinese is fine
+    assert [words for words in STOCK_WORDS if words in body] == []
+    assert re.search(r"<title>[^<]*[\u4e00-\u9fff]", html)
+
+
+async def test_table_page_puts_the_rows_before_the_column_notes(ds):
+    """A table page: title and count, then the rows; the column descriptions folded away below."""
+    html = (await ds.client.get("/catalog/risks")).text
+    assert "<title>风险点 Risks · 51 行</title>" in html and "<h1>风险点" in html
+    assert html.index('<table class="rows-and-columns">') < html.index('<details class="column-notes">')
+    assert '<a href="/catalog/risks?_next=50">下一页' in html or "下一页" in html
+    assert '直接责任人<span class="column-name">responsible_post_zh</span>' in html
+    # Phone cards are labelled by the column's Chinese label, not its name.
+    assert 'content: "直接责任人（英文）"' in html and 'content: "responsible_post_en"' not in html
+    assert '_stream=on' in html  # the download of every row, not just this page
+
+
+async def test_breadcrumbs_name_the_pages(ds):
+    """Breadcrumbs read 首页 / 数据 / 风险点 Risks, not home / catalog / risks."""
+    html = (await ds.client.get("/catalog/units/yijia")).text
+    crumbs = re.search(r'<p class="crumbs">(.*?)</p>', html, re.S).group(1)
+    assert "首页" in crumbs and "数据" in crumbs and "单位 Units" in crumbs and ">catalog<" not in crumbs
+
+
+async def test_canned_queries_hide_their_sql_and_title_the_tab(ds):
+    """Reader queries show no SQL (one link to it) and a Chinese tab title, never the statement."""
+    for name, query in QUERIES.items():
+        html = (await ds.client.get(f"/catalog/{name}", params=QUERY_PARAMS.get(name, {}))).text
+        assert 'id="sql-query"' not in html and "select " not in html.split("<body", 1)[1].split("sql-link")[0]
+        assert re.search(rf"<title>{re.escape(query['title'])}", html)
+        assert "查看和修改 SQL" in html
+
+
+async def test_full_register_numbers_its_items_and_prints_landscape(ds):
+    """The register page numbers 表现形式 and 防控措施 ①②, one per line, and prints on A4 landscape."""
+    html = (await ds.client.get("/catalog/full_register")).text
+    assert "@page { size: A4 landscape" in html and "打印登记表" in html
+    assert "① " in html and "② " in html and "。；" not in html
+
+
+async def test_not_found_is_chinese_with_a_way_home(ds):
+    """A missing page answers 404 in Chinese and English, with the search box and a link home."""
+    response = await ds.client.get("/catalog/no_such_table")
+    assert response.status_code == 404
+    assert "页面不存在" in response.text and "Page not found" in response.text
+    assert 'href="/">返回首页' in response.text

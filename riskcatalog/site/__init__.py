@@ -8,12 +8,14 @@ the build; it never loads the validator or the YAML.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from datasette import Response, hookimpl
 from datasette.utils import tilde_decode
-from markupsafe import Markup, escape
+from datasette.utils.asgi import NotFound
 
 from ..search import fts_query
-from . import hardening, pages
+from . import cells, hardening, pages, search, wording
 
 DATABASE = pages.DATABASE
 
@@ -25,17 +27,19 @@ def prepare_connection(conn):
     hardening.harden(conn)
 
 
-#: Columns whose values are keys of a row page: canned queries and views link them.
-KEY_COLUMNS = {"risk_key": "risks", "measure_key": "measures", "area_key": "areas"}
-
-
 @hookimpl
 def register_routes(datasette):
-    """The home page, when the catalogue is served: our own view rather than Datasette's index,
-    which checks permissions table by table (most of its time) for a list the page doesn't show."""
-    if DATABASE in datasette.databases:
-        return [(r"^/$", _home)]
-    return []
+    """The catalogue's own pages, when it is served: home, search and lists, short addresses."""
+    if DATABASE not in datasette.databases:
+        return []
+    return [
+        # Our own home rather than Datasette's index, which checks permissions table by table
+        # (most of its time) for a list the page doesn't show.
+        (r"^/$", _home),
+        (r"^/search(?P<format>\.json)?$", _search),
+        # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
+        (rf"^/{DATABASE}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$", _short_address),
+    ]
 
 
 async def _home(datasette, request):
@@ -43,24 +47,62 @@ async def _home(datasette, request):
     return Response.html(await datasette.render_template("home.html", context, request=request, view_name="home"))
 
 
+async def _search(datasette, request):
+    """The search page (or a list page); an id typed as the search goes straight to its entry."""
+    typed = search.typed_id(request.args.get("q", ""))
+    if typed and not request.url_vars.get("format"):
+        for kind in ("risks", "measures"):
+            keys = await search.entry_by_id(datasette, kind, typed)
+            if len(keys) == 1:
+                return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
+            if keys:
+                return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+    context = await search.search_page(datasette, request)
+    status = 400 if context["error"] else 200
+    if request.url_vars.get("format"):
+        return Response.json(search.as_json(context), status=status)
+    html = await datasette.render_template("search.html", context, request=request, view_name="search")
+    return Response.html(html, status=status)
+
+
+async def _short_address(datasette, request):
+    """/catalog/risks/LAND-02: the entry when one register has it, the list when several do."""
+    kind, typed = request.url_vars["kind"], search.typed_id(request.url_vars["typed"])
+    keys = await search.entry_by_id(datasette, kind, typed)
+    if not keys:
+        raise NotFound(f"没有编号为 {typed} 的{'风险点' if kind == 'risks' else '防控措施'}。"
+                       f"No {kind[:-1]} has the id {typed}.")
+    if len(keys) == 1:
+        return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
+    return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+
+
 @hookimpl
-def render_cell(value, column, table, database, datasette):
-    """Link key columns (risk_key, measure_key, area_key) in query results to their row pages."""
-    if database == DATABASE and column in KEY_COLUMNS and isinstance(value, str) and value:
-        path = datasette.urls.row(DATABASE, KEY_COLUMNS[column], value)
-        return Markup(f'<a href="{escape(path)}">{escape(value)}</a>')
+def render_cell(row, value, column, table, database, datasette):
+    """Levels as badges; in canned queries, entries and counts as links (riskcatalog.site.cells)."""
+    if database == DATABASE:
+        return cells.render(datasette, row, value, column, table)
     return None
 
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    """The levels' labels and colours on every page; the page data of the risk, measure and area pages."""
+    """What the catalogue's templates show beyond Datasette's own context: levels and titles on every
+    page; column labels on table pages; parameter checks on query pages; the row pages' data."""
     if DATABASE not in datasette.databases:
         return None
 
     async def variables() -> dict:
-        found = {"catalog_levels": await pages.levels(datasette.get_database(DATABASE))}
-        if view_name == "row" and database == DATABASE and table in pages.ROW_PAGES:
+        found = {"catalog_levels": await pages.levels(datasette), "catalog_titles": wording.titles(datasette, DATABASE)}
+        if database != DATABASE:
+            return found
+        # By template: Datasette renders a canned query from its table view.
+        if template.startswith("query") and request is not None:
+            found["parameter_errors"] = wording.parameter_errors(request)
+            found["parameter_labels"] = wording.PARAMETERS
+        elif template.startswith(("table", "row")):
+            found["column_labels"] = wording.column_labels(datasette, database, table)
+        if view_name == "row" and table in pages.ROW_PAGES:
             found.update(await pages.ROW_PAGES[table](datasette, tilde_decode(request.url_vars["pks"])))
         return found
 

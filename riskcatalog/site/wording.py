@@ -1,0 +1,52 @@
+"""The words Datasette's own pages show readers: table titles, column labels, query parameters.
+
+They come from metadata.yml: each table's `title` ("风险点 Risks") and each column's description,
+which starts with its Chinese label and continues in English ("风险点（英文）Risk (English)").
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+#: A column description: its Chinese label, then its English text.
+_LABELLED = re.compile(r"^([^A-Za-z]*[^\x00-\x7f])\s*([A-Za-z].*)$")
+
+#: Parameters of the canned queries, as a reader fills them in: (Chinese, English, check).
+PARAMETERS = {
+    "as_of": ("评估基准日", "As of (YYYY-MM-DD; blank = today)", "date"),
+}
+
+
+def titles(datasette, database: str) -> dict[str, str]:
+    """Each table's title ("风险点 Risks"), for headings and breadcrumbs."""
+    tables = (datasette.metadata("tables", database=database) or {})
+    return {name: meta["title"] for name, meta in tables.items() if meta.get("title")}
+
+
+def column_labels(datasette, database: str, table: str) -> dict[str, tuple[str, str]]:
+    """column -> (Chinese label, English text), from the column descriptions."""
+    described = (datasette.table_metadata(database, table) or {}).get("columns") or {}
+    labels = {}
+    for column, description in described.items():
+        match = _LABELLED.match(description)
+        labels[column] = (match.group(1), match.group(2)) if match else (column, description)
+    return labels
+
+
+def parameter_errors(request) -> list[str]:
+    """What is wrong with the reader's query parameters, in Chinese and English."""
+    errors = []
+    for name, (label_zh, label_en, check) in PARAMETERS.items():
+        value = request.args.get(name, "").strip()
+        if value and check == "date" and not _is_date(value):
+            errors.append(f"{label_zh}“{value}”不是有效日期，请按 YYYY-MM-DD 填写，如 2019-05-01；留空即今天。"
+                          f"{label_en.split(' (')[0]} '{value}' is not a date: write it as YYYY-MM-DD.")
+    return errors
+
+
+def _is_date(value: str) -> bool:
+    try:
+        return datetime.date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
