@@ -137,8 +137,13 @@ def _insert_many(db: sqlite_utils.Database, table: str, columns: list[str], rows
 
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
-#: the sort column, then the key) and the heat map's links.
-INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact")]}
+#: the sort column, then the key), the heat map's lists and an area's risks of one level.
+INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level")]}
+
+#: Partial indexes of the withdrawn entries, few among many: the search page leaves them out by
+#: rowid without reading the active ones (an index on all statuses would mislead the planner).
+PARTIAL_INDEXES = [f"create index {table}_withdrawn on {table}(status) where status != 'active'"
+                   for table in ("risks", "measures")]
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:
@@ -148,6 +153,8 @@ def create_indexes(db: sqlite_utils.Database) -> None:
         keys = {fk.column for fk in table.foreign_keys} - {table.pks[0]}  # a key's first column is indexed already
         for columns in [(column,) for column in sorted(keys)] + INDEXES.get(table.name, []):
             table.create_index(columns)
+    for statement in PARTIAL_INDEXES:  # sqlite-utils' create_index has no WHERE
+        db.execute(statement)
 
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:

@@ -55,7 +55,7 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
 NULLABLE = {"number", "date", "replaced_by"}
 
 #: What readers find entries by: each searched table's search columns and the fields that fill
-#: them. Besides an entry's own fields, risks and measures are found by `area_zh`/`area_en` (the
+#: them (the search page ranks title matches first, then area matches). Besides an entry's own fields, risks and measures are found by `area_zh`/`area_en` (the
 #: names of the areas they belong to or control) and `cited` (the titles of the regulations they cite).
 SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
     "risks": {
@@ -77,7 +77,3 @@ SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
         "body": ("issuer_zh", "issuer_en"),
     },
 }
-
-#: How much a match in each search column counts (FTS5 bm25 weights, in column order): an entry
-#: whose title holds the words ranks first, then one of the area searched for.
-SEARCH_WEIGHTS = {"title": 10.0, "area": 5.0, "body": 1.0}

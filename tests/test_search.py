@@ -225,3 +225,29 @@ async def test_with_several_registers_the_unit_is_a_filter(two_registers):
     one = (await two_registers.client.get("/search.json", params={"q": "报销", "unit": "hanzheng"})).json()
     assert one["risks"]["count"] * 2 == both["risks"]["count"] > 0
     assert all(row["unit"] == "hanzheng" for row in one["risks"]["rows"])
+
+
+async def test_withdrawn_entries_are_left_out_of_searches_and_lists(tmp_path, register):
+    """A withdrawn risk is found neither by its words nor in its area's list; the counts leave it out."""
+    links = {}
+    for risk in register.risks():
+        for measure_id in risk["measures"]:
+            links.setdefault(measure_id, set()).add(risk["id"])
+    # A risk whose measures all control other risks too, so withdrawing it orphans no measure.
+    risk = next(r for r in register.risks() if all(len(links[m]) > 1 for m in r["measures"]))
+    folder = copy_catalog(tmp_path / "catalog")
+    area_file = next(folder / f"{a.record['id']}.yml" for a in register.areas if risk in a.risks)
+    text = area_file.read_text(encoding="utf-8")
+    text = text.replace(f"  - id: {risk['id']}\n", f"  - id: {risk['id']}\n    status: withdrawn\n", 1)
+    area_file.write_text(text, encoding="utf-8")
+    registered = (folder / "register.yml").read_text(encoding="utf-8")
+    (folder / "register.yml").write_text(registered.replace("risks: 51", "risks: 50"), encoding="utf-8")
+    builder.build([folder], tmp_path / "catalog.db")
+    ds = make_datasette(tmp_path / "catalog.db")
+    by_title = (await ds.client.get("/search.json", params={"q": risk["title_zh"]})).json()
+    assert risk["id"] not in ids(by_title["risks"])
+    everything = (await ds.client.get("/search.json")).json()
+    assert everything["risks"]["count"] == 50 and risk["id"] not in ids(everything["risks"]) + ids(
+        (await ds.client.get("/search.json", params={"kind": "risks", "page": "2"})).json()["risks"])
+    page = (await ds.client.get(f"/catalog/risks/yijia-{risk['id']}")).text
+    assert "已撤销" in page  # its own page stays, marked

@@ -308,7 +308,7 @@ def test_site_loads_no_part_of_the_build_but_the_search_text():
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert {name for name in eval(loaded) if not name.startswith("riskcatalog.site")} == {
-        "riskcatalog", "riskcatalog.search", "riskcatalog.tables"}
+        "riskcatalog", "riskcatalog.search"}
 
 
 #: Datasette's stock wording that no page of the catalogue shows a reader.

@@ -80,7 +80,7 @@ async def _short_address(datasette, request):
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     """Levels as badges; in canned queries, entries and counts as links (riskcatalog.site.cells)."""
-    if database == DATABASE:
+    if database == DATABASE and cells.may_render(column, table):
         return cells.render(datasette, row, value, column, table)
     return None
 

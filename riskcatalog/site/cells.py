@@ -20,6 +20,12 @@ def badge(level: dict) -> Markup:
                   f'<span lang="en">{escape(level["label_en"])}</span></span>')
 
 
+def may_render(column: str, table: str | None) -> bool:
+    """Whether render() may have something for this column: a table page renders thousands of cells,
+    and most need no coroutine at all."""
+    return column == "level" if table is not None else not column.startswith("_")
+
+
 async def render(datasette, row, value, column: str, table: str | None) -> Markup | None:
     """The cell's HTML, or None for Datasette's own rendering."""
     if table is not None:  # a table page: level ids as badges

@@ -3,8 +3,8 @@
 One page answers a reader's search (q) and every set a reader follows from another page: a
 heat-map cell, a level count, an area × level, a category, a measure type, a regulation, a
 short address matching several registers. The set is the query string's filters; with q,
-entries whose title holds the words come first (weighted bm25), without q they come in
-register order. Sections: risks, measures, regulations, each with its count.
+entries whose title holds the words come first, then those of an area with those words in its
+name; without q they come in register order. Sections: risks, measures, regulations, each with its count.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ..search import fts_query, query_words
-from ..tables import SEARCH_WEIGHTS
 from .pages import query_rows
 
 DATABASE = "catalog"
@@ -118,7 +117,7 @@ async def search_page(datasette, request) -> dict:
     filters = {name: request.args.get(name, "").strip() for name in FILTERS if request.args.get(name, "").strip()}
     only = request.args.get("kind") if request.args.get("kind") in ("risks", "measures", "sources") else None
     page = _page(request.args.get("page"))
-    choices = await _choices(db)
+    choices, units_typed = await _choices(db, filters.get("unit", ""))
     error = _check(filters, choices)
     sections = [s for s in _sections() if all(s.name in FILTERS[f].conditions for f in filters)
                 and (only is None or s.name == only)]
@@ -131,7 +130,7 @@ async def search_page(datasette, request) -> dict:
             "page": page, "only": only, "page_size": PAGE_SIZE, "heading": await _heading(db, q, filters, choices),
             "total": sum(s.count for s in sections), "words": query_words(q),
             "table_url": {s.name: _table_url(datasette, s.name, q, filters) for s in sections},
-            "several_units": len(choices["unit"]) > 1,
+            "several_units": len(choices["unit"]) > 1 or units_typed, "units_typed": units_typed,
             "more_url": lambda section, page: "?" + urlencode({**({"q": q} if q else {}), **filters,
                                                                "kind": section, "page": page})}
 
@@ -159,14 +158,24 @@ def _page(text: str | None) -> int:
         return 1
 
 
-async def _choices(db) -> dict[str, list[dict]]:
-    """The values each choice-filter may take, with labels: lookups, areas and units."""
+#: Up to this many registers, the unit filter is a list to choose from; beyond it (a city's
+#: thousands), a field to type the unit's id in.
+UNITS_LISTED = 200
+
+
+async def _choices(db, unit: str) -> tuple[dict[str, list[dict]], bool]:
+    """The values each choice-filter may take, with labels: lookups, areas and units (all of them,
+    or at city scale only the one asked for, and True: the unit is typed, not chosen)."""
     choices = {name: await query_rows(db, f"select id, label_zh, label_en from [{table}] order by rank")
                for name, table in LOOKUP_OF.items()}
     choices["area"] = await query_rows(db, "select id, name_zh as label_zh, name_en as label_en from area_summary "
-                                      "order by position, id")
-    choices["unit"] = await query_rows(db, "select id, name_zh as label_zh, name_en as label_en from units order by id")
-    return choices
+                                           "order by position, id")
+    units = "select id, name_zh as label_zh, name_en as label_en from units"
+    choices["unit"] = await query_rows(db, f"{units} order by id limit {UNITS_LISTED + 1}")
+    if len(choices["unit"]) <= UNITS_LISTED:
+        return choices, False
+    choices["unit"] = await query_rows(db, f"{units} where id = :unit", unit=unit)
+    return choices, True
 
 
 def _check(filters: dict[str, str], choices: dict) -> str | None:
@@ -181,33 +190,54 @@ def _check(filters: dict[str, str], choices: dict) -> str | None:
 
 
 async def _fill(db, section: Section, q: str, filters: dict[str, str], page: int, datasette) -> None:
-    """The section's count and one page of its rows, ranked by the words or in register order."""
-    a = section.alias
-    conditions = [f"{a}.status = 'active'"] if section.name != "sources" else []
-    conditions += [FILTERS[name].conditions[section.name] for name in filters]
+    """The section's count and one page of its rows: with words, title matches first, then area
+    matches, then the rest, each in register order; without, in register order."""
+    a, table = section.alias, section.table
+    fts = f"{table}_search_fts"
     params: dict = {name: int(value) if FILTERS[name].whole_number else value.upper() if name == "id" else value
                     for name, value in filters.items()}
-    fts = f"{section.table}_search_fts"
-    if q:
-        params["fts"] = fts_query(q)
-        conditions.append(f"{a}.rowid in (select rowid from {fts} where {fts} match :fts)")
-    where = " and ".join(conditions) or "1"
-    section.count = (await db.execute(f"select count(*) from [{section.table}] {a} where {where}", params)).first()[0]
     params.update(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    if q:
-        weights = ", ".join(map(str, SEARCH_WEIGHTS.values()))
-        sql = (f"select {section.columns} from {fts} f join [{section.table}] {a} on {a}.rowid = f.rowid "
-               f"{section.joins} where {fts} match :fts and {where} "
-               f"order by bm25({fts}, {weights}), {a}.rowid limit :limit offset :offset")
+    # Withdrawn entries through a partial index of them (riskcatalog.db), not status = 'active',
+    # which would read every matching row of a wide table.
+    live = [] if section.name == "sources" else [f"rowid not in (select rowid from [{table}] where status != 'active')"]
+    if q and not filters:  # the search index alone answers: count and order, then only the page's rows are read
+        params.update(_tiers(q))
+        where = " and ".join([f"{fts} match :fts", *live])
+        section.count = (await db.execute(f"select count(*) from {fts} where {where}", params)).first()[0]
+        ranked = await db.execute(f"select rowid from {fts} where {where} order by {_TIERS.format(fts=fts)}, rowid "
+                                  "limit :limit offset :offset", params)
+        order = [row[0] for row in ranked]
+        rows = await query_rows(db, f"select {a}.rowid as _rowid, {section.columns} from [{table}] {a} "
+                                    f"{section.joins} where {a}.rowid in ({', '.join(map(str, order))})")
+        section.rows = sorted(rows, key=lambda row: order.index(row["_rowid"]))
     else:
-        sql = (f"select {section.columns} from [{section.table}] {a} {section.joins} where {where} "
-               f"order by {a}.rowid limit :limit offset :offset")
-    section.rows = await query_rows(db, sql, **params)
+        conditions = [f"{a}.{condition}" for condition in live] + [FILTERS[name].conditions[section.name]
+                                                                  for name in filters]
+        ordering = f"{a}.rowid"
+        if q:
+            params.update(_tiers(q))
+            conditions.append(f"{a}.rowid in (select rowid from {fts} where {fts} match :fts)")
+            ordering = _TIERS.format(fts=fts).replace("when rowid", f"when {a}.rowid") + f", {a}.rowid"
+        where = " and ".join(conditions) or "1"
+        section.count = (await db.execute(f"select count(*) from [{table}] {a} where {where}", params)).first()[0]
+        section.rows = await query_rows(db, f"select {section.columns} from [{table}] {a} {section.joins} "
+                                            f"where {where} order by {ordering} limit :limit offset :offset", **params)
     words = query_words(q)
     for row in section.rows:
-        row["url"] = datasette.urls.row(DATABASE, section.table, row["key"])
+        row["url"] = datasette.urls.row(DATABASE, table, row["key"])
         row["title_marks"] = marks(row["title_zh"], words)
         row["passage"] = passage(row, section.passages, words) if words else None
+
+
+#: Matches ranked by where the words are: all in the title first, then all in the area's name, then
+#: elsewhere (FTS5 column filters: cheaper than bm25 over a broad word's tens of thousands of matches).
+_TIERS = ("case when rowid in (select rowid from {fts} where {fts} match :in_title) then 0 "
+          "when rowid in (select rowid from {fts} where {fts} match :in_area) then 1 else 2 end")
+
+
+def _tiers(q: str) -> dict[str, str]:
+    words = fts_query(q)
+    return {"fts": words, "in_title": f"{{title}} : ({words})", "in_area": f"{{area}} : ({words})"}
 
 
 def marks(text: str, words: list[str]) -> list[tuple[str, bool]]:
