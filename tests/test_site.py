@@ -369,3 +369,19 @@ async def test_not_found_is_chinese_with_a_way_home(ds):
     assert response.status_code == 404
     assert "页面不存在" in response.text and "Page not found" in response.text
     assert 'href="/">返回首页' in response.text
+
+
+async def test_regulation_page_lists_every_risk_and_measure_citing_it(ds, catalog_db):
+    """A regulation's page names it with issuer, number and date, and links everything that cites it."""
+    html = (await ds.client.get("/catalog/sources/yijia-expropriation-regulation")).text
+    with sqlite3.connect(catalog_db) as conn:
+        risks = [r for (r,) in conn.execute("select risk from risk_sources where source = 'yijia-expropriation-regulation'")]
+        measures = [m for (m,) in conn.execute(
+            "select measure from measure_sources where source = 'yijia-expropriation-regulation'")]
+    assert risks and measures
+    for key in risks:
+        assert f'href="/catalog/risks/{key}"' in html
+    for key in measures:
+        assert f'href="/catalog/measures/{key}"' in html
+    assert "《国有土地上房屋征收与补偿条例》" in html and "国务院令第590号" in html and "2011-01-21" in html
+    assert f"引用的风险点 <span lang=\"en\">Risks citing it</span> ({len(risks)})" in html
