@@ -83,12 +83,14 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
     unit = register.unit["id"]
     reg = register.register
     review_days = {level["id"]: level["review_days"] for level in reg["levels"]}
+    provenance = reg.get("provenance", {})
     controlled_by = _risks_by_measure(register)
     records = {
         "units": [{
             "id": unit, **{k: v for k, v in reg["unit"].items() if k != "id"},
-            "provenance_source": _key(unit, reg["provenance"]["source"]),
-            "provenance_note_zh": reg["provenance"]["note_zh"], "provenance_note_en": reg["provenance"]["note_en"],
+            "provenance_source": _key(unit, provenance.get("source")),
+            "provenance_note_zh": provenance.get("note_zh"), "provenance_note_en": provenance.get("note_en"),
+            "languages": register.languages,
             "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
             "folder": str(register.folder)}],
         "unit_levels": [{"unit": unit, "level": level["id"], "min_score": level["min_score"],
@@ -103,7 +105,7 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
         "risk_measures": [{"risk": _key(unit, r["id"]), "measure": _key(unit, m), "position": n}
                           for r in register.risks() for n, m in enumerate(r["measures"], 1)],
         "risk_sources": [{"risk": _key(unit, r["id"]), "source": _key(unit, s)}
-                         for r in register.risks() for s in r["sources"]],
+                         for r in register.risks() for s in r.get("sources", [])],
         "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
                             for m in register.measures() for s in m.get("sources", [])],
     }
@@ -124,7 +126,7 @@ def _values(table: str, row: dict) -> tuple:
 
 def _search_text(row: dict, columns: tuple[str, ...]) -> str:
     """The text a record is found by: its searched columns, lists item by item, expanded."""
-    return index_text(*(" ".join(v) if isinstance(v, list) else v for v in map(row.get, columns)))
+    return index_text(*(" ".join(filter(None, v)) if isinstance(v, list) else v for v in map(row.get, columns)))
 
 
 def _key(unit: str, entry_id: str | None) -> str | None:
@@ -144,13 +146,16 @@ def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
 def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
     reviewed = datetime.date.fromisoformat(risk["reviewed"])
     row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
+    manifestations = risk.get("manifestations", [])
+    rated = "likelihood" in risk  # a unit may give the level alone: no score then
     return {**row, "key": _key(unit, risk["id"]), "unit": unit, "seq": seq, "area": _key(unit, area_id),
-            "manifestations_zh": [m["zh"] for m in risk["manifestations"]],
-            "manifestations_en": [m["en"] for m in risk["manifestations"]],
-            "score": risk["likelihood"] * risk["impact"],
+            # Two lists of the same length: an English item missing is null, never a shifted pair.
+            "manifestations_zh": [m["zh"] for m in manifestations],
+            "manifestations_en": [m.get("en") for m in manifestations],
+            "score": risk["likelihood"] * risk["impact"] if rated else None,
             "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
             "status": risk.get("status", "active"), "replaced_by": _key(unit, risk.get("replaced_by")),
-            "measure_ids": risk["measures"], "source_ids": risk["sources"]}
+            "measure_ids": risk["measures"], "source_ids": risk.get("sources", [])}
 
 
 def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:

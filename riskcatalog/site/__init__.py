@@ -25,6 +25,12 @@ def prepare_connection(conn):
     hardening.harden(conn)
 
 
+@hookimpl
+def prepare_jinja2_environment(env):
+    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None"."""
+    env.finalize = lambda value: "" if value is None else value
+
+
 #: Columns whose values are keys of a row page: canned queries and views link them.
 KEY_COLUMNS = {"risk_key": "risks", "measure_key": "measures", "area_key": "areas"}
 
