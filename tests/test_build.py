@@ -87,7 +87,7 @@ def test_required_columns_are_not_null(database):
     """Columns are typed and NOT NULL except the optional ones."""
     for name in EXPECTED_KEYS:
         for column in database[name].columns:
-            optional = name not in SUMMARIES and (column.name in OPTIONAL or column.name.endswith("_en"))
+            optional = column.name.endswith("_en") or (name not in SUMMARIES and column.name in OPTIONAL)
             assert column.notnull == (not optional), (name, column.name)
     assert database["risks"].columns_dict["likelihood"] is int
 
