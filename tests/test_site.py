@@ -285,5 +285,5 @@ def test_site_loads_no_part_of_the_build_but_the_search_text():
     probe = ("import sys; from datasette.app import Datasette; import riskcatalog.site; "
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == str(["riskcatalog", "riskcatalog.search", "riskcatalog.site",
+    assert loaded.strip() == str(["riskcatalog", "riskcatalog.search", "riskcatalog.site", "riskcatalog.site.downloads",
                                   "riskcatalog.site.hardening", "riskcatalog.site.pages"])

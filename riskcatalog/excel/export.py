@@ -164,6 +164,7 @@ def register_sheet(sheet: Worksheet, registers: list[Register], paper: str) -> N
             cell.border = _BORDER
             if column.field == "level":
                 cell.fill = colours.setdefault(risk["level"], _level_fill(risk["level"]))
+        sheet.row_dimensions[row].height = row_height(values, columns)
         for name in groups:
             run = (register.unit["id"], risk["area_id"] if name == "area" else "")
             if not groups[name] or groups[name][-1][1] != run:
@@ -189,6 +190,26 @@ def _register_row(register: Register, risk: dict, seq: int) -> dict:
         "supervisor": risk["supervisor_zh"],
         "sources": "\n".join(f"《{s['title_zh']}》" + (f"（{s['number']}）" if s["number"] else "") for s in cited),
     }
+
+
+#: Points per line of wrapped 11-point text, Chinese glyphs included, and the cell's padding.
+LINE_POINTS, PADDING_POINTS = 15, 4
+
+
+def row_height(values: dict, columns: list[Column]) -> float:
+    """The height a row's wrapped text needs: Excel and LibreOffice keep a written row's height as
+    the file says, and openpyxl cannot measure text, so it is estimated from the widest lines."""
+    lines = 1
+    for column in columns:
+        text = values.get(column.field)
+        if isinstance(text, str):
+            lines = max(lines, sum(-(-_display_width(line) // column.width) or 1 for line in text.split("\n")))
+    return lines * LINE_POINTS + PADDING_POINTS
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel's column units (the width of "0"): a Chinese character takes about two."""
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
 
 
 def _level_fill(level: str) -> PatternFill:

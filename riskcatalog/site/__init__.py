@@ -13,7 +13,7 @@ from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
 
 from ..search import fts_query
-from . import hardening, pages
+from . import downloads, hardening, pages
 
 DATABASE = pages.DATABASE
 
@@ -40,13 +40,25 @@ def register_routes(datasette):
     """The home page, when the catalogue is served: our own view rather than Datasette's index,
     which checks permissions table by table (most of its time) for a list the page doesn't show."""
     if DATABASE in datasette.databases:
-        return [(r"^/$", _home)]
+        return [(r"^/$", _home), *downloads.routes()]
     return []
 
 
 async def _home(datasette, request):
     context = await pages.home(datasette)
     return Response.html(await datasette.render_template("home.html", context, request=request, view_name="home"))
+
+
+@hookimpl
+def register_output_renderer(datasette):
+    """.xlsx and CSV for Excel of every table, view and query, with every row (riskcatalog.site.downloads)."""
+    return downloads.renderers()
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Datasette's own "CSV" link gives every row, not one page (riskcatalog.site.downloads.complete_csv)."""
+    return lambda app: downloads.complete_csv(datasette, app)
 
 
 @hookimpl
