@@ -78,6 +78,8 @@ def open_workbook(path: Path, shown: str) -> Workbook:
     if not path.is_file():
         raise refuse("no such file — check the name and folder")
     size = path.stat().st_size
+    if size == 0:
+        raise refuse("the file is empty — save the register from Excel or WPS as .xlsx")
     if size > MAX_BYTES:
         raise refuse(f"file is {size / _MIB:.1f} MB, over the {MAX_BYTES // _MIB} MB limit — "
                      "split the register into several workbooks")
@@ -374,6 +376,9 @@ def _clean_item(item: str) -> str:
     return re.sub(r"[\s；;，,、]+$", "", item.strip())
 
 
+_MEASURE_ID = re.compile(r"^[A-Z][A-Z0-9]*-M\d{2,}\s+")
+
+
 def _measure_key(text: str) -> str:
     """Measure texts that differ only in spaces and end punctuation are one measure."""
     return re.sub(r"[\s。.；;，,]", "", text)
@@ -448,6 +453,7 @@ def from_layout(layout_: Layout, rows: list[Row], unit_id: str, unit_name: str |
         file, prefix = f"{area['area']['id']}.yml", f"A{list(areas).index(risk_row.area) + 1}"
         risk = _risk(risk_row, f"{prefix}-{len(area['risks']) + 1:02d}", grid, columns, reviewed, problems)
         for text in split_items(risk_row.values.get("measures", "")):
+            text = _MEASURE_ID.sub("", text)  # "LAND-M01 …", as this project's own 登记表 numbers them
             if _measure_key(text) not in measures:
                 measures[_measure_key(text)] = f"{prefix}-M{len(area['measures']) + 1:02d}"
                 imported.rows[(file, "measures", len(area["measures"]))] = (grid, risk_row.row)
