@@ -60,7 +60,9 @@ def routes() -> list[tuple[str, object]]:
 
 
 def _can_render(view_name: str) -> bool:
-    return view_name in ("table", "database", "row")
+    """Tables, views, rows and queries (Datasette 0.65 renders a canned query in its "table" view, with no
+    table, and an arbitrary one in "database")."""
+    return view_name in ("table", "row", "database")
 
 
 async def render_xlsx(datasette, request, database, table, query_name, sql, view_name, data, columns, rows):
@@ -85,18 +87,18 @@ async def _download(datasette, request, database, table, query_name, sql, view_n
                     write, content_type: str, suffix: str) -> Response:
     deadline = time.monotonic() + DEADLINE_S
     try:
-        if view_name == "table":
+        if view_name == "table" and table:  # a canned query is rendered by the table view too, without a table
             columns, rows = await _all_table_rows(datasette, request, deadline)
-        elif view_name == "database" and sql:
+        elif view_name != "row" and sql:
             columns, rows = await _all_query_rows(datasette, database, sql, data["query"].get("params") or {})
         else:
             rows = [list(row) for row in rows]
     except TooLarge as exc:
-        return Response.text(str(exc), status=400)
+        return _refusal(str(exc), 400)
     headings = _headings(datasette, database, table, columns)
     body = await _limited(lambda: asyncio.get_running_loop().run_in_executor(None, write, headings, columns, rows))
     if body is _BUSY:
-        return _busy()
+        return _refusal(BUSY, 503, {"Retry-After": "30"})
     name = table or query_name or "query"
     return Response(body, content_type=content_type, headers=_attachment(f"{name}.{suffix}"))
 
@@ -238,7 +240,7 @@ async def register_workbook(datasette, request):
 
     made = await _limited(lambda: db.execute_fn(workbook))
     if made is _BUSY:
-        return _busy()
+        return Response.text(BUSY, status=503, headers={"Retry-After": "30"})
     if made is None:
         return Response.text("no register or area by that id — 没有该单位或领域\n", status=404)
     title, body = made
@@ -263,9 +265,12 @@ async def _limited(start):
         _building.release()
 
 
-def _busy() -> Response:
-    return Response.text("too many downloads are being prepared — try again in a minute\n"
-                         "正在生成的下载过多，请稍后再试。\n", status=503, headers={"Retry-After": "30"})
+BUSY = "too many downloads are being prepared — try again in a minute\n正在生成的下载过多，请稍后再试。\n"
+
+
+def _refusal(text: str, status: int, headers: dict | None = None) -> dict:
+    """A renderer's refusal: a dict, since Datasette puts its own status on a renderer's Response."""
+    return {"body": text, "status_code": status, "content_type": "text/plain; charset=utf-8", "headers": headers}
 
 
 def _attachment(name: str) -> dict:
