@@ -27,3 +27,6 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     city_metadata = (tmp_path / "out" / "metadata-city.yml").read_text(encoding="utf-8")
     assert "array:" not in city_metadata and "- area" in city_metadata
     assert "Targets at 2 units:" in text and "peak memory under 1024 MiB" in text
+    excel = re.findall(r"^\| (export|import) \| ([^|]+) \| [\d.]+ \| \d+ \|$", text, re.M)
+    assert excel == [("export", "1 register (51 risks), one workbook"), ("export", "2 registers, one workbook"),
+                     ("export", "2 registers, one workbook each"), ("import", "a unit's workbook of 500 risk rows")]
