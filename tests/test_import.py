@@ -334,7 +334,7 @@ def test_huge_file_and_huge_sheet_are_refused_before_reading(tmp_path, capsys, m
     assert capsys.readouterr().err.splitlines()[0] == (
         "big.xlsx: file is 21.0 MB, over the 20 MB limit — split the register into several workbooks")
     rows = BUREAU[:8] + [[None] * 8 + ["x"]] * 2 + [[None] * 8 + ["x"]]
-    monkeypatch.setattr("riskcatalog.excel.importer.MAX_ROWS", 10)
+    monkeypatch.setattr("riskcatalog.excel.reading.MAX_ROWS", 10)
     workbook = make_workbook(tmp_path / "long.xlsx", rows, BUREAU_MERGES[:4])
     assert run_import(workbook, tmp_path / "out") == 1
     assert capsys.readouterr().err.splitlines()[0] == (

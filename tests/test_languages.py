@@ -30,15 +30,9 @@ CHINESE = {
         areas:
           - finance
         levels:
-          - id: high
-            min_score: 15
-            review_days: 90
-          - id: medium
-            min_score: 8
-            review_days: 180
-          - id: low
-            min_score: 1
-            review_days: 360
+          - {id: high, min_score: 15, review_days: 90}
+          - {id: medium, min_score: 8, review_days: 180}
+          - {id: low, min_score: 1, review_days: 360}
         """,
     "finance.yml": """\
         area:

@@ -12,6 +12,8 @@ from .. import build as builder
 from ..catalog import display_name
 from ..errors import CatalogInvalid
 from . import export, importer
+from .published import date_of
+from .reading import ImportRefused
 
 
 def run_export(folders: list[Path], output: Path | None, units: list[str], area: str | None, paper: str,
@@ -69,14 +71,14 @@ def run_import(workbook: Path, out: Path, unit: str | None, unit_name: str | Non
     """Turn a unit's register workbook into a register folder; the exit code."""
     if unit is not None and not importer.unit_id_ok(unit):
         return _failed(f"--unit {unit!r} is not a unit id — use lower-case letters, digits and hyphens (e.g. gutian)")
-    if reviewed is not None and importer.date_of(reviewed) != reviewed:
+    if reviewed is not None and date_of(reviewed) != reviewed:
         return _failed(f"--reviewed {reviewed!r} is not a date — write it like 2019-01-15")
     folder_id = out.name.lower()
     try:
         imported = importer.read(workbook, unit, unit_name, reviewed, frozenset(skip),
                                  folder_id if importer.unit_id_ok(folder_id) else None)
         summary = importer.write(imported, out, force)
-    except importer.ImportRefused as exc:
+    except ImportRefused as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return _failed(f"{len(exc.problems)} problem(s); nothing written")
