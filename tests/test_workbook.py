@@ -236,3 +236,26 @@ def _link_count() -> int:
     from riskcatalog.catalog import load_register
 
     return sum(len(r["measures"]) for r in load_register(CATALOG).risks())
+
+
+def test_problems_in_an_edited_exported_workbook_are_reported_at_their_cells(exported, tmp_path, capsys):
+    """A unit edits the field sheets: a wrong label, a measure id that names nothing, English left out of
+    a bilingual register — each at its cell, checked by the real validator, nothing written."""
+    workbook = load_workbook(exported)
+    risks, measures = workbook["风险点"], workbook["防控措施"]
+    risks["Q3"] = "四级"  # level
+    risks["Y4"] = "LAND-M02\nLAND-M99"  # measures
+    measures["E14"] = None  # title_en of VILL-M01, in another area file
+    workbook.save(tmp_path / "edited.xlsx")
+    assert main(["import", str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "edited.xlsx!风险点!Q3: '四级' is not one of 一级、二级、三级 — use one of these",
+        "1 problem(s); nothing written"]
+    risks["Q3"] = "二级"
+    workbook.save(tmp_path / "edited.xlsx")
+    assert main(["import", str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "edited.xlsx!风险点!Y4: unknown measure 'LAND-M99' — define it or fix the id",
+        "edited.xlsx!防控措施!E14: missing field 'title_en' — add it",
+        "2 problem(s); nothing written"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.xlsx"]

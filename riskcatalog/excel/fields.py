@@ -10,6 +10,7 @@ from ..catalog import SOURCES_FILE
 from . import layout
 from .reading import Imported, Problem, read_grid, register_record
 
+
 def is_exported(workbook: Workbook) -> bool:
     """Whether the workbook has this project's field sheets (their second row holds field names)."""
     return all(name in workbook.sheetnames and workbook[name].cell(2, 1).value == columns[0].field
@@ -21,47 +22,47 @@ def from_fields(workbook: Workbook, book: str, problems: list[Problem]) -> Impor
     sheets = {name: _field_rows(workbook, book, name, problems) for name in layout.FIELD_SHEETS}
     units = sheets["单位"]
     if len(units) != 1:
-        where = f"{book}!单位"
-        problems.append(Problem(where, f"the workbook holds {len(units)} registers — export one unit's workbook "
-                                       "(build.py export --unit ID) and import that" if units else
-                                       "no register in the 单位 sheet — fill in its row"))
+        problems.append(Problem(f"{book}!单位", f"the workbook holds {len(units)} registers — export one unit's "
+                                               "workbook (build.py export --unit ID) and import that" if units else
+                                               "no register in the 单位 sheet — fill in its row"))
         return None
-    (unit, _), = units
     imported = Imported({}, [], [])
-    areas = {}
-    for n, (area, row) in enumerate(sheets["领域"]):
-        areas[area["id"]] = {"area": _without(area, "unit"), "risks": [], "measures": []}
+    areas = {area.get("id"): {"area": _without(area, "unit"), "risks": [], "measures": []}
+             for area, _ in sheets["领域"]}
     for kind, sheet in (("risks", "风险点"), ("measures", "防控措施")):
         for entry, (grid, row) in sheets[sheet]:
             area = areas.get(entry.get("area"))
             if area is None:
-                column = imported_column(layout.FIELD_SHEETS[sheet], "area")
-                problems.append(Problem(grid.where(row, column), f"area {entry.get('area')!r} is not in the 领域 "
-                                        "sheet — add it there or fix the id"))
+                problems.append(Problem(grid.where(row, _column_of(sheet, "area")), f"area {entry.get('area')!r} "
+                                        "is not in the 领域 sheet — add it there or fix the id"))
                 continue
             imported.rows[(f"{entry['area']}.yml", kind, len(area[kind]))] = (grid, row)
             area[kind].append(_without(entry, "unit", "area", *layout.DERIVED))
-    for name, sheet in layout.FIELD_SHEETS.items():
-        for n, column in enumerate(sheet, 1):
-            imported.columns[(name, column.field)] = n
+    imported.columns = {(name, column.field): n for name, sheet in layout.FIELD_SHEETS.items()
+                        for n, column in enumerate(sheet, 1)}
     imported.areas = list(areas.values())
     imported.sources = [_without(source, "unit") for source, _ in sheets["依据"]]
-    for n, (source, where) in enumerate(sheets["依据"]):
+    for n, (_, where) in enumerate(sheets["依据"]):
         imported.rows[(SOURCES_FILE, "sources", n)] = where
-    register = register_record(unit["id"], unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
-    register["unit"] = {k: v for k, v in unit.items() if k not in ("languages", "provenance_source")
-                        and not k.startswith("provenance_")}
-    provenance = {k: unit[f"provenance_{k}"] for k in ("source", "note_zh", "note_en") if f"provenance_{k}" in unit}
-    register["provenance"] = provenance
-    if not provenance:
-        del register["provenance"]
-    register["levels"] = [{"id": level.get("level"), **_without(level, "unit", "level")} for level, _ in sheets["风险等级"]]
-    imported.register = register
+    imported.register = _register(sheets["单位"][0][0], [level for level, _ in sheets["风险等级"]], imported)
     return imported
 
 
-def imported_column(columns: list[layout.Column], name: str) -> int:
-    return next(n for n, column in enumerate(columns, 1) if column.field == name)
+def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
+    """register.yml from the 单位 and 风险等级 sheets' rows."""
+    register = register_record(unit.get("id"), unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
+    register["unit"] = {k: v for k, v in unit.items() if k != "languages" and not k.startswith("provenance_")}
+    provenance = {k: unit[f"provenance_{k}"] for k in ("source", "note_zh", "note_en") if f"provenance_{k}" in unit}
+    if provenance:
+        register["provenance"] = provenance
+    else:
+        del register["provenance"]
+    register["levels"] = [{"id": level.get("level"), **_without(level, "unit", "level")} for level in levels]
+    return register
+
+
+def _column_of(sheet: str, name: str) -> int:
+    return next(n for n, column in enumerate(layout.FIELD_SHEETS[sheet], 1) if column.field == name)
 
 
 def _without(entry: dict, *names: str) -> dict:
@@ -91,7 +92,7 @@ def _field_rows(workbook: Workbook, book: str, name: str, problems: list[Problem
         if values:
             entry = {}
             for key, text in values.items():
-                value = _field_value(key, text, name, grid.where(row, next(c for c in fields if fields[c] == key)),
+                value = _field_value(key, text, grid.where(row, next(c for c in fields if fields[c] == key)),
                                      problems)
                 if value is not None:
                     entry[key] = value
@@ -104,7 +105,7 @@ _INTEGERS = {"likelihood", "impact", "year", "min_score", "review_days"}
 _ID_LISTS = {"sources", "measures"}
 
 
-def _field_value(key: str, text: str, sheet: str, where: str, problems: list[Problem]):
+def _field_value(key: str, text: str, where: str, problems: list[Problem]):
     """A field sheet's cell as the YAML value: labels to ids, numbers, lists; None for none."""
     if key in layout.VOCABULARIES:
         value = layout.value_of(key, text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
@@ -66,12 +66,11 @@ def heading_field(text: str) -> str | None:
 
 @dataclass
 class Row:
-    """One risk read from the sheet: its first row, its values by field, and the columns they came from."""
+    """One risk read from the sheet: its (first) row, its values by field and the group it is in."""
 
     row: int
     values: dict[str, str]
     area: str
-    rows: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -149,7 +148,7 @@ def read_rows(layout: Layout, problems: list[Problem]) -> list[Row]:
         values = {name: grid.get(row, column) for name, column in columns.items()}
         title_cell = grid.merged.get((row, columns.get("title", 0)))
         if risks and title_cell is not None and title_cell[0] < row and risks[-1].row >= title_cell[0]:
-            _continue_risk(risks[-1], values, row)  # one risk over several rows, its 风险点 merged
+            _continue_risk(risks[-1], values)  # one risk over several rows, its 风险点 merged
             continue
         if not values.get("title"):
             if "title" in columns:
@@ -157,8 +156,21 @@ def read_rows(layout: Layout, problems: list[Problem]) -> list[Row]:
                                         "cells filled — write the risk, or delete the row"))
             continue
         area = values.get("area") or values.get("department") or section
-        risks.append(Row(row, values, area, [row]))
+        risks.append(Row(row, values, area))
+    _check_unheaded(grid, layout, problems)
     return risks
+
+
+def _check_unheaded(grid: Grid, layout: Layout, problems: list[Problem]) -> None:
+    """A column with text below the heading but no heading of its own is reported, not left out unseen."""
+    for column in range(1, grid.columns + 1):
+        if grid.get(layout.first, column) or grid.get(layout.last, column):
+            continue
+        row = next((r for r in range(layout.last + 1, grid.rows + 1)
+                    if grid.get(r, column) and (r, column) not in grid.merged), None)
+        if row is not None:
+            problems.append(Problem(grid.where(row, column), "this column has no heading — give it one the "
+                                                             "importer knows, or delete the column"))
 
 
 def _banner(grid: Grid, row: int, filled: dict[int, str]) -> str | None:
@@ -170,9 +182,8 @@ def _banner(grid: Grid, row: int, filled: dict[int, str]) -> str | None:
     return next(iter(filled.values())) if wide or len(filled) == 1 and 1 in filled else None
 
 
-def _continue_risk(risk: Row, values: dict[str, str], row: int) -> None:
+def _continue_risk(risk: Row, values: dict[str, str]) -> None:
     """Add a row's measures and manifestations to the risk whose merged 风险点 covers it."""
-    risk.rows.append(row)
     for name in ("manifestations", "measures", "sources"):
         if values.get(name) and values[name] not in risk.values.get(name, ""):
             risk.values[name] = "\n".join(filter(None, (risk.values.get(name), values[name])))
@@ -244,7 +255,6 @@ def date_of(text: str) -> str | None:
         return None
 
 
-
 def from_layout(layout_: Layout, rows: list[Row], unit_id: str, unit_name: str | None, reviewed: str | None,
                 problems: list[Problem]) -> Imported:
     """A register from a sheet laid out as units lay theirs out: one area per 领域 or 科室 group.
@@ -285,7 +295,7 @@ def from_layout(layout_: Layout, rows: list[Row], unit_id: str, unit_name: str |
     imported.sources = list(sources.values())
     imported.columns = {(grid.sheet, name): column for name, column in columns.items()}
     imported.register = register_record(unit_id, unit_name or grid.sheet, imported, ["zh"],
-                                  f"由工作簿 {grid.book}（工作表 {grid.sheet}）导入。")
+                                         f"由工作簿 {grid.book}（工作表 {grid.sheet}）导入。")
     return imported
 
 
@@ -347,7 +357,6 @@ def title_facts(grid: Grid, before: int) -> tuple[str | None, str | None]:
         name = re.split(r"(?:\d{4}年度?)?(?:岗位)?(?:廉政|廉洁)?风险", title)[0] or None
     date = next((d for d in map(date_of, texts) if d), None)
     return name, date
-
 
 
 def from_first_register_sheet(workbook: Workbook, book: str, unit_id: str, unit_name: str | None,
