@@ -11,6 +11,7 @@ database): both hand over a sqlite3 connection.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import sqlite3
@@ -32,8 +33,33 @@ _THIN = Side(style="thin", color="808080")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _CENTRE = Alignment(wrap_text=True, vertical="center", horizontal="center")
-_HEADING = PatternFill("solid", fgColor="D9D9D9")
-_FIELD_NAME = Font(color="595959", size=9)
+_GREY = PatternFill("solid", fgColor="D9D9D9")
+#: The cells' styles by name: the site's level colours lightened for print.
+STYLES = {
+    "text": {"alignment": _WRAP, "border": _BORDER},
+    "centred": {"alignment": _CENTRE, "border": _BORDER},
+    "heading": {"font": Font(bold=True), "fill": _GREY, "alignment": _CENTRE, "border": _BORDER},
+    "field name": {"font": Font(color="595959", size=9), "fill": _GREY, "alignment": _CENTRE, "border": _BORDER},
+    **{f"level {level}": {"alignment": _CENTRE, "border": _BORDER, "fill": PatternFill("solid", fgColor=colour)}
+       for level, colour in (("high", "F4C7C3"), ("medium", "FCE8B2"), ("low", "D9EAD3"))},
+}
+
+
+class Stylist:
+    """Gives cells the STYLES: each style is set on one cell and copied to the others, since openpyxl
+    otherwise hashes every font, fill and border again for every cell (most of a district's export)."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, object] = {}
+
+    def __call__(self, cell, style: str):
+        if style in self.made:
+            cell._style = copy.copy(self.made[style])
+        else:
+            for name, value in STYLES[style].items():
+                setattr(cell, name, value)
+            self.made[style] = copy.copy(cell._style)
+        return cell
 
 
 @dataclass
@@ -102,12 +128,12 @@ def _read_register(conn: sqlite3.Connection, unit: dict, area: str | None) -> Re
 
 def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4") -> None:
     """The workbook of the registers (the 登记表 and the field sheets) into a path or binary file."""
-    workbook = Workbook()
+    workbook, style = Workbook(), Stylist()
     sheet = workbook.active
     sheet.title = REGISTER_SHEET
-    register_sheet(sheet, registers, paper)
+    register_sheet(sheet, registers, paper, style)
     for name, columns in FIELD_SHEETS.items():
-        field_sheet(workbook.create_sheet(name), columns, FIELD_ROWS[name](registers))
+        field_sheet(workbook.create_sheet(name), columns, FIELD_ROWS[name](registers), style)
     workbook.properties.title = title(registers)
     workbook.properties.creator = "riskcatalog"
     # Fixed, so the same register gives the same workbook (openpyxl stamps the time of saving otherwise).
@@ -138,7 +164,7 @@ def _subtitle(registers: list[Register]) -> str:
     return f"单位：{units}　　　　日期：{when}"
 
 
-def register_sheet(sheet: Worksheet, registers: list[Register], paper: str) -> None:
+def register_sheet(sheet: Worksheet, registers: list[Register], paper: str, style: Stylist) -> None:
     """The 登记表: title rows, the frozen heading repeated on every page, one row per active risk."""
     columns = REGISTER_COLUMNS if len(registers) > 1 else [c for c in REGISTER_COLUMNS if c.field != "unit"]
     last = get_column_letter(len(columns))
@@ -149,21 +175,17 @@ def register_sheet(sheet: Worksheet, registers: list[Register], paper: str) -> N
         cell.alignment = Alignment(horizontal="center" if row == 1 else "left", vertical="center")
     heading = TITLE_ROWS + 1
     for n, column in enumerate(columns, 1):
-        cell = sheet.cell(heading, n, column.zh)
-        cell.font, cell.fill, cell.alignment, cell.border = Font(bold=True), _HEADING, _CENTRE, _BORDER
+        style(sheet.cell(heading, n, column.zh), "heading")
         sheet.column_dimensions[get_column_letter(n)].width = column.width
-    colours = {}
     row = heading
     groups: dict[str, list[tuple[int, object]]] = {"unit": [], "area": []}  # (first row, value) of each run
     for seq, (register, risk) in enumerate(((r, risk) for r in registers for risk in r.active_risks()), 1):
         row += 1
         values = _register_row(register, risk, seq)
         for n, column in enumerate(columns, 1):
-            cell = sheet.cell(row, n, values[column.field])
-            cell.alignment = _CENTRE if column.field in ("seq", "level", "unit", "area") else _WRAP
-            cell.border = _BORDER
-            if column.field == "level":
-                cell.fill = colours.setdefault(risk["level"], _level_fill(risk["level"]))
+            centred = f"level {risk['level']}" if column.field == "level" else "centred"
+            style(sheet.cell(row, n, values[column.field]),
+                  centred if column.field in ("seq", "level", "unit", "area") else "text")
         sheet.row_dimensions[row].height = row_height(values, columns)
         for name in groups:
             run = (register.unit["id"], risk["area_id"] if name == "area" else "")
@@ -212,11 +234,6 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
 
 
-def _level_fill(level: str) -> PatternFill:
-    colour = {"high": "F4C7C3", "medium": "FCE8B2", "low": "D9EAD3"}[level]  # the site's colours, lightened for print
-    return PatternFill("solid", fgColor=colour)
-
-
 def _merge_runs(sheet: Worksheet, column: int, runs: list[tuple[int, object]], last_row: int) -> None:
     """Merge each run of rows with the same value in one column (the area of consecutive risks)."""
     ends = [first - 1 for first, _ in runs[1:]] + [last_row]
@@ -240,18 +257,15 @@ def _page_setup(sheet: Worksheet, paper: str, heading: int) -> None:
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
-def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict]) -> None:
+def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], style: Stylist) -> None:
     """A sheet of one kind of entry: Chinese headings, field names under them, one row per entry."""
     for n, column in enumerate(columns, 1):
-        heading = sheet.cell(1, n, column.zh)
-        heading.font, heading.fill, heading.alignment, heading.border = Font(bold=True), _HEADING, _CENTRE, _BORDER
-        name = sheet.cell(2, n, column.field)
-        name.font, name.fill, name.alignment, name.border = _FIELD_NAME, _HEADING, _CENTRE, _BORDER
+        style(sheet.cell(1, n, column.zh), "heading")
+        style(sheet.cell(2, n, column.field), "field name")
         sheet.column_dimensions[get_column_letter(n)].width = column.width
     for row, values in enumerate(rows, FIELD_HEADER_ROWS + 1):
         for n, column in enumerate(columns, 1):
-            cell = sheet.cell(row, n, values.get(column.field))
-            cell.alignment, cell.border = _WRAP, _BORDER
+            style(sheet.cell(row, n, values.get(column.field)), "text")
     sheet.freeze_panes = sheet.cell(FIELD_HEADER_ROWS + 1, 4 if columns[0] is layout.UNIT else 2)
     sheet.print_title_rows = f"1:{FIELD_HEADER_ROWS}"
     sheet.page_setup.orientation = "landscape"
