@@ -103,7 +103,7 @@ async def test_every_download_a_page_offers_has_every_row(district, district_db,
 
 
 async def test_raw_csv_is_one_page_as_documented(district):
-    """A .csv asked for without _size=max is Datasette's raw CSV: one page (README, "Downloads")."""
+    """A .csv asked for without _size=max is Datasette's raw CSV: one page (README, "Excel")."""
     response = await district.client.get("/catalog/risks.csv")
     assert len(list(csv.reader(io.StringIO(response.text)))) == 1 + 20
 
