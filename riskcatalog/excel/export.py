@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Iterator
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -36,6 +37,8 @@ _CENTRE = Alignment(wrap_text=True, vertical="center", horizontal="center")
 _GREY = PatternFill("solid", fgColor="D9D9D9")
 #: The cells' styles by name: the site's level colours lightened for print.
 STYLES = {
+    "title": {"font": Font(bold=True, size=16), "alignment": Alignment(horizontal="center", vertical="center")},
+    "subtitle": {"font": Font(size=11), "alignment": Alignment(horizontal="left", vertical="center")},
     "text": {"alignment": _WRAP, "border": _BORDER},
     "centred": {"alignment": _CENTRE, "border": _BORDER},
     "heading": {"font": Font(bold=True), "fill": _GREY, "alignment": _CENTRE, "border": _BORDER},
@@ -128,10 +131,9 @@ def _read_register(conn: sqlite3.Connection, unit: dict, area: str | None) -> Re
 
 def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4") -> None:
     """The workbook of the registers (the 登记表 and the field sheets) into a path or binary file."""
-    workbook, style = Workbook(), Stylist()
-    sheet = workbook.active
-    sheet.title = REGISTER_SHEET
-    register_sheet(sheet, registers, paper, style)
+    # Write-only: rows stream to the file, so a district's workbook does not sit in memory cell by cell.
+    workbook, style = Workbook(write_only=True), Stylist()
+    register_sheet(workbook.create_sheet(REGISTER_SHEET), registers, paper, style)
     for name, columns in FIELD_SHEETS.items():
         field_sheet(workbook.create_sheet(name), columns, FIELD_ROWS[name](registers), style)
     workbook.properties.title = title(registers)
@@ -168,33 +170,34 @@ def register_sheet(sheet: Worksheet, registers: list[Register], paper: str, styl
     """The 登记表: title rows, the frozen heading repeated on every page, one row per active risk."""
     columns = REGISTER_COLUMNS if len(registers) > 1 else [c for c in REGISTER_COLUMNS if c.field != "unit"]
     last = get_column_letter(len(columns))
-    for row, (text, size) in enumerate(((title(registers), 16), (_subtitle(registers), 11)), 1):
-        sheet.merge_cells(f"A{row}:{last}{row}")
-        cell = sheet.cell(row, 1, text)
-        cell.font = Font(bold=row == 1, size=size)
-        cell.alignment = Alignment(horizontal="center" if row == 1 else "left", vertical="center")
-    heading = TITLE_ROWS + 1
+    # Widths, the frozen heading and the page go before the first row: a write-only sheet writes them there.
     for n, column in enumerate(columns, 1):
-        style(sheet.cell(heading, n, column.zh), "heading")
         sheet.column_dimensions[get_column_letter(n)].width = column.width
-    row = heading
+    _page_setup(sheet, paper, TITLE_ROWS + 1)
+    for row, (text, kind) in enumerate(((title(registers), "title"), (_subtitle(registers), "subtitle")), 1):
+        sheet.append([style(WriteOnlyCell(sheet, text), kind)])
+        sheet.merged_cells.add(f"A{row}:{last}{row}")
+    sheet.append([style(WriteOnlyCell(sheet, column.zh), "heading") for column in columns])
+    row = TITLE_ROWS + 1
     groups: dict[str, list[tuple[int, object]]] = {"unit": [], "area": []}  # (first row, value) of each run
     for seq, (register, risk) in enumerate(((r, risk) for r in registers for risk in r.active_risks()), 1):
         row += 1
         values = _register_row(register, risk, seq)
-        for n, column in enumerate(columns, 1):
-            centred = f"level {risk['level']}" if column.field == "level" else "centred"
-            style(sheet.cell(row, n, values[column.field]),
-                  centred if column.field in ("seq", "level", "unit", "area") else "text")
-        sheet.row_dimensions[row].height = row_height(values, columns)
+        sheet.row_dimensions[row].height = row_height(values, columns)  # before the row is written
+        sheet.append([style(WriteOnlyCell(sheet, values[c.field]), _register_style(c.field, risk)) for c in columns])
         for name in groups:
             run = (register.unit["id"], risk["area_id"] if name == "area" else "")
             if not groups[name] or groups[name][-1][1] != run:
                 groups[name].append((row, run))
     for name, runs in groups.items():
         if name in [c.field for c in columns]:
-            _merge_runs(sheet, [c.field for c in columns].index(name) + 1, runs, row)
-    _page_setup(sheet, paper, heading)
+            _merge_runs(sheet, get_column_letter([c.field for c in columns].index(name) + 1), runs, row)
+
+
+def _register_style(field: str, risk: dict) -> str:
+    if field == "level":
+        return f"level {risk['level']}"
+    return "centred" if field in ("seq", "unit", "area") else "text"
 
 
 def _register_row(register: Register, risk: dict, seq: int) -> dict:
@@ -234,17 +237,17 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
 
 
-def _merge_runs(sheet: Worksheet, column: int, runs: list[tuple[int, object]], last_row: int) -> None:
+def _merge_runs(sheet: Worksheet, column: str, runs: list[tuple[int, object]], last_row: int) -> None:
     """Merge each run of rows with the same value in one column (the area of consecutive risks)."""
     ends = [first - 1 for first, _ in runs[1:]] + [last_row]
     for (first, _), end in zip(runs, ends):
         if end > first:
-            sheet.merge_cells(start_row=first, start_column=column, end_row=end, end_column=column)
+            sheet.merged_cells.add(f"{column}{first}:{column}{end}")
 
 
 def _page_setup(sheet: Worksheet, paper: str, heading: int) -> None:
     """Landscape on the paper given, one page wide, the heading frozen and printed on every page."""
-    sheet.freeze_panes = sheet.cell(heading + 1, 1)
+    sheet.freeze_panes = f"A{heading + 1}"
     sheet.print_title_rows = f"{heading}:{heading}"
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = PAPER[paper]
@@ -260,13 +263,12 @@ def _page_setup(sheet: Worksheet, paper: str, heading: int) -> None:
 def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], style: Stylist) -> None:
     """A sheet of one kind of entry: Chinese headings, field names under them, one row per entry."""
     for n, column in enumerate(columns, 1):
-        style(sheet.cell(1, n, column.zh), "heading")
-        style(sheet.cell(2, n, column.field), "field name")
         sheet.column_dimensions[get_column_letter(n)].width = column.width
-    for row, values in enumerate(rows, FIELD_HEADER_ROWS + 1):
-        for n, column in enumerate(columns, 1):
-            style(sheet.cell(row, n, values.get(column.field)), "text")
-    sheet.freeze_panes = sheet.cell(FIELD_HEADER_ROWS + 1, 4 if columns[0] is layout.UNIT else 2)
+    sheet.freeze_panes = f"{'D' if columns[0] is layout.UNIT else 'B'}{FIELD_HEADER_ROWS + 1}"
+    sheet.append([style(WriteOnlyCell(sheet, column.zh), "heading") for column in columns])
+    sheet.append([style(WriteOnlyCell(sheet, column.field), "field name") for column in columns])
+    for values in rows:
+        sheet.append([style(WriteOnlyCell(sheet, values.get(column.field)), "text") for column in columns])
     sheet.print_title_rows = f"1:{FIELD_HEADER_ROWS}"
     sheet.page_setup.orientation = "landscape"
 
