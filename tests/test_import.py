@@ -341,3 +341,9 @@ def test_huge_file_and_huge_sheet_are_refused_before_reading(tmp_path, capsys, m
         "long.xlsx!Sheet1: the sheet has 11 rows and 9 columns, over the limit of 10 rows and 200 columns — "
         "split it, or delete the empty rows below the register")
     assert not (tmp_path / "out").exists()
+
+
+def test_help_lists_export_and_import(capsys):
+    """`build.py --help` names the two workbook commands beside the others."""
+    assert main(["--help"]) == 0
+    assert {"export", "import"} <= set(capsys.readouterr().out.split("Commands:")[1].split())

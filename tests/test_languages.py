@@ -166,3 +166,27 @@ def test_what_a_chinese_register_may_not_leave_out(chinese_register, capsys, mon
     monkeypatch.chdir(chinese_register)
     assert main(["--check", "."]) == 1
     assert capsys.readouterr().err.splitlines()[0] == message
+
+
+def test_chinese_register_exports_without_placeholders_and_comes_back_the_same(chinese_register, tmp_path, capsys):
+    """A Chinese-only register with an unrated level: its workbook holds no "None", and imports back unchanged."""
+    from openpyxl import load_workbook
+
+    workbook = tmp_path / "古田.xlsx"
+    assert main(["export", str(chinese_register), "-o", str(workbook)]) == 0
+    book = load_workbook(workbook)
+    assert book["登记表"]["A2"].value == "单位：古田街道　　　　日期：2019年1月15日"
+    texts = [str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+             for cell in row if cell is not None]
+    assert not any("None" in text for text in texts)
+    assert main(["import", str(workbook), "--out", str(tmp_path / "back")]) == 0
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "back"), "-o", str(tmp_path / "back.db")]) == 0
+    assert main(["build", str(chinese_register), "-o", str(tmp_path / "first.db")]) == 0
+    for table in ("units", "areas", "risks", "measures", "risk_measures"):
+        with sqlite3.connect(tmp_path / "first.db") as first, sqlite3.connect(tmp_path / "back.db") as back:
+            query = f"select * from [{table}] order by rowid"
+            columns = [c[1] for c in first.execute(f"pragma table_info([{table}])")]
+            keep = [n for n, c in enumerate(columns) if c not in ("folder", "file", "line")]
+            rows = lambda conn: [tuple(row[n] for n in keep) for row in conn.execute(query)]  # noqa: E731
+            assert rows(first) == rows(back), table
