@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from riskcatalog.catalog import load_register
 from riskcatalog.cli import main
 from riskcatalog.validate import load_schema
 
-from .conftest import CATALOG, make_datasette
+from .conftest import CATALOG, make_datasette, write_register
 
 #: A register as a sub-district keeps it: Chinese only, no sources, levels given without ratings,
 #: only the columns its workbook has.
@@ -66,11 +65,7 @@ CHINESE = {
 
 @pytest.fixture
 def chinese_register(tmp_path) -> Path:
-    folder = tmp_path / "gutian"
-    folder.mkdir()
-    for name, text in CHINESE.items():
-        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return folder
+    return write_register(tmp_path / "gutian", CHINESE)
 
 
 def edit(folder: Path, name: str, old: str, new: str) -> None:
