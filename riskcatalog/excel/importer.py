@@ -24,7 +24,7 @@ import yaml
 from openpyxl.utils import column_index_from_string
 
 from ..catalog import load_register
-from ..errors import CatalogInvalid
+from ..errors import CatalogError, CatalogInvalid
 from ..fmt import format_text
 from . import fields, published
 from .reading import Imported, ImportRefused, Problem, open_workbook
@@ -89,7 +89,7 @@ def write(imported: Imported, out: Path, force: bool = False) -> str:
         try:
             register = load_register(staging)
         except CatalogInvalid as exc:
-            raise ImportRefused([_located(error, imported, staging) for error in exc.errors]) from None
+            raise ImportRefused([_located(error, imported) for error in exc.errors]) from None
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -111,21 +111,24 @@ def _replace(staging: Path, out: Path) -> None:
 _ENTRY = re.compile(r"^(risks|measures|sources)\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?(?:\.(\w+))?")
 
 
-def _located(error, imported: Imported, staging: Path) -> Problem:
-    """A validator's error in the written YAML, as the workbook cell it came from where that is known."""
+def _located(error: CatalogError, imported: Imported) -> Problem:
+    """A validator's error in the written YAML, at the workbook cell it came from where that is known,
+    else at the file it would have been written to."""
     file = Path(error.file).name
     match = _ENTRY.match(error.path)
-    if match and (file, match.group(1), int(match.group(2))) in imported.rows:
-        grid, row = imported.rows[(file, match.group(1), int(match.group(2)))]
-        name = match.group(3) or (re.search(r"field '(\w+)'", error.message) or [None, None])[1]
-        if name == "manifestations" and match.group(5):
-            name = f"manifestations_{match.group(5)}"
-        column = _column(imported, grid.sheet, name)
-        return Problem(grid.where(row, column), error.message)
-    return Problem(f"{file}:{error.line}:{error.column}", f"{error.path}: {error.message}" if error.path else error.message)
+    if not match or (file, match.group(1), int(match.group(2))) not in imported.rows:
+        return Problem(f"{file}:{error.line}:{error.column}", f"{error.path}: {error.message}" if error.path
+                       else error.message)
+    grid, row = imported.rows[(file, match.group(1), int(match.group(2)))]
+    missing = re.search(r"field '(\w+)'", error.message)  # "missing field 'title_en'" is about that column
+    name = match.group(3) or (missing.group(1) if missing else None)
+    if name == "manifestations" and match.group(5):
+        name = f"manifestations_{match.group(5)}"
+    return Problem(grid.where(row, _column(imported, grid.sheet, name)), error.message)
 
 
 def _column(imported: Imported, sheet: str, name: str | None) -> int | None:
+    """The column a field came from (a layout's columns are named without _zh)."""
     if name is None:
         return None
     for candidate in (name, name.removesuffix("_zh"), name.removesuffix("_en")):
