@@ -198,3 +198,13 @@ def test_downloads_load_the_workbook_writer_but_no_yaml_or_validator():
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parent.parent).stdout
     assert loaded.strip() == str(["riskcatalog.excel", "riskcatalog.excel.export", "riskcatalog.excel.layout"])
+
+
+async def test_text_that_looks_like_a_formula_stays_text(ds):
+    """A query's "=…" is text in the .xlsx and behind an apostrophe in the CSV for Excel: nothing runs."""
+    params = {"sql": "select '=HYPERLINK(\"http://example.org\")' as x, '+1' as y, -1 as z"}
+    sheet = load_workbook(io.BytesIO((await ds.client.get("/catalog.xlsx", params=params)).content)).active
+    cell = sheet["A2"]
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://example.org")', "s")
+    text = (await ds.client.get("/catalog.excelcsv", params=params)).content.decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1] == ["'=HYPERLINK(\"http://example.org\")", "'+1", "-1"]

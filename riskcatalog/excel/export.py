@@ -65,6 +65,15 @@ class Stylist:
         return cell
 
 
+def text_cell(sheet: Worksheet, value) -> WriteOnlyCell:
+    """A cell holding value as it is: text starting with "=" stays text, where openpyxl would make it a
+    formula (a risk's text, or a reader's query, must never run in the reader's Excel)."""
+    cell = WriteOnlyCell(sheet, value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
 @dataclass
 class Register:
     """One unit's register as the workbook shows it: rows of the database, keys turned back into ids."""
@@ -175,16 +184,16 @@ def register_sheet(sheet: Worksheet, registers: list[Register], paper: str, styl
         sheet.column_dimensions[get_column_letter(n)].width = column.width
     _page_setup(sheet, paper, TITLE_ROWS + 1)
     for row, (text, kind) in enumerate(((title(registers), "title"), (_subtitle(registers), "subtitle")), 1):
-        sheet.append([style(WriteOnlyCell(sheet, text), kind)])
+        sheet.append([style(text_cell(sheet, text), kind)])
         sheet.merged_cells.add(f"A{row}:{last}{row}")
-    sheet.append([style(WriteOnlyCell(sheet, column.zh), "heading") for column in columns])
+    sheet.append([style(text_cell(sheet, column.zh), "heading") for column in columns])
     row = TITLE_ROWS + 1
     groups: dict[str, list[tuple[int, object]]] = {"unit": [], "area": []}  # (first row, value) of each run
     for seq, (register, risk) in enumerate(((r, risk) for r in registers for risk in r.active_risks()), 1):
         row += 1
         values = _register_row(register, risk, seq)
         sheet.row_dimensions[row].height = row_height(values, columns)  # before the row is written
-        sheet.append([style(WriteOnlyCell(sheet, values[c.field]), _register_style(c.field, risk)) for c in columns])
+        sheet.append([style(text_cell(sheet, values[c.field]), _register_style(c.field, risk)) for c in columns])
         for name in groups:
             run = (register.unit["id"], risk["area_id"] if name == "area" else "")
             if not groups[name] or groups[name][-1][1] != run:
@@ -265,10 +274,10 @@ def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], s
     for n, column in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(n)].width = column.width
     sheet.freeze_panes = f"{'D' if columns[0] is layout.UNIT else 'B'}{FIELD_HEADER_ROWS + 1}"
-    sheet.append([style(WriteOnlyCell(sheet, column.zh), "heading") for column in columns])
-    sheet.append([style(WriteOnlyCell(sheet, column.field), "field name") for column in columns])
+    sheet.append([style(text_cell(sheet, column.zh), "heading") for column in columns])
+    sheet.append([style(text_cell(sheet, column.field), "field name") for column in columns])
     for values in rows:
-        sheet.append([style(WriteOnlyCell(sheet, values.get(column.field)), "text") for column in columns])
+        sheet.append([style(text_cell(sheet, values.get(column.field)), "text") for column in columns])
     sheet.print_title_rows = f"1:{FIELD_HEADER_ROWS}"
     sheet.page_setup.orientation = "landscape"
 

@@ -180,14 +180,13 @@ def _cell(value):
 def _xlsx_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
     from openpyxl import Workbook  # on demand: only downloads need it
 
+    from ..excel.export import text_cell
+
     workbook = Workbook(write_only=True)  # streams rows: a 20,000-row download stays small in memory
     sheet = workbook.create_sheet("数据")
     sheet.freeze_panes = "A3" if any(headings) else "A2"
-    if any(headings):
-        sheet.append(headings)
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([_cell(value) for value in row])
+    for row in ([headings] if any(headings) else []) + [columns] + rows:
+        sheet.append([text_cell(sheet, _cell(value)) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -196,7 +195,15 @@ def _xlsx_bytes(headings: list[str], columns: list[str], rows: list[list]) -> by
 def _excel_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
     # Chinese Excel reads a CSV in the local code page (GBK) unless it starts with a byte-order mark.
     return BOM.encode("utf-8") + _csv([" ".join(filter(None, pair)) for pair in zip(headings, columns)],
-                                     ([_cell(value) for value in row] for row in rows))
+                                     ([_inert(_cell(value)) for value in row] for row in rows))
+
+
+def _inert(value):
+    """Text Excel would take for a formula (=, +, -, @ first) behind an apostrophe, as OWASP advises
+    for CSV: a query's text must never run in the reader's Excel."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 def _plain_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
