@@ -208,3 +208,13 @@ async def test_text_that_looks_like_a_formula_stays_text(ds):
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://example.org")', "s")
     text = (await ds.client.get("/catalog.excelcsv", params=params)).content.decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text)))[1] == ["'=HYPERLINK(\"http://example.org\")", "'+1", "-1"]
+
+
+async def test_downloads_over_max_csv_mb_are_refused(catalog_db):
+    """The site's max_csv_mb bounds the text a download gathers, as it bounds Datasette's own CSV."""
+    ds = make_datasette(catalog_db, max_csv_mb=1)
+    sql = "select printf('%.*c', 600000, 'x') as a union all select printf('%.*c', 600000, 'y')"
+    response = await ds.client.get("/catalog.xlsx", params={"sql": sql})
+    assert response.status_code == 400
+    assert response.text.splitlines()[0] == "this download would be over 1 MB — narrow it with filters"
+    assert (await ds.client.get("/catalog/risks.xlsx")).status_code == 200

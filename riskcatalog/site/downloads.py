@@ -6,9 +6,10 @@
   page shown), Chinese headings above the column names, JSON lists one item a line; the CSV
   starts with a byte-order mark so Chinese Excel reads it as UTF-8.
 
-Each is bounded on its own, whatever limits the site adds: at most MAX_ROWS rows (a larger
-download is refused with what to do instead), the SQL time limit on every query, a deadline on
-the whole download, and at most WORKERS downloads built at once.
+Each is bounded on its own, whatever limits the site adds: at most MAX_ROWS rows and the site's
+max_csv_mb of text (a larger download is refused with what to do instead, never cut short), the
+SQL time limit on every query, a deadline on the whole download, and at most WORKERS downloads
+gathered and built at once.
 """
 
 from __future__ import annotations
@@ -86,25 +87,28 @@ async def render_full_csv(datasette, request, database, table, query_name, sql, 
 
 async def _download(datasette, request, database, table, query_name, sql, view_name, data, columns, rows,
                     write, content_type: str, suffix: str) -> Response:
-    deadline = time.monotonic() + DEADLINE_S
-    try:
+    limits = _Limits(datasette)
+
+    async def made() -> bytes:
+        selected = columns, [list(row) for row in rows]
         if view_name == "table" and table:  # a canned query is rendered by the table view too, without a table
-            columns, rows = await _all_table_rows(datasette, request, deadline)
+            selected = await _all_table_rows(datasette, request, limits)
         elif view_name != "row" and sql:
-            columns, rows = await _all_query_rows(datasette, database, sql, data["query"].get("params") or {})
-        else:
-            rows = [list(row) for row in rows]
+            selected = await _all_query_rows(datasette, database, sql, data["query"].get("params") or {}, limits)
+        headings = _headings(datasette, database, table, selected[0])
+        return await asyncio.get_running_loop().run_in_executor(None, write, headings, *selected)
+
+    try:
+        body = await _limited(made)  # the rows too: one download's rows in memory at a time
     except TooLarge as exc:
         return _refusal(str(exc), 400)
-    headings = _headings(datasette, database, table, columns)
-    body = await _limited(lambda: asyncio.get_running_loop().run_in_executor(None, write, headings, columns, rows))
     if body is _BUSY:
         return _refusal(BUSY, 503, {"Retry-After": "30"})
     name = table or query_name or "query"
     return Response(body, content_type=content_type, headers=_attachment(f"{name}.{suffix}"))
 
 
-async def _all_table_rows(datasette, request, deadline: float) -> tuple[list[str], list[list]]:
+async def _all_table_rows(datasette, request, limits: _Limits) -> tuple[list[str], list[list]]:
     """Every row a table page's filters select, page after page of the table's own JSON."""
     path = request.path.rsplit(".", 1)[0] + ".json"
     args = [(k, v) for k in request.args.keys() if k not in _PAGING for v in request.args.getlist(k)]
@@ -116,14 +120,14 @@ async def _all_table_rows(datasette, request, deadline: float) -> tuple[list[str
             raise TooLarge(f"the table could not be read ({response.status_code}) — try the .csv?_stream=on download")
         page = response.json()
         columns = columns or page["columns"]
-        rows += [[row.get(c) for c in columns] for row in page["rows"]]
-        _check_size(len(rows), deadline)
+        rows += limits.counted([[row.get(c) for c in columns] for row in page["rows"]])
         following = page.get("next")
         if not following:
             return columns, rows
 
 
-async def _all_query_rows(datasette, database: str, sql: str, params: dict) -> tuple[list[str], list[list]]:
+async def _all_query_rows(datasette, database: str, sql: str, params: dict,
+                          limits: _Limits) -> tuple[list[str], list[list]]:
     """Every row of a query, run again without the page's limit, within the SQL time limit and MAX_ROWS."""
     limit_ms = datasette.setting("sql_time_limit_ms")
 
@@ -137,18 +141,32 @@ async def _all_query_rows(datasette, database: str, sql: str, params: dict) -> t
         columns, rows = await datasette.get_database(database).execute_fn(run)
     except Exception as exc:  # interrupted by the time limit, or an error Datasette's page already showed
         raise TooLarge(f"the query could not be run again for the download ({exc}) — narrow it") from None
-    _check_size(len(rows), None)
-    return columns, rows
+    return columns, limits.counted(rows)
 
 
-def _check_size(count: int, deadline: float | None) -> None:
-    if count > MAX_ROWS:
-        raise TooLarge(f"this download would hold more than {MAX_ROWS:,} rows — narrow it with filters "
-                       f"(e.g. ?unit=…), or use the .csv?_stream=on download, which has no row limit\n"
-                       f"此下载超过 {MAX_ROWS:,} 行：请先用筛选条件缩小范围，或使用不限行数的 .csv?_stream=on 下载。\n")
-    if deadline is not None and time.monotonic() > deadline:
-        raise TooLarge(f"this download took longer than {DEADLINE_S:g} s — narrow it with filters\n"
-                       f"此下载耗时超过 {DEADLINE_S:g} 秒：请先用筛选条件缩小范围。\n")
+class _Limits:
+    """What one download may take: MAX_ROWS rows, the site's max_csv_mb of text, DEADLINE_S seconds."""
+
+    def __init__(self, datasette) -> None:
+        self.rows, self.bytes = 0, 0
+        self.max_bytes = datasette.setting("max_csv_mb") * 1024 * 1024
+        self.deadline = time.monotonic() + DEADLINE_S
+
+    def counted(self, rows: list[list]) -> list[list]:
+        """rows, once counted against the limits; TooLarge past any of them."""
+        self.rows += len(rows)
+        self.bytes += sum(len(str(value)) for row in rows for value in row if value is not None)
+        if self.rows > MAX_ROWS:
+            raise TooLarge(f"this download would hold more than {MAX_ROWS:,} rows — narrow it with filters "
+                           f"(e.g. ?unit=…), or use the .csv?_stream=on download, which has no row limit\n"
+                           f"此下载超过 {MAX_ROWS:,} 行：请先用筛选条件缩小范围，或使用不限行数的 .csv?_stream=on 下载。\n")
+        if self.max_bytes and self.bytes > self.max_bytes:
+            raise TooLarge(f"this download would be over {self.max_bytes // 1048576} MB — narrow it with filters\n"
+                           f"此下载超过 {self.max_bytes // 1048576} MB：请先用筛选条件缩小范围。\n")
+        if time.monotonic() > self.deadline:
+            raise TooLarge(f"this download took longer than {DEADLINE_S:g} s — narrow it with filters\n"
+                           f"此下载耗时超过 {DEADLINE_S:g} 秒：请先用筛选条件缩小范围。\n")
+        return rows
 
 
 def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
