@@ -273,3 +273,14 @@ def test_text_like_a_formula_is_exported_as_text_and_comes_back(mini_catalog, tm
     assert main(["import", str(tmp_path / "mini.xlsx"), "--out", str(tmp_path / "back")]) == 0
     back = yaml.safe_load((tmp_path / "back" / "alpha.yml").read_text(encoding="utf-8"))
     assert back == yaml.safe_load(alpha.read_text(encoding="utf-8")) and back["risks"][0]["title_zh"] == "=虚报冒领差旅费"
+
+
+def test_a_workbook_of_several_registers_is_imported_one_unit_at_a_time(two_registers, tmp_path, capsys):
+    """Importing a chosen set's workbook says how to get one unit's, and writes nothing."""
+    assert main(["export", *map(str, two_registers), "-o", str(tmp_path / "both.xlsx")]) == 0
+    capsys.readouterr()
+    assert main(["import", str(tmp_path / "both.xlsx"), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "both.xlsx!单位: the workbook holds 2 registers — export one unit's workbook (build.py export --unit ID) "
+        "and import that", "1 problem(s); nothing written"]
+    assert not (tmp_path / "out").exists()
