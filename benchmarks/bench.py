@@ -28,7 +28,7 @@ import yaml
 
 from riskcatalog.site.serve import METADATA, serving
 
-from . import ROOT, synth
+from . import ROOT, synth, workbooks
 from .floor import TABLES as ROW_TABLES
 from .loadtest import run_load
 
@@ -36,6 +36,8 @@ SIZES = (1, 150, 3332)
 OUT = ROOT / "bench-out"
 REPORT = ROOT / "docs" / "benchmarks.md"
 TRIVIAL = "/-/versions.json"
+#: Registers exported together (a district's sub-districts), and the rows of the workbook imported.
+EXPORT_UNITS, IMPORT_RISKS = 150, 500
 #: Build targets at the largest size, and page targets against the trivial page.
 FLOOR_RATIO, PEAK_MIB, PAGE_RATIO, PAGE_P95_MS = 2.0, 1024, 5.0, 300.0
 #: Every reader page at one register.
@@ -120,6 +122,26 @@ def _middle(conn: sqlite3.Connection, table: str) -> str:
     return conn.execute(f"select key from {table} order by rowid limit 1 offset ?", (total // 2,)).fetchone()[0]
 
 
+def bench_excel(folders: list[Path], where: Path) -> list[dict]:
+    """build.py export of one register and of up to EXPORT_UNITS (one workbook, and one each), and
+    build.py import of an IMPORT_RISKS-row unit workbook, each in a fresh process."""
+    where.mkdir(parents=True, exist_ok=True)
+    chosen = [str(f) for f in folders[:EXPORT_UNITS]]
+    unit_book = workbooks.write(where / f"unit-{IMPORT_RISKS}.xlsx", IMPORT_RISKS)
+    build_py = [sys.executable, str(ROOT / "build.py")]
+    runs = [("export", "1 register (51 risks), one workbook", [*build_py, "export", chosen[0], "-o", str(where / "one.xlsx")]),
+            ("export", f"{len(chosen)} registers, one workbook", [*build_py, "export", *chosen, "-o", str(where / "all.xlsx")]),
+            ("export", f"{len(chosen)} registers, one workbook each",
+             [*build_py, "export", *chosen, "--each", str(where / "each")]),
+            ("import", f"a unit's workbook of {IMPORT_RISKS} risk rows",
+             [*build_py, "import", str(unit_book), "--out", str(where / "imported"), "--force"])]
+    results = []
+    for command, what, args in runs:
+        run = run_in_fresh_child(args)
+        results.append({"command": command, "what": what, "s": run["wall_s"], "mib": run["peak_mib"]})
+    return results
+
+
 def pages(db_path: Path) -> list[str]:
     """The pages measured at the largest size, and the trivial one: home, the data table (faceted
     by metadata.yml's defaults), the search page for a broad word, a heat-map list, a table search,
@@ -180,7 +202,7 @@ def page_misses(site: dict, limit_ms: float = PAGE_P95_MS, ratio: float | None =
 
 
 def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict | None,
-           options: argparse.Namespace, synth_s: float | None) -> str:
+           options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -210,6 +232,13 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
         lines += ["", f"Row counts of build and floor differ at {mismatched} units."]
     largest = builds[-1]
     lines += ["", f"Targets at {largest['units']:,} units:", ""] + [f"- {v}" for v in build_misses(largest)]
+    if excel:
+        lines += ["", "## Excel", "",
+                  "`build.py export` (the 登记表 workbook with its field sheets; it compiles the registers first) "
+                  f"and `build.py import` of a unit's workbook (`benchmarks/workbooks.py`: {IMPORT_RISKS} risk rows, "
+                  "科室 merged, numbered cells), each in a fresh process.", "",
+                  "| command | what | s | peak MiB |", "|---|---|---:|---:|"]
+        lines += [f"| {e['command']} | {e['what']} | {e['s']:.2f} | {e['mib']:.0f} |" for e in excel]
     if shipped is not None:
         lines += ["", "## Site", "",
                   f"A real `datasette` (the command `riskcatalog.site.serve.command` gives) serving the "
@@ -276,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         b = builds[-1]
         print(f"{n} units: build {b['build_s']:.2f} s / {b['build_mib']:.0f} MiB, floor {b['floor_s']:.2f} s "
               f"/ {b['floor_mib']:.0f} MiB, {b['rows']:,} rows", flush=True)
+    excel = bench_excel(folders[:max(sizes)], options.out / "excel")
+    for e in excel:
+        print(f"{e['command']} {e['what']}: {e['s']:.2f} s / {e['mib']:.0f} MiB", flush=True)
     db_path = builds[-1]["db"]
     shipped = bench_site(db_path, pages(db_path), options.seconds, options.concurrency)
     one = builds[0]["db"]
@@ -285,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report(facts, builds, shipped, readers, options, synth_s) + kept_notes(target), encoding="utf-8")
+    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel) + kept_notes(target),
+                      encoding="utf-8")
     print(f"wrote {target}")
     return 0
 

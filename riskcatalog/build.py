@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+import sqlite_utils
+
 from . import db
 from .compile import compile_all
 from .errors import CatalogInvalid
@@ -40,9 +42,26 @@ def check(folders: Iterable[Path]) -> list[str]:
     return summaries
 
 
+def in_memory(folders: Iterable[Path]) -> sqlite_utils.Database:
+    """The registers' tables in a database in memory, without search or summaries (for exports)."""
+    database = sqlite_utils.Database(memory=True)
+    db.create_schema(database)
+    _insert_registers(database, [Path(f) for f in folders])
+    database.conn.commit()
+    return database
+
+
 def _build_into(path: Path, folders: list[Path], commit: str | None) -> list[str]:
     database = db.open_private(path)
     db.create_schema(database)
+    summaries = _insert_registers(database, folders)
+    db.finish(database, commit, folders)
+    database.close()
+    return summaries
+
+
+def _insert_registers(database: sqlite_utils.Database, folders: list[Path]) -> list[str]:
+    """Validate and write every register; their summaries, or CatalogInvalid with every error."""
     # Summaries only: a city's registers must not all stay in memory.
     summaries, errors = [], []
     for compiled in compile_all(folders, errors):
@@ -51,6 +70,4 @@ def _build_into(path: Path, folders: list[Path], commit: str | None) -> list[str
         summaries.append(compiled.summary)
     if errors:
         raise CatalogInvalid(errors)
-    db.finish(database, commit, folders)
-    database.close()
     return summaries

@@ -17,6 +17,8 @@ from .yamlload import Document, load_file
 
 REGISTER_FILE = "register.yml"
 SOURCES_FILE = "sources.yml"
+#: The languages of a register that does not say: every Chinese text has its English.
+BILINGUAL = ["zh", "en"]
 
 
 @dataclass
@@ -42,6 +44,10 @@ class Register:
     @property
     def unit(self) -> dict:
         return self.register["unit"]
+
+    @property
+    def languages(self) -> list[str]:
+        return self.register.get("languages", BILINGUAL)
 
     def risks(self):
         return (risk for area in self.areas for risk in area.risks)
@@ -71,21 +77,25 @@ def load_register(folder: Path) -> Register:
     """Load and validate a register folder; raises CatalogInvalid with every error found."""
     folder = Path(folder)
     errors: list[CatalogError] = []
-    register_doc = _load(folder, REGISTER_FILE, "register_file", errors)
-    sources_doc = _load(folder, SOURCES_FILE, "sources_file", errors)
+    register_doc = _load(folder, REGISTER_FILE, "register_file", errors, english=None)
     if register_doc is None:
         raise CatalogInvalid(errors)
+    english = _english(register_doc.data)
+    # sources.yml is only needed by a register that cites sources: without it, none is known.
+    has_sources = (folder / SOURCES_FILE).is_file()
+    sources_doc = _load(folder, SOURCES_FILE, "sources_file", errors, english) if has_sources else None
     reg = Register(folder, register_doc.data, sources_doc.data["sources"] if sources_doc else [], register_doc)
     _annotate(reg.sources, sources_doc, "sources")
-    structure_ok = sources_doc is not None
+    structure_ok = sources_doc is not None or not has_sources
     for index, area_id in enumerate(reg.register["areas"]):
-        area = _load_area(folder, area_id, register_doc, index, errors)
+        area = _load_area(folder, area_id, register_doc, index, errors, english)
         if area is None:
             structure_ok = False
         else:
             reg.areas.append(area)
     _check_unlisted_files(folder, reg.register["areas"], register_doc, errors)
-    _check_links(reg, register_doc, sources_doc, errors)
+    # Citations are checked against sources.yml once it loaded, or against none when there is no file.
+    _check_links(reg, register_doc, sources_doc, sources_doc is not None or not has_sources, errors)
     _check_citation_dates(reg, errors)
     if structure_ok:  # counts are only meaningful when every file loaded
         _check_totals(reg, register_doc, errors)
@@ -94,8 +104,11 @@ def load_register(folder: Path) -> Register:
     return reg
 
 
-def _load(folder: Path, name: str, definition: str, errors: list) -> Document | None:
-    """Load one file and check its structure; None (with errors added) if unusable."""
+def _load(folder: Path, name: str, definition: str, errors: list, english: bool | None = True) -> Document | None:
+    """Load one file and check its structure; None (with errors added) if unusable.
+
+    english: whether every Chinese text needs its English; None for register.yml, which says so itself.
+    """
     shown = display_name(folder, name)
     path = folder / name
     if not path.is_file():
@@ -105,18 +118,25 @@ def _load(folder: Path, name: str, definition: str, errors: list) -> Document | 
     if doc is None:
         errors.extend(load_errors)
         return None
-    structure_errors = validate.check(doc, definition)
+    structure_errors = validate.check(doc, definition, _english(doc.data) if english is None else english)
     errors.extend(structure_errors)
     return None if structure_errors else doc
 
 
-def _load_area(folder: Path, area_id: str, register_doc: Document, index: int, errors: list) -> Area | None:
+def _english(register: object) -> bool:
+    """Whether a register (register.yml's data, valid or not) is kept in English too."""
+    languages = register.get("languages") if isinstance(register, dict) else None
+    return "en" in languages if isinstance(languages, list) else True
+
+
+def _load_area(folder: Path, area_id: str, register_doc: Document, index: int, errors: list,
+               english: bool) -> Area | None:
     if not (folder / f"{area_id}.yml").is_file():
         shown = display_name(folder, f"{area_id}.yml")
         errors.append(register_doc.error(("areas", index),
                                          f"area file {shown} is missing — create it or remove {area_id!r} from areas"))
         return None
-    doc = _load(folder, f"{area_id}.yml", "area_file", errors)
+    doc = _load(folder, f"{area_id}.yml", "area_file", errors, english)
     if doc is None:
         return None
     if doc.data["area"]["id"] != area_id:
@@ -145,12 +165,14 @@ def _check_unlisted_files(folder: Path, area_ids: list[str], register_doc: Docum
                                        f"or remove the file"))
 
 
-def _check_links(reg: Register, register_doc: Document, sources_doc: Document | None, errors: list) -> None:
+def _check_links(reg: Register, register_doc: Document, sources_doc: Document | None, cited: bool,
+                 errors: list) -> None:
     """Ids unique; measures, sources and replacements resolve; levels agree with the matrix."""
     source_ids = _unique_ids([(s, sources_doc, ("sources", i)) for i, s in enumerate(reg.sources)], errors)
-    if sources_doc and reg.register["provenance"]["source"] not in source_ids:
+    provenance = reg.register.get("provenance", {}).get("source")
+    if cited and provenance and provenance not in source_ids:
         errors.append(register_doc.error(("provenance", "source"),
-                                         f"unknown source {reg.register['provenance']['source']!r} — add it to sources.yml"))
+                                         f"unknown source {provenance!r} — add it to sources.yml"))
     entries = [(r, a.doc, ("risks", i)) for a in reg.areas for i, r in enumerate(a.risks)]
     entries += [(m, a.doc, ("measures", i)) for a in reg.areas for i, m in enumerate(a.measures)]
     ids = _unique_ids(entries, errors)
@@ -179,12 +201,12 @@ def _check_links(reg: Register, register_doc: Document, sources_doc: Document | 
                 elif _active(risk):
                     linked.add(measure_id)
             _check_replacement(risk, risks, "risk", area.doc, path, errors)
-            if sources_doc:
+            if cited:
                 _check_sources(risk, source_ids, area.doc, path, errors)
         for index, measure in enumerate(area.measures):
             path = ("measures", index)
             _check_replacement(measure, measures, "measure", area.doc, path, errors)
-            if sources_doc:
+            if cited:
                 _check_sources(measure, source_ids, area.doc, path, errors)
             if _active(measure) and measure["id"] not in linked and ids.get(measure["id"]) is measure:
                 errors.append(area.doc.error(path + ("id",), f"measure {measure['id']!r} is not linked from any active "
@@ -207,6 +229,9 @@ def _unique_ids(entries: list[tuple[dict, Document, tuple]], errors: list) -> di
 
 
 def _check_level(risk: dict, levels: list[dict], doc: Document, path: tuple, errors: list) -> None:
+    """The level agrees with the register's matrix, where the risk is rated (likelihood and impact)."""
+    if "likelihood" not in risk:  # a level given by the unit without ratings stands as given
+        return
     score = risk["likelihood"] * risk["impact"]
     expected = level_for(score, levels)
     if expected is None:
@@ -267,7 +292,8 @@ def _issued_after(source: dict | None, reviewed: str) -> str | None:
         return None
     if source.get("date"):
         return source["date"] if source["date"] > reviewed else None  # ISO dates compare as text
-    return str(source["year"]) if source["year"] > int(reviewed[:4]) else None
+    year = source.get("year")  # a unit's own register may give neither
+    return str(year) if year is not None and year > int(reviewed[:4]) else None
 
 
 def _check_totals(reg: Register, register_doc: Document, errors: list) -> None:

@@ -1,4 +1,4 @@
-"""The command line behind build.py: build (the default), check, fmt and diff.
+"""The command line behind build.py: build (the default), check, fmt, diff, export and import.
 
 `python build.py [FOLDER…] -o DB` and `python build.py --check` are the build command run by
 default (click-default-group, which Datasette already installs), so the README, CI, the
@@ -75,6 +75,41 @@ def diff(rev: str, folder: str, as_json: bool) -> int:
     from . import diff as differ
 
     return differ.run(rev, folder, as_json)
+
+
+@cli.command("export")
+@folders_argument
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Workbook to write (default: its title, e.g. 易家街道廉政风险点登记表.xlsx).")
+@click.option("--unit", "units", multiple=True, metavar="ID", help="Only this unit's register (repeat for a set).")
+@click.option("--area", metavar="ID", help="Only this area (e.g. land).")
+@click.option("--each", type=click.Path(path_type=Path), metavar="FOLDER",
+              help="One workbook per unit, written into FOLDER.")
+@click.option("--paper", type=click.Choice(["A4", "A3"]), default="A4", show_default=True,
+              help="Paper the 登记表 is laid out on (landscape).")
+def export_command(folders: tuple[Path, ...], output: Path | None, units: tuple[str, ...], area: str | None,
+                   each: Path | None, paper: str) -> int:
+    """Write the 登记表 workbook (.xlsx) of register folders (default: catalog)."""
+    from .excel import commands  # imported on demand: openpyxl
+
+    return commands.run_export(list(folders) or [DEFAULT_FOLDER], output, list(units), area, paper, each)
+
+
+@cli.command("import")
+@click.argument("workbook", type=click.Path(path_type=Path), metavar="WORKBOOK.xlsx")
+@click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FOLDER",
+              help="Register folder to write (new, or replaced with --force).")
+@click.option("--unit", metavar="ID", help="Unit id of the register (default: the folder's name).")
+@click.option("--unit-name", metavar="NAME", help="Unit name, where the title rows give none.")
+@click.option("--reviewed", metavar="YYYY-MM-DD", help="Date of the register, where the title rows give none.")
+@click.option("--skip-column", "skip", multiple=True, metavar="HEADING", help="Leave out this column (repeatable).")
+@click.option("--force", is_flag=True, help="Replace FOLDER if it exists.")
+def import_command(workbook: Path, out: Path, unit: str | None, unit_name: str | None, reviewed: str | None,
+                   skip: tuple[str, ...], force: bool) -> int:
+    """Turn a unit's register workbook into a register folder that passes --check."""
+    from .excel import commands
+
+    return commands.run_import(workbook, out, unit, unit_name, reviewed, skip, force)
 
 
 def _run(work, done: str, unchanged: str) -> int:

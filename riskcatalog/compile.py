@@ -83,12 +83,14 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
     unit = register.unit["id"]
     reg = register.register
     review_days = {level["id"]: level["review_days"] for level in reg["levels"]}
+    provenance = reg.get("provenance", {})
     controlled_by = _risks_by_measure(register)
     records = {
         "units": [{
             "id": unit, **{k: v for k, v in reg["unit"].items() if k != "id"},
-            "provenance_source": _key(unit, reg["provenance"]["source"]),
-            "provenance_note_zh": reg["provenance"]["note_zh"], "provenance_note_en": reg["provenance"]["note_en"],
+            "provenance_source": _key(unit, provenance.get("source")),
+            "provenance_note_zh": provenance.get("note_zh"), "provenance_note_en": provenance.get("note_en"),
+            "languages": register.languages,
             "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
             "folder": str(register.folder)}],
         "unit_levels": [{"unit": unit, "level": level["id"], "min_score": level["min_score"],
@@ -103,7 +105,7 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
         "risk_measures": [{"risk": _key(unit, r["id"]), "measure": _key(unit, m), "position": n}
                           for r in register.risks() for n, m in enumerate(r["measures"], 1)],
         "risk_sources": [{"risk": _key(unit, r["id"]), "source": _key(unit, s)}
-                         for r in register.risks() for s in r["sources"]],
+                         for r in register.risks() for s in r.get("sources", [])],
         "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
                             for m in register.measures() for s in m.get("sources", [])],
     }
@@ -117,7 +119,7 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
 
 def found_by(register: Register) -> dict[tuple[str, str], dict]:
     """What else a risk or measure is found by: its areas' names and the titles it cites."""
-    titles = {s["id"]: f"{s['title_zh']} {s['title_en']}" for s in register.sources}
+    titles = {s["id"]: " ".join(filter(None, (s["title_zh"], s.get("title_en")))) for s in register.sources}
     names = {a.record["id"]: a.record for a in register.areas}
     controlled_by = _risks_by_measure(register)
     found: dict[tuple[str, str], dict] = {}
@@ -127,7 +129,7 @@ def found_by(register: Register) -> dict[tuple[str, str], dict]:
                 areas = [area.record["id"]] + [a for _, a in controlled_by.get(entry["id"], [])]
                 records = [names[a] for a in dict.fromkeys(areas)]
                 found[(kind, entry["id"])] = {"area_zh": [a["name_zh"] for a in records],
-                                              "area_en": [a["name_en"] for a in records],
+                                              "area_en": [a.get("name_en") for a in records],
                                               "cited": [titles[s] for s in entry.get("sources", [])]}
     return found
 
@@ -143,7 +145,7 @@ def _values(table: str, row: dict) -> tuple:
 
 def _search_text(row: dict, fields: tuple[str, ...]) -> str:
     """The text one search column holds for a record: its fields, lists item by item, expanded."""
-    return index_text(*(" ".join(v) if isinstance(v, list) else v for v in map(row.get, fields)))
+    return index_text(*(" ".join(filter(None, v)) if isinstance(v, list) else v for v in map(row.get, fields)))
 
 
 def _key(unit: str, entry_id: str | None) -> str | None:
@@ -163,13 +165,16 @@ def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
 def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
     reviewed = datetime.date.fromisoformat(risk["reviewed"])
     row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
+    manifestations = risk.get("manifestations", [])
+    rated = "likelihood" in risk  # a unit may give the level alone: no score then
     return {**row, "key": _key(unit, risk["id"]), "unit": unit, "seq": seq, "area": _key(unit, area_id),
-            "manifestations_zh": [m["zh"] for m in risk["manifestations"]],
-            "manifestations_en": [m["en"] for m in risk["manifestations"]],
-            "score": risk["likelihood"] * risk["impact"],
+            # Two lists of the same length: an English item missing is null, never a shifted pair.
+            "manifestations_zh": [m["zh"] for m in manifestations],
+            "manifestations_en": [m.get("en") for m in manifestations],
+            "score": risk["likelihood"] * risk["impact"] if rated else None,
             "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
             "status": risk.get("status", "active"), "replaced_by": _key(unit, risk.get("replaced_by")),
-            "measure_ids": risk["measures"], "source_ids": risk["sources"]}
+            "measure_ids": risk["measures"], "source_ids": risk.get("sources", [])}
 
 
 def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:

@@ -164,7 +164,8 @@ def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -
     db.create_view("register", REGISTER_VIEW.strip())
     for name, (columns, pk, rows) in SUMMARIES.items():
         level_key = [("level", "levels", "id")] if "level" in columns else []
-        db[name].create(columns, pk=pk, not_null=set(columns), foreign_keys=level_key)
+        english = {column for column in columns if column.endswith("_en")}  # empty in a register kept in Chinese
+        db[name].create(columns, pk=pk, not_null=set(columns) - english, foreign_keys=level_key)
         db.execute(f"insert into [{name}] ({', '.join(columns)}) {rows}")
     create_indexes(db)
     db["build_info"].insert_all({"key": k, "value": str(v)} for k, v in _build_facts(db, commit, folders).items())

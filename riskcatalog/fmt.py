@@ -22,8 +22,8 @@ from .catalog import REGISTER_FILE, SOURCES_FILE, display_name
 from .validate import resolve
 from .yamlload import load_file, load_text
 
-#: Lists of ids under these keys are written in flow style, `[a, b]`.
-FLOW_KEYS = {"sources", "measures"}
+#: Lists of ids (and the register's languages) under these keys are written in flow style, `[a, b]`.
+FLOW_KEYS = {"sources", "measures", "languages"}
 _STR_TAG = "tag:yaml.org,2002:str"
 #: build.py reads by PyYAML's YAML 1.1 rules, ruamel by YAML 1.2: a string either would type is quoted.
 _RESOLVERS = ((yaml.resolver.Resolver(), yaml.ScalarNode), (VersionedResolver(), ScalarNode))

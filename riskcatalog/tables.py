@@ -21,7 +21,8 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "natures": (LOOKUP, "id", {}),
     "source_kinds": (LOOKUP, "id", {}),
     "units": ({"id": str, **bilingual("name", "district", "city"), "provenance_source": str,
-               **bilingual("provenance_note"), "declared_risks": int, "declared_measures": int, "folder": str},
+               **bilingual("provenance_note"), "declared_risks": int, "declared_measures": int, "folder": str,
+               "languages": str},
               "id", {}),
     "unit_levels": ({"unit": str, "level": str, "min_score": int, "review_days": int}, ("unit", "level"),
                     {"unit": ("units", "id"), "level": ("levels", "id")}),
@@ -51,8 +52,14 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "build_info": ({"key": str, "value": str}, "key", {}),
 }
 
-#: Columns that may be empty; every other column is NOT NULL.
-NULLABLE = {"number", "date", "replaced_by"}
+#: Columns that may be empty; every other column is NOT NULL. A register need give only ids, Chinese
+#: names and titles, each risk's level, measures and review date (schema.json): English is optional
+#: in a register kept in Chinese (languages: [zh]), and a level may stand without the ratings.
+NULLABLE = {"number", "date", "replaced_by", "provenance_source", "provenance_note_zh", "district_zh", "city_zh",
+            "description_zh", "post_zh", "power_zh", "category", "likelihood", "impact", "score",
+            "responsible_post_zh", "responsible_leader_zh", "supervisor_zh", "type", "nature", "owner_zh",
+            "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year"}
+NULLABLE |= {column for columns, _, _ in TABLES.values() for column in columns if column.endswith("_en")}
 
 #: What readers find entries by: each searched table's search columns and the fields that fill
 #: them (the search page ranks title matches first, then area matches). Besides an entry's own fields, risks and measures are found by `area_zh`/`area_en` (the

@@ -25,6 +25,8 @@ SCHEMA = resources.files(__package__) / "schema.json"
 
 #: Keywords that judge one value; at most one of them is reported per value, the first here.
 VALUE_KEYWORDS = ("type", "enum", "minLength", "pattern", "format", "minimum", "maximum")
+#: Ratings that go together: a risk gives both or neither.
+RATINGS = ("likelihood", "impact")
 
 
 @cache
@@ -40,14 +42,30 @@ def resolve(rule: dict) -> dict:
 
 
 @cache
-def validator(definition: str) -> Draft202012Validator:
+def validator(definition: str, english: bool = True) -> Draft202012Validator:
     """A validator for one of the schema's definitions (register_file, sources_file, area_file).
 
     Its $refs are written out in place first: the same rules, but jsonschema then spends half the
-    time on a register (resolving a reference costs more than the check it leads to).
+    time on a register (resolving a reference costs more than the check it leads to). Without
+    english (a register kept in Chinese only, `languages: [zh]`), no Chinese text needs its English.
     """
-    return Draft202012Validator(_inlined({"$ref": f"#/$defs/{definition}"}),
+    rule = _inlined({"$ref": f"#/$defs/{definition}"})
+    return Draft202012Validator(rule if english else _chinese_only(rule),
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _chinese_only(rule):
+    """rule less every "a Chinese text needs its English" pair of dependentRequired."""
+    if isinstance(rule, list):
+        return [_chinese_only(item) for item in rule]
+    if not isinstance(rule, dict):
+        return rule
+    return {key: ({k: v for k, v in value.items() if not _is_chinese(k)} if key == "dependentRequired"
+                  else _chinese_only(value)) for key, value in rule.items()}
+
+
+def _is_chinese(field: str) -> bool:
+    return field == "zh" or field.endswith("_zh")
 
 
 def _inlined(rule):
@@ -65,15 +83,15 @@ def _inlined(rule):
     return {**beside, **_inlined(resolve(rule))}
 
 
-def check(doc: Document, definition: str) -> list[CatalogError]:
+def check(doc: Document, definition: str, english: bool = True) -> list[CatalogError]:
     """All schema errors of doc against $defs/definition, located and worded."""
     errors: list[CatalogError] = []
     judged: set[tuple] = set()  # (path, what) already worded: one value-level message per value
-    for error in sorted(validator(definition).iter_errors(doc.data), key=_priority):
+    for error in sorted(validator(definition, english).iter_errors(doc.data), key=_priority):
         path = tuple(error.absolute_path)
         # jsonschema reports each missing field apart; _worded names them all at once.
         what = "value" if error.validator in VALUE_KEYWORDS or error.instance is None else error.validator
-        if what in ("value", "required"):
+        if what in ("value", "required", "dependentRequired"):
             if (path, what) in judged:
                 continue
             judged.add((path, what))
@@ -96,7 +114,8 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
     if keyword == "type":
         return at(_wrong_type(rule["type"], value, doc.texts.get(path)))
     if keyword == "enum":
-        return at(f"{value!r} is not one of: {', '.join(rule['enum'])} — use one of these")
+        choices = ", ".join(c if isinstance(c, str) else _shown(c) for c in rule["enum"])
+        return at(f"{_shown(value)} is not one of: {choices} — use one of these")
     if keyword == "minLength" or (keyword == "pattern" and not value.strip()):
         return at("empty text — fill it in")
     if keyword == "pattern":
@@ -108,6 +127,11 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
         return at(f"{value} is outside {rule.get('minimum', '')}–{rule.get('maximum', '')} — use a value in that range")
     if keyword == "required":
         return [doc.error(path, f"missing field {key!r} — add it") for key in rule["required"] if key not in value]
+    if keyword == "dependentRequired":
+        return [doc.error(path, f"missing field {needed!r} — " + (
+                    "give likelihood and impact together, or neither" if key in RATINGS else "add it"))
+                for key, needs in rule["dependentRequired"].items() if key in value
+                for needed in needs if needed not in value]
     if keyword == "additionalProperties":
         allowed = rule.get("properties", {})
         return [doc.error(path + (key, "__key__"), f"unknown field {key!r} — {_guess(key, allowed)}")
@@ -119,6 +143,11 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
                 for index, item in _repeats(value)]
     # A keyword this module has no words for yet still stops the build, in jsonschema's words.
     return at(f"{error.message} — see schema.json")
+
+
+def _shown(value) -> str:
+    """A value as a message quotes it: text in quotes, a list as it is written in YAML."""
+    return json.dumps(value, ensure_ascii=False).replace('"', "") if isinstance(value, list) else repr(value)
 
 
 def _wrong_type(expected: str, value, text: str | None) -> str:

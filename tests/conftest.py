@@ -190,14 +190,18 @@ MINI = {
 }
 
 
+def write_register(folder: Path, files: dict[str, str]) -> Path:
+    """A register folder of the files given (name -> indented YAML text)."""
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def mini_catalog(tmp_path) -> Path:
     """A small valid register folder in tmp_path; tests edit its files to break it."""
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    for name, text in MINI.items():
-        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return folder
+    return write_register(tmp_path / "mini", MINI)
 
 
 def copy_catalog(destination: Path) -> Path:

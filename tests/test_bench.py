@@ -28,3 +28,6 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     assert all(int(count.replace(",", "")) > 0 and errors == "0" for _, count, errors in pages)
     assert "Targets at 2 units:" in text and "peak memory under 1024 MiB" in text
     assert "Targets (each page's p95 under 50 ms):" in text
+    excel = re.findall(r"^\| (export|import) \| ([^|]+) \| [\d.]+ \| \d+ \|$", text, re.M)
+    assert excel == [("export", "1 register (51 risks), one workbook"), ("export", "2 registers, one workbook"),
+                     ("export", "2 registers, one workbook each"), ("import", "a unit's workbook of 500 risk rows")]

@@ -337,7 +337,7 @@ async def test_table_page_puts_the_rows_before_the_column_notes(ds):
     assert '直接责任人<span class="column-name">responsible_post_zh</span>' in html
     # Phone cards are labelled by the column's Chinese label, not its name.
     assert 'content: "直接责任人（英文）"' in html and 'content: "responsible_post_en"' not in html
-    assert '_stream=on' in html  # the download of every row, not just this page
+    assert "Excel (.xlsx)" in html and "CSV（Excel 可直接打开）" in html  # downloads of every row
 
 
 async def test_breadcrumbs_name_the_pages(ds):

@@ -86,7 +86,8 @@ def test_editor_and_check_accept_the_same_file(editor):
 
 def test_every_schema_keyword_has_words():
     """Each keyword the schema uses is one validate words itself, not jsonschema's fallback message."""
-    worded = set(validate.VALUE_KEYWORDS) | {"required", "additionalProperties", "minItems", "uniqueItems"}
+    worded = set(validate.VALUE_KEYWORDS) | {"required", "dependentRequired", "additionalProperties", "minItems",
+                                             "uniqueItems"}
     structural = {"$schema", "$id", "$defs", "$ref", "title", "description", "anyOf", "properties", "items"}
     used = set()
 
@@ -94,7 +95,7 @@ def test_every_schema_keyword_has_words():
         if isinstance(node, dict):
             used.update(node)
             for key, value in node.items():
-                for child in (value.values() if key in ("properties", "$defs") else [value]):
+                for child in (value.values() if key in ("properties", "$defs", "dependentRequired") else [value]):
                     walk(child)
         elif isinstance(node, list):
             for item in node:

@@ -15,7 +15,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound
 
 from ..search import fts_query
-from . import cells, hardening, pages, search, wording
+from . import cells, downloads, hardening, pages, search, wording
 
 DATABASE = pages.DATABASE
 
@@ -25,6 +25,12 @@ def prepare_connection(conn):
     """Replace Datasette's escape_fts so every search expands Chinese words as the index does."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
     hardening.harden(conn)
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None"."""
+    env.finalize = lambda value: "" if value is None else value
 
 
 @hookimpl
@@ -39,6 +45,7 @@ def register_routes(datasette):
         (r"^/search(?P<format>\.json)?$", _search),
         # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
         (rf"^/{DATABASE}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$", _short_address),
+        *downloads.routes(),
     ]
 
 
@@ -75,6 +82,18 @@ async def _short_address(datasette, request):
     if len(keys) == 1:
         return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
     return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+
+
+@hookimpl
+def register_output_renderer(datasette):
+    """.xlsx and CSV for Excel of every table, view and query, with every row (riskcatalog.site.downloads)."""
+    return downloads.renderers()
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Datasette's own "CSV" link gives every row, not one page (riskcatalog.site.downloads.complete_csv)."""
+    return lambda app: downloads.complete_csv(datasette, app)
 
 
 @hookimpl

@@ -94,7 +94,7 @@ async def risk_page(datasette, key: str) -> dict:
         select r.*, a.name_zh as area_zh, a.name_en as area_en, l.label_zh as level_zh, l.label_en as level_en,
                c.label_zh as category_zh, c.label_en as category_en, u.name_zh as unit_zh, u.name_en as unit_en
         from risks r join areas a on a.key = r.area join levels l on l.id = r.level
-        join categories c on c.id = r.category join units u on u.id = r.unit
+        left join categories c on c.id = r.category join units u on u.id = r.unit
         where r.key = :key""", key=key)
     if risk is None:
         return {}
@@ -104,7 +104,7 @@ async def risk_page(datasette, key: str) -> dict:
                 select m.key, m.id, m.title_zh, m.title_en, m.owner_zh, m.owner_en, m.frequency_zh, m.status,
                        t.label_zh as type_zh, t.label_en as type_en, n.label_zh as nature_zh, n.label_en as nature_en
                 from risk_measures rm join measures m on m.key = rm.measure
-                join measure_types t on t.id = m.type join natures n on n.id = m.nature
+                left join measure_types t on t.id = m.type left join natures n on n.id = m.nature
                 where rm.risk = :key order by rm.position""", key=key),
             "sources": await _sources(db, "risk_sources", "risk", key),
             "edit_url": _edit_url(datasette, risk)}
@@ -115,8 +115,8 @@ async def measure_page(datasette, key: str) -> dict:
     measure = await query_one(db, """
         select m.*, a.name_zh as area_zh, a.name_en as area_en, t.label_zh as type_zh, t.label_en as type_en,
                n.label_zh as nature_zh, n.label_en as nature_en
-        from measures m join areas a on a.key = m.area join measure_types t on t.id = m.type
-        join natures n on n.id = m.nature where m.key = :key""", key=key)
+        from measures m join areas a on a.key = m.area left join measure_types t on t.id = m.type
+        left join natures n on n.id = m.nature where m.key = :key""", key=key)
     if measure is None:
         return {}
     return {"entry": measure,
@@ -151,7 +151,7 @@ async def source_page(datasette, key: str) -> dict:
     db = datasette.get_database(DATABASE)
     source = await query_one(db, """
         select s.*, k.label_zh as kind_zh, k.label_en as kind_en, u.name_zh as unit_zh
-        from sources s join source_kinds k on k.id = s.kind join units u on u.id = s.unit
+        from sources s left join source_kinds k on k.id = s.kind join units u on u.id = s.unit
         where s.key = :key""", key=key)
     if source is None:
         return {}
@@ -160,7 +160,7 @@ async def source_page(datasette, key: str) -> dict:
             "measures": await query_rows(db, """
                 select m.key, m.id, m.title_zh, m.title_en, m.status, t.label_zh as type_zh, t.label_en as type_en,
                        a.key as area_key, a.name_zh as area_zh
-                from measure_sources x join measures m on m.key = x.measure join measure_types t on t.id = m.type
+                from measure_sources x join measures m on m.key = x.measure left join measure_types t on t.id = m.type
                 join areas a on a.key = m.area where x.source = :key order by m.rowid""", key=key),
             "is_provenance": bool(await query_one(db, "select 1 from units where provenance_source = :key", key=key)),
             "edit_url": _edit_url(datasette, source)}
@@ -178,7 +178,7 @@ async def _linked_risks(db, link_table: str, column: str, key: str, order: str) 
 async def _sources(db, link_table: str, column: str, key: str) -> list[dict]:
     return await query_rows(db, f"""
         select s.key, s.title_zh, s.title_en, s.issuer_zh, s.year, s.number, s.date, k.label_zh as kind_zh
-        from {link_table} x join sources s on s.key = x.source join source_kinds k on k.id = s.kind
+        from {link_table} x join sources s on s.key = x.source left join source_kinds k on k.id = s.kind
         where x.{column} = :key order by s.year, s.key""", key=key)
 
 

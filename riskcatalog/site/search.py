@@ -93,7 +93,7 @@ def _sections() -> list[Section]:
                 "m.description_zh, m.owner_zh, m.frequency_zh, m.evidence_zh, m.description_en, "
                 "t.label_zh as type_zh, t.label_en as type_en, a.name_zh as area_zh, a.name_en as area_en, "
                 "a.key as area_key, u.name_zh as unit_zh",
-                "join measure_types t on t.id = m.type join areas a on a.key = m.area join units u on u.id = m.unit",
+                "left join measure_types t on t.id = m.type join areas a on a.key = m.area join units u on u.id = m.unit",
                 (("description_zh", "措施内容"), ("owner_zh", "责任部门"), ("frequency_zh", "执行频次"),
                  ("evidence_zh", "留痕资料"), ("description_en", "Description"))),
         Section("sources", "依据", "Regulations", "s", "sources",
@@ -101,7 +101,7 @@ def _sections() -> list[Section]:
                 "k.label_zh as kind_zh, k.label_en as kind_en, u.name_zh as unit_zh, "
                 "(select count(*) from risk_sources x where x.source = s.key) as risks_citing, "
                 "(select count(*) from measure_sources x where x.source = s.key) as measures_citing",
-                "join source_kinds k on k.id = s.kind join units u on u.id = s.unit",
+                "left join source_kinds k on k.id = s.kind join units u on u.id = s.unit",
                 (("issuer_zh", "发布机关"),)),
     ]
 
@@ -130,6 +130,8 @@ async def search_page(datasette, request) -> dict:
             "page": page, "only": only, "page_size": PAGE_SIZE, "heading": await _heading(db, q, filters, choices),
             "total": sum(s.count for s in sections), "words": query_words(q),
             "table_url": {s.name: _table_url(datasette, s.name, q, filters) for s in sections},
+            "download_url": {s.name: {extension: _table_url(datasette, s.name, q, filters, extension)
+                                      for extension in ("xlsx", "excelcsv")} for s in sections},
             "several_units": len(choices["unit"]) > 1 or units_typed, "units_typed": units_typed,
             "more_url": lambda section, page: "?" + urlencode({**({"q": q} if q else {}), **filters,
                                                                "kind": section, "page": page})}
@@ -291,14 +293,15 @@ async def _heading(db, q: str, filters: dict[str, str], choices: dict) -> dict:
         choice = labels.get(name, {}).get(value)
         if name == "source":
             title = (await db.execute("select title_zh, title_en from sources where key = :k", {"k": value})).first()
-            choice = {"label_zh": f"《{title[0]}》", "label_en": title[1]} if title else None
+            choice = {"label_zh": f"《{title[0]}》", "label_en": title[1] or f"《{title[0]}》"} if title else None
         parts_zh.append(f"{spec.label_zh}：{choice['label_zh'] if choice else value}")
-        parts_en.append(f"{spec.label_en}: {choice['label_en'] if choice else value}")
+        parts_en.append(f"{spec.label_en}: {(choice['label_en'] or choice['label_zh']) if choice else value}")
     return {"zh": " · ".join(parts_zh), "en": " · ".join(parts_en)}
 
 
-def _table_url(datasette, table: str, q: str, filters: dict[str, str]) -> str:
-    """The same set in Datasette's data table, every column, for those who want them."""
+def _table_url(datasette, table: str, q: str, filters: dict[str, str], extension: str = "") -> str:
+    """The same set in Datasette's data table, every column, for those who want them (or as a
+    download: extension "xlsx" or "excelcsv", every row, riskcatalog.site.downloads)."""
     args: list[tuple[str, str]] = [("status", "active")] if table != "sources" else []
     if q:
         args.append(("_search", q))
@@ -311,7 +314,8 @@ def _table_url(datasette, table: str, q: str, filters: dict[str, str]) -> str:
             args.append(("_through", f'{{"table":"{link}","column":"source","value":"{value}"}}'))
         else:
             args.append((name, value))
-    return datasette.urls.table(DATABASE, table) + ("?" + urlencode(args) if args else "")
+    path = datasette.urls.table(DATABASE, table) + (f".{extension}" if extension else "")
+    return path + ("?" + urlencode(args) if args else "")
 
 
 def as_json(context: dict) -> dict:

@@ -1,0 +1,337 @@
+"""The 登记表 workbook of one or more registers, written from the catalogue database with openpyxl.
+
+The first sheet is the register as a unit prints it: a title row with the unit, a row with the
+unit and date, the heading frozen and repeated on every printed page, one row per active risk,
+area cells merged, text wrapped, landscape on A4 or A3. The field sheets after it (layout.FIELD_SHEETS)
+hold every field of every entry, withdrawn ones too, so `build.py import` gets the register back.
+
+Used by `build.py export` (a database compiled in memory) and the site's downloads (the served
+database): both hand over a sqlite3 connection.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import IO, Iterator
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from . import layout
+from .layout import FIELD_HEADER_ROWS, FIELD_SHEETS, REGISTER_COLUMNS, REGISTER_SHEET, TITLE_ROWS, Column
+
+#: openpyxl's paper sizes (ECMA-376 ST_PaperSize): A4 = 9, A3 = 8.
+PAPER = {"A4": 9, "A3": 8}
+
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_CENTRE = Alignment(wrap_text=True, vertical="center", horizontal="center")
+_GREY = PatternFill("solid", fgColor="D9D9D9")
+#: The cells' styles by name: the site's level colours lightened for print.
+STYLES = {
+    "title": {"font": Font(bold=True, size=16), "alignment": Alignment(horizontal="center", vertical="center")},
+    "subtitle": {"font": Font(size=11), "alignment": Alignment(horizontal="left", vertical="center")},
+    "text": {"alignment": _WRAP, "border": _BORDER},
+    "centred": {"alignment": _CENTRE, "border": _BORDER},
+    "heading": {"font": Font(bold=True), "fill": _GREY, "alignment": _CENTRE, "border": _BORDER},
+    "field name": {"font": Font(color="595959", size=9), "fill": _GREY, "alignment": _CENTRE, "border": _BORDER},
+    **{f"level {level}": {"alignment": _CENTRE, "border": _BORDER, "fill": PatternFill("solid", fgColor=colour)}
+       for level, colour in (("high", "F4C7C3"), ("medium", "FCE8B2"), ("low", "D9EAD3"))},
+}
+
+
+class Stylist:
+    """Gives cells the STYLES: each style is set on one cell and copied to the others, since openpyxl
+    otherwise hashes every font, fill and border again for every cell (most of a district's export)."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, object] = {}
+
+    def __call__(self, cell, style: str):
+        if style in self.made:
+            cell._style = copy.copy(self.made[style])
+        else:
+            for name, value in STYLES[style].items():
+                setattr(cell, name, value)
+            self.made[style] = copy.copy(cell._style)
+        return cell
+
+
+def text_cell(sheet: Worksheet, value) -> WriteOnlyCell:
+    """A cell holding value as it is: text starting with "=" stays text, where openpyxl would make it a
+    formula (a risk's text, or a reader's query, must never run in the reader's Excel)."""
+    cell = WriteOnlyCell(sheet, value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
+@dataclass
+class Register:
+    """One unit's register as the workbook shows it: rows of the database, keys turned back into ids."""
+
+    unit: dict
+    levels: list[dict] = field(default_factory=list)
+    areas: list[dict] = field(default_factory=list)
+    risks: list[dict] = field(default_factory=list)
+    measures: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    area: dict | None = None  # the one area a workbook was asked for
+
+    def active_risks(self) -> list[dict]:
+        return [risk for risk in self.risks if risk["status"] == "active"]
+
+
+def _rows(conn: sqlite3.Connection, sql: str, *params) -> list[dict]:
+    cursor = conn.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+def unit_ids(conn: sqlite3.Connection) -> list[str]:
+    """Every unit in the database, in the order the build wrote them."""
+    return [row[0] for row in conn.execute("select id from units order by rowid")]
+
+
+def read(conn: sqlite3.Connection, units: list[str] | None = None, area: str | None = None) -> list[Register]:
+    """The registers of the given units (default: all), or of one area id in each; unknown ids are left out."""
+    registers = []
+    for unit in _rows(conn, "select * from units order by rowid"):
+        if units is not None and unit["id"] not in units:
+            continue
+        register = _read_register(conn, unit, area)
+        if area is None or register.area is not None:
+            registers.append(register)
+    return registers
+
+
+def _read_register(conn: sqlite3.Connection, unit: dict, area: str | None) -> Register:
+    strip = len(unit["id"]) + 1  # keys are <unit>-<id>
+    register = Register(unit=unit)
+    register.levels = _rows(conn, "select ul.* from unit_levels ul join levels l on l.id = ul.level "
+                                  "where ul.unit = ? order by l.rank", unit["id"])
+    areas = _rows(conn, "select * from areas where unit = ? order by position", unit["id"])
+    risks = _rows(conn, "select r.*, a.id as area_id, a.name_zh as area_zh from risks r join areas a on a.key = r.area "
+                        "where r.unit = ? order by r.seq", unit["id"])
+    measures = _rows(conn, "select m.*, a.id as area_id from measures m join areas a on a.key = m.area "
+                           "where m.unit = ? order by m.rowid", unit["id"])
+    sources = _rows(conn, "select * from sources where unit = ? order by rowid", unit["id"])
+    for row in risks + measures:
+        row["replaced_by"] = row["replaced_by"][strip:] if row["replaced_by"] else None
+    if area is not None:
+        register.area = next((a for a in areas if a["id"] == area), None)
+        risks = [r for r in risks if r["area_id"] == area]
+        linked = {m for r in risks for m in json.loads(r["measure_ids"])}
+        measures = [m for m in measures if m["id"] in linked]
+        cited = {s for entry in risks + measures for s in json.loads(entry["source_ids"])}
+        sources = [s for s in sources if s["id"] in cited]
+        areas = [a for a in areas if a["id"] == area or a["id"] in {m["area_id"] for m in measures}]
+    register.areas, register.risks, register.measures, register.sources = areas, risks, measures, sources
+    return register
+
+
+def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4") -> None:
+    """The workbook of the registers (the 登记表 and the field sheets) into a path or binary file."""
+    # Write-only: rows stream to the file, so a district's workbook does not sit in memory cell by cell.
+    workbook, style = Workbook(write_only=True), Stylist()
+    register_sheet(workbook.create_sheet(REGISTER_SHEET), registers, paper, style)
+    for name, columns in FIELD_SHEETS.items():
+        field_sheet(workbook.create_sheet(name), columns, FIELD_ROWS[name](registers), style)
+    workbook.properties.title = title(registers)
+    workbook.properties.creator = "riskcatalog"
+    # Fixed, so the same register gives the same workbook (openpyxl stamps the time of saving otherwise).
+    workbook.properties.created = workbook.properties.modified = datetime.datetime(2000, 1, 1)
+    workbook.save(target)
+
+
+def title(registers: list[Register]) -> str:
+    """The workbook's title: the unit (and area) for one register, the number of units for several."""
+    if len(registers) == 1:
+        register = registers[0]
+        area = register.area["name_zh"] if register.area else ""
+        return f"{register.unit['name_zh']}{area}廉政风险点登记表"
+    return f"{len(registers)}个单位廉政风险点登记表"
+
+
+def _subtitle(registers: list[Register]) -> str:
+    """The second row: the unit (or units) and the date of the latest review among the risks shown."""
+    if len(registers) == 1:
+        unit = registers[0].unit
+        units = "".join(filter(None, (unit["city_zh"], unit["district_zh"], unit["name_zh"])))
+    else:
+        names = [r.unit["name_zh"] for r in registers]
+        units = "、".join(names[:5]) + (f"等{len(names)}个单位" if len(names) > 5 else "")
+    reviewed = max((risk["reviewed"] for r in registers for risk in r.active_risks()), default=None)
+    date = datetime.date.fromisoformat(reviewed) if reviewed else None
+    when = f"{date.year}年{date.month}月{date.day}日" if date else "—"
+    return f"单位：{units}　　　　日期：{when}"
+
+
+def register_sheet(sheet: Worksheet, registers: list[Register], paper: str, style: Stylist) -> None:
+    """The 登记表: title rows, the frozen heading repeated on every page, one row per active risk."""
+    columns = REGISTER_COLUMNS if len(registers) > 1 else [c for c in REGISTER_COLUMNS if c.field != "unit"]
+    last = get_column_letter(len(columns))
+    # Widths, the frozen heading and the page go before the first row: a write-only sheet writes them there.
+    for n, column in enumerate(columns, 1):
+        sheet.column_dimensions[get_column_letter(n)].width = column.width
+    _page_setup(sheet, paper, TITLE_ROWS + 1)
+    for row, (text, kind) in enumerate(((title(registers), "title"), (_subtitle(registers), "subtitle")), 1):
+        sheet.append([style(text_cell(sheet, text), kind)])
+        sheet.merged_cells.add(f"A{row}:{last}{row}")
+    sheet.append([style(text_cell(sheet, column.zh), "heading") for column in columns])
+    row = TITLE_ROWS + 1
+    groups: dict[str, list[tuple[int, object]]] = {"unit": [], "area": []}  # (first row, value) of each run
+    for seq, (register, risk) in enumerate(((r, risk) for r in registers for risk in r.active_risks()), 1):
+        row += 1
+        values = _register_row(register, risk, seq)
+        sheet.row_dimensions[row].height = row_height(values, columns)  # before the row is written
+        sheet.append([style(text_cell(sheet, values[c.field]), _register_style(c.field, risk)) for c in columns])
+        for name in groups:
+            run = (register.unit["id"], risk["area_id"] if name == "area" else "")
+            if not groups[name] or groups[name][-1][1] != run:
+                groups[name].append((row, run))
+    for name, runs in groups.items():
+        if name in [c.field for c in columns]:
+            _merge_runs(sheet, get_column_letter([c.field for c in columns].index(name) + 1), runs, row)
+
+
+def _register_style(field: str, risk: dict) -> str:
+    if field == "level":
+        return f"level {risk['level']}"
+    return "centred" if field in ("seq", "unit", "area") else "text"
+
+
+def _register_row(register: Register, risk: dict, seq: int) -> dict:
+    """One risk as the 登记表 shows it."""
+    measures = {m["id"]: m for m in register.measures}
+    sources = {s["id"]: s for s in register.sources}
+    cited = [sources[s] for s in json.loads(risk["source_ids"])]
+    return {
+        "unit": register.unit["name_zh"], "seq": seq, "area": risk["area_zh"], "post": risk["post_zh"],
+        "power": risk["power_zh"], "title": risk["title_zh"],
+        "manifestations": layout.numbered(json.loads(risk["manifestations_zh"])),
+        "level": layout.label("level", risk["level"]),
+        "measures": layout.numbered([f"{m} {measures[m]['title_zh']}" for m in json.loads(risk["measure_ids"])]),
+        "responsible_post": risk["responsible_post_zh"], "responsible_leader": risk["responsible_leader_zh"],
+        "supervisor": risk["supervisor_zh"],
+        "sources": "\n".join(f"《{s['title_zh']}》" + (f"（{s['number']}）" if s["number"] else "") for s in cited),
+    }
+
+
+#: Points per line of wrapped 11-point text, Chinese glyphs included, and the cell's padding.
+LINE_POINTS, PADDING_POINTS = 15, 4
+
+
+def row_height(values: dict, columns: list[Column]) -> float:
+    """The height a row's wrapped text needs: Excel and LibreOffice keep a written row's height as
+    the file says, and openpyxl cannot measure text, so it is estimated from the widest lines."""
+    lines = 1
+    for column in columns:
+        text = values.get(column.field)
+        if isinstance(text, str):
+            lines = max(lines, sum(-(-_display_width(line) // column.width) or 1 for line in text.split("\n")))
+    return lines * LINE_POINTS + PADDING_POINTS
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel's column units (the width of "0"): a Chinese character takes about two."""
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
+
+
+def _merge_runs(sheet: Worksheet, column: str, runs: list[tuple[int, object]], last_row: int) -> None:
+    """Merge each run of rows with the same value in one column (the area of consecutive risks)."""
+    ends = [first - 1 for first, _ in runs[1:]] + [last_row]
+    for (first, _), end in zip(runs, ends):
+        if end > first:
+            sheet.merged_cells.add(f"{column}{first}:{column}{end}")
+
+
+def _page_setup(sheet: Worksheet, paper: str, heading: int) -> None:
+    """Landscape on the paper given, one page wide, the heading frozen and printed on every page."""
+    sheet.freeze_panes = f"A{heading + 1}"
+    sheet.print_title_rows = f"{heading}:{heading}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = PAPER[paper]
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as it takes
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], style: Stylist) -> None:
+    """A sheet of one kind of entry: Chinese headings, field names under them, one row per entry."""
+    for n, column in enumerate(columns, 1):
+        sheet.column_dimensions[get_column_letter(n)].width = column.width
+    sheet.freeze_panes = f"{'D' if columns[0] is layout.UNIT else 'B'}{FIELD_HEADER_ROWS + 1}"
+    sheet.append([style(text_cell(sheet, column.zh), "heading") for column in columns])
+    sheet.append([style(text_cell(sheet, column.field), "field name") for column in columns])
+    for values in rows:
+        sheet.append([style(text_cell(sheet, values.get(column.field)), "text") for column in columns])
+    sheet.print_title_rows = f"1:{FIELD_HEADER_ROWS}"
+    sheet.page_setup.orientation = "landscape"
+
+
+def _labelled(row: dict, *fields: str) -> dict:
+    """row with its enumerated fields as Chinese labels."""
+    return {**row, **{name: layout.label(name, row[name]) for name in fields}}
+
+
+def _lines(row: dict, **lists: str) -> dict:
+    """row with JSON list columns as cells: {cell field: column}; manifestations numbered, ids one a line."""
+    cells = {}
+    for name, column in lists.items():
+        items = json.loads(row[column])
+        cells[name] = layout.numbered(items) if name.startswith("manifestations") else layout.one_a_line(items)
+    return {**row, **cells}
+
+
+def _unit_rows(registers: list[Register]) -> Iterator[dict]:
+    for r in registers:
+        source = r.unit["provenance_source"]
+        yield {**r.unit, "languages": ", ".join(json.loads(r.unit["languages"])),
+               "provenance_source": source[len(r.unit["id"]) + 1:] if source else None}
+
+
+def _level_rows(registers: list[Register]) -> Iterator[dict]:
+    for r in registers:
+        for level in r.levels:
+            yield _labelled(level, "level")
+
+
+def _area_rows(registers: list[Register]) -> Iterator[dict]:
+    return (area for r in registers for area in r.areas)
+
+
+def _risk_rows(registers: list[Register]) -> Iterator[dict]:
+    for r in registers:
+        for risk in r.risks:
+            row = _lines(risk, manifestations_zh="manifestations_zh", manifestations_en="manifestations_en",
+                         sources="source_ids", measures="measure_ids")
+            yield _labelled({**row, "area": risk["area_id"]}, "category", "level", "status")
+
+
+def _measure_rows(registers: list[Register]) -> Iterator[dict]:
+    for r in registers:
+        for measure in r.measures:
+            row = _lines(measure, sources="source_ids", risk_ids="risk_ids")
+            yield _labelled({**row, "area": measure["area_id"]}, "type", "nature", "status")
+
+
+def _source_rows(registers: list[Register]) -> Iterator[dict]:
+    return (_labelled(source, "kind") for r in registers for source in r.sources)
+
+
+#: Field sheet -> the rows it holds.
+FIELD_ROWS = {"单位": _unit_rows, "风险等级": _level_rows, "领域": _area_rows, "风险点": _risk_rows,
+              "防控措施": _measure_rows, "依据": _source_rows}

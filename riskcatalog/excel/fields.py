@@ -1,0 +1,139 @@
+"""A workbook this project exported: every field of the register in its field sheets, read back exactly."""
+
+from __future__ import annotations
+
+import re
+
+from openpyxl.workbook.workbook import Workbook
+
+from ..catalog import SOURCES_FILE
+from . import layout
+from .reading import Imported, Problem, read_grid, register_record
+
+
+def is_exported(workbook: Workbook) -> bool:
+    """Whether the workbook has this project's field sheets (their second row holds field names)."""
+    return all(name in workbook.sheetnames and workbook[name].cell(2, 1).value == columns[0].field
+               for name, columns in layout.FIELD_SHEETS.items() if name in ("风险点", "防控措施"))
+
+
+def from_fields(workbook: Workbook, book: str, problems: list[Problem]) -> Imported | None:
+    """The register held by an exported workbook's field sheets, exactly as it was."""
+    sheets = {name: _field_rows(workbook, book, name, problems) for name in layout.FIELD_SHEETS}
+    units = sheets["单位"]
+    if len(units) != 1:
+        problems.append(Problem(f"{book}!单位", f"the workbook holds {len(units)} registers — export one unit's "
+                                               "workbook (build.py export --unit ID) and import that" if units else
+                                               "no register in the 单位 sheet — fill in its row"))
+        return None
+    imported = Imported({}, [], [])
+    areas = {area.get("id"): {"area": _without(area, "unit"), "risks": [], "measures": []}
+             for area, _ in sheets["领域"]}
+    for kind, sheet in (("risks", "风险点"), ("measures", "防控措施")):
+        for entry, (grid, row) in sheets[sheet]:
+            area = areas.get(entry.get("area"))
+            if area is None:
+                problems.append(Problem(grid.where(row, _column_of(sheet, "area")), f"area {entry.get('area')!r} "
+                                        "is not in the 领域 sheet — add it there or fix the id"))
+                continue
+            imported.rows[(f"{entry['area']}.yml", kind, len(area[kind]))] = (grid, row)
+            area[kind].append(_without(entry, "unit", "area", *layout.DERIVED))
+    imported.columns = {(name, column.field): n for name, sheet in layout.FIELD_SHEETS.items()
+                        for n, column in enumerate(sheet, 1)}
+    imported.areas = list(areas.values())
+    imported.sources = [_without(source, "unit") for source, _ in sheets["依据"]]
+    for n, (_, where) in enumerate(sheets["依据"]):
+        imported.rows[(SOURCES_FILE, "sources", n)] = where
+    imported.register = _register(sheets["单位"][0][0], [level for level, _ in sheets["风险等级"]], imported)
+    return imported
+
+
+def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
+    """register.yml from the 单位 and 风险等级 sheets' rows."""
+    register = register_record(unit.get("id"), unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
+    register["unit"] = {k: v for k, v in unit.items() if k != "languages" and not k.startswith("provenance_")}
+    provenance = {k: unit[f"provenance_{k}"] for k in ("source", "note_zh", "note_en") if f"provenance_{k}" in unit}
+    if provenance:
+        register["provenance"] = provenance
+    else:
+        del register["provenance"]
+    register["levels"] = [{"id": level.get("level"), **_without(level, "unit", "level")} for level in levels]
+    return register
+
+
+def _column_of(sheet: str, name: str) -> int:
+    return next(n for n, column in enumerate(layout.FIELD_SHEETS[sheet], 1) if column.field == name)
+
+
+def _without(entry: dict, *names: str) -> dict:
+    return {k: v for k, v in entry.items() if k not in names}
+
+
+def _field_rows(workbook: Workbook, book: str, name: str, problems: list[Problem]) -> list[tuple[dict, tuple]]:
+    """Each row of a field sheet as an entry of YAML fields, with (grid, row) it came from."""
+    if name not in workbook.sheetnames:
+        problems.append(Problem(book, f"sheet {name} is missing — export the register again, or import its "
+                                      "登记表 sheet alone"))
+        return []
+    grid = read_grid(workbook[name], book)
+    known = {column.field: column for column in layout.FIELD_SHEETS[name]}
+    fields = {}
+    for column in range(1, grid.columns + 1):
+        text = grid.get(layout.FIELD_HEADER_ROWS, column)
+        if text in known:
+            fields[column] = text
+        elif text:
+            problems.append(Problem(grid.where(layout.FIELD_HEADER_ROWS, column),
+                                    f"unknown field {text!r} — the field names of this sheet are "
+                                    f"{', '.join(known)}; fix the name or delete the column"))
+    entries = []
+    for row in range(layout.FIELD_HEADER_ROWS + 1, grid.rows + 1):
+        values = {fields[c]: grid.get(row, c) for c in fields if grid.get(row, c)}
+        if values:
+            entry = {}
+            for key, text in values.items():
+                value = _field_value(key, text, grid.where(row, next(c for c in fields if fields[c] == key)),
+                                     problems)
+                if value is not None:
+                    entry[key] = value
+            _pair_manifestations(entry)
+            entries.append((entry, (grid, row)))
+    return entries
+
+
+_INTEGERS = {"likelihood", "impact", "year", "min_score", "review_days"}
+_ID_LISTS = {"sources", "measures"}
+
+
+def _field_value(key: str, text: str, where: str, problems: list[Problem]):
+    """A field sheet's cell as the YAML value: labels to ids, numbers, lists; None for none."""
+    if key in layout.VOCABULARIES:
+        value = layout.value_of(key, text)
+        if value is None:
+            labels = "、".join(zh for zh, _ in layout.VOCABULARIES[key].values())
+            problems.append(Problem(where, f"{text!r} is not one of {labels} — use one of these"))
+        return None if key == "status" and value == "active" else value
+    if key in _INTEGERS:
+        if not re.fullmatch(r"\d+", text):
+            problems.append(Problem(where, f"{text!r} is not a whole number — write a whole number"))
+            return None
+        return int(text)
+    if key in _ID_LISTS:
+        return [item for item in re.split(r"[\s,，、;；]+", text) if item]
+    if key == "languages":
+        return [item for item in re.split(r"[\s,，、]+", text) if item]
+    if key.startswith("manifestations"):
+        return layout.unnumbered(text)
+    return text
+
+
+def _pair_manifestations(entry: dict) -> None:
+    """manifestations_zh and _en (lists, one item a line) back into [{zh, en}, …]."""
+    if "manifestations_zh" not in entry:
+        entry.pop("manifestations_en", None)
+        return
+    english = entry.pop("manifestations_en", [])
+    entry["manifestations"] = [{"zh": zh, **({"en": english[n]} if n < len(english) and english[n] else {})}
+                               for n, zh in enumerate(entry.pop("manifestations_zh")) if zh]
+
+
