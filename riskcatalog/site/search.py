@@ -194,41 +194,55 @@ def _check(filters: dict[str, str], choices: dict) -> str | None:
 async def _fill(db, section: Section, q: str, filters: dict[str, str], page: int, datasette) -> None:
     """The section's count and one page of its rows: with words, title matches first, then area
     matches, then the rest, each in register order; without, in register order."""
-    a, table = section.alias, section.table
-    fts = f"{table}_search_fts"
     params: dict = {name: int(value) if FILTERS[name].whole_number else value.upper() if name == "id" else value
                     for name, value in filters.items()}
-    params.update(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    # Withdrawn entries through a partial index of them (riskcatalog.db), not status = 'active',
-    # which would read every matching row of a wide table.
-    live = [] if section.name == "sources" else [f"rowid not in (select rowid from [{table}] where status != 'active')"]
-    if q and not filters:  # the search index alone answers: count and order, then only the page's rows are read
-        params.update(_tiers(q))
-        where = " and ".join([f"{fts} match :fts", *live])
-        section.count = (await db.execute(f"select count(*) from {fts} where {where}", params)).first()[0]
-        ranked = await db.execute(f"select rowid from {fts} where {where} order by {_TIERS.format(fts=fts)}, rowid "
-                                  "limit :limit offset :offset", params)
-        order = [row[0] for row in ranked]
-        rows = await query_rows(db, f"select {a}.rowid as _rowid, {section.columns} from [{table}] {a} "
-                                    f"{section.joins} where {a}.rowid in ({', '.join(map(str, order))})")
-        section.rows = sorted(rows, key=lambda row: order.index(row["_rowid"]))
+    params.update(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **(_tiers(q) if q else {}))
+    if q and not filters:
+        section.count, section.rows = await _from_index(db, section, params)
     else:
-        conditions = [f"{a}.{condition}" for condition in live] + [FILTERS[name].conditions[section.name]
-                                                                  for name in filters]
-        ordering = f"{a}.rowid"
-        if q:
-            params.update(_tiers(q))
-            conditions.append(f"{a}.rowid in (select rowid from {fts} where {fts} match :fts)")
-            ordering = _TIERS.format(fts=fts).replace("when rowid", f"when {a}.rowid") + f", {a}.rowid"
-        where = " and ".join(conditions) or "1"
-        section.count = (await db.execute(f"select count(*) from [{table}] {a} where {where}", params)).first()[0]
-        section.rows = await query_rows(db, f"select {section.columns} from [{table}] {a} {section.joins} "
-                                            f"where {where} order by {ordering} limit :limit offset :offset", **params)
+        section.count, section.rows = await _from_table(db, section, bool(q), list(filters), params)
     words = query_words(q)
     for row in section.rows:
-        row["url"] = datasette.urls.row(DATABASE, table, row["key"])
+        row["url"] = datasette.urls.row(DATABASE, section.table, row["key"])
         row["title_marks"] = marks(row["title_zh"], words)
         row["passage"] = passage(row, section.passages, words) if words else None
+
+
+def _live(section: Section) -> list[str]:
+    """The condition that leaves withdrawn entries out, through the partial index of them
+    (riskcatalog.db): status = 'active' would read every matching row of a wide table."""
+    if section.name == "sources":
+        return []
+    return [f"rowid not in (select rowid from [{section.table}] where status != 'active')"]
+
+
+async def _from_index(db, section: Section, params: dict) -> tuple[int, list[dict]]:
+    """Words alone: the search index counts and orders; only the page's rows are read from the table."""
+    fts, a = f"{section.table}_search_fts", section.alias
+    where = " and ".join([f"{fts} match :fts", *_live(section)])
+    count = (await db.execute(f"select count(*) from {fts} where {where}", params)).first()[0]
+    ranked = await db.execute(f"select rowid from {fts} where {where} order by {_TIERS.format(fts=fts)}, rowid "
+                              "limit :limit offset :offset", params)
+    order = [row[0] for row in ranked]
+    rows = await query_rows(db, f"select {a}.rowid as _rowid, {section.columns} from [{section.table}] {a} "
+                                f"{section.joins} where {a}.rowid in ({', '.join(map(str, order))})")
+    return count, sorted(rows, key=lambda row: order.index(row["_rowid"]))
+
+
+async def _from_table(db, section: Section, words: bool, filters: list[str], params: dict) -> tuple[int, list[dict]]:
+    """Filters (and words, if any): the table, with the filters' conditions."""
+    a, fts = section.alias, f"{section.table}_search_fts"
+    conditions = [f"{a}.{condition}" for condition in _live(section)]
+    conditions += [FILTERS[name].conditions[section.name] for name in filters]
+    ordering = f"{a}.rowid"
+    if words:
+        conditions.append(f"{a}.rowid in (select rowid from {fts} where {fts} match :fts)")
+        ordering = _TIERS.format(fts=fts).replace("when rowid", f"when {a}.rowid") + f", {a}.rowid"
+    where = " and ".join(conditions) or "1"
+    count = (await db.execute(f"select count(*) from [{section.table}] {a} where {where}", params)).first()[0]
+    rows = await query_rows(db, f"select {section.columns} from [{section.table}] {a} {section.joins} "
+                                f"where {where} order by {ordering} limit :limit offset :offset", **params)
+    return count, rows
 
 
 #: Matches ranked by where the words are: all in the title first, then all in the area's name, then
