@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from riskcatalog.search import fts_query
+from riskcatalog.site import hardening
 from riskcatalog.site.serve import SETTINGS
 
 #: A bound, not a timing: the SQL time limit plus generous room for a slow machine.
@@ -110,8 +111,21 @@ RUNAWAY_SQL = [
     "cross join measures e",
 ]
 
+#: A new operand on every row, each call within its bound and the values within the value
+#: limit: SQLite checks the time limit only every 1,000 steps, some hundred calls apart, so each
+#: call's bound is what keeps the query near the limit.
+EVERY_ROW_CALLS = [
+    "select count(*) from risks a, risks b "
+    "where instr(hex(zeroblob(490000 + a.rowid + b.rowid * 60)), substr(hex(zeroblob(500)), 1, 999) || '1')",
+    "select count(*) from risks a, risks b where hex(zeroblob(490000 + a.rowid + b.rowid * 60)) like '%0001'",
+    "select count(*) from risks a, risks b "
+    "where json_array_length('[' || replace(hex(zeroblob(240000 + a.rowid + b.rowid * 100)), '00', '0,') || '0]')",
+]
 
-@pytest.mark.parametrize("statement", RUNAWAY_SQL, ids=["recursive-cte", "cross-join", "explicit-cross-join"])
+
+@pytest.mark.parametrize("statement", RUNAWAY_SQL + EVERY_ROW_CALLS,
+                         ids=["recursive-cte", "cross-join", "explicit-cross-join", "instr-on-every-row",
+                              "like-on-every-row", "json-on-every-row"])
 async def test_runaway_query_is_stopped_by_the_time_limit(ds, catalog_db, baseline, statement):
     response = await fetch(ds, sql(statement))
     assert response.status_code == 400
@@ -220,7 +234,7 @@ async def test_character_repeat_cannot_stall_a_thread(ds, catalog_db, baseline, 
     """printf's %c with a huge precision loops for seconds in SQLite 3.40 where the time limit can't stop it: refused."""
     response = await fetch(ds, sql(statement))
     assert response.status_code == 400
-    assert response.json()["error"] == "user-defined function raised exception"
+    assert response.json()["error"] == "string or blob too big"
     await assert_still_serving(ds, catalog_db, baseline)
 
 
@@ -237,6 +251,110 @@ async def test_printf_still_answers_as_sqlite_does(ds):
     response = await fetch(ds, sql(statement) + "&_shape=array")
     assert list(response.json()[0].values()) == expected
     assert expected[0] == "003.1|ab|zzz|7%"
+
+
+# --- one call's work is bounded (issue 14, item 1) ----------------------------------------------
+
+TOO_BIG = "string or blob too big"
+
+#: One call each whose work, the product of two operands' lengths, is past the function's bound
+#: (riskcatalog.site.hardening.QUADRATIC_BUILTINS). SQLite checks the time limit between steps
+#: only, and each of these is one step: the issue's instr (4 MB × 100 KB, now over the value
+#: limit) answered after 9.4 s.
+QUADRATIC_CALLS = [
+    "select instr(hex(zeroblob(2000000)), substr(hex(zeroblob(50000)), 1, 99999) || '1')",
+    "select instr(hex(zeroblob(499000)), substr(hex(zeroblob(5000)), 1, 9999) || '1')",
+    "select replace(hex(zeroblob(499000)), substr(hex(zeroblob(5000)), 1, 9999) || '1', 'x') is null",
+    "select hex(zeroblob(499000)) like '%' || substr(hex(zeroblob(50)), 1, 99) || '1'",
+    "select hex(zeroblob(499000)) like '%' || substr(hex(zeroblob(50)), 1, 99) || '1' escape '!'",
+    "select hex(zeroblob(499000)) glob '*' || substr(hex(zeroblob(50)), 1, 99) || '1'",
+    "select length(trim(hex(zeroblob(499000)), replace(hex(zeroblob(50)), '0', 'A') || '0'))",
+    "select length(rtrim(hex(zeroblob(499000)), replace(hex(zeroblob(50)), '0', 'A') || '0'))",
+    "select length(json_patch(a, b)) from (with recursive n(i) as (select 1 union all select i + 1 from n "
+    "where i < 20000) select json_group_object('a' || i, 0) as a, json_group_object('b' || i, 0) as b from n)",
+]
+
+
+@pytest.mark.parametrize("statement", QUADRATIC_CALLS, ids=["instr-4MB", "instr", "replace", "like", "like-escape",
+                                                            "glob", "trim", "rtrim", "json_patch"])
+async def test_quadratic_call_is_refused_at_once(ds, catalog_db, baseline, statement):
+    """A string function asked for more work than its bound is refused before it starts."""
+    response = await fetch(ds, sql(statement))
+    assert response.status_code == 400
+    assert response.json()["error"] == TOO_BIG
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+@pytest.mark.parametrize("statement", [
+    "select length(hex(zeroblob(600000)))",
+    # 10 MB per value, as before this limit: instr over a new one on every row ran ~1 s a call.
+    "select count(*) from risks a, risks b "
+    "where instr(hex(zeroblob(4900000 + a.rowid + b.rowid * 60)), substr(hex(zeroblob(5000)), 1, 9999) || '1')",
+])
+async def test_values_over_a_megabyte_are_refused(ds, catalog_db, baseline, statement):
+    """The value limit is SQLite's advice for untrusted SQL, 1 MB: a linear function takes ~10 ms over it."""
+    response = await fetch(ds, sql(statement))
+    assert response.status_code == 400
+    assert response.json()["error"] == TOO_BIG
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+BOUNDED_CASES = ["instr('abc', 'c')", "instr(x'010203', x'03')", "instr(12345, 34)", "instr(NULL, 'a')",
+                 "replace('aXbX', 'X', '-')", "replace('abc', '', 'x')", "replace(1.5, '.', ',')",
+                 "'ABC' like 'a%'", "'abc' like 'A_C'", "'a_c' like 'a!_c' escape '!'", "'报销' like '%销'",
+                 "'x' like NULL", "5 like 5", "'abc' glob 'a*'", "'ABC' glob 'a*'", "'a1' glob 'a[0-9]'",
+                 "trim('xxaxx', 'x')", "ltrim('xxa', 'x')", "rtrim('axx', 'x')", "trim('报销报', '报')",
+                 """json_patch('{"a":1,"b":{"c":2}}', '{"b":{"c":null},"d":3}')"""]
+
+
+async def test_bounded_builtins_still_answer_as_sqlite_does(ds, catalog_db):
+    """Within their bounds, the guarded built-ins give exactly what SQLite's own give, filters included."""
+    statement = "select " + ", ".join(f"{case} as c{n}" for n, case in enumerate(BOUNDED_CASES))
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        expected = list(conn.execute(statement).fetchone())
+    response = await fetch(ds, sql(statement) + "&_shape=array")
+    assert list(response.json()[0].values()) == expected
+    with contextlib.closing(sqlite3.connect(catalog_db)) as conn:
+        titles = [row[0] for row in conn.execute("select title_zh from risks where title_zh like '%报销%' order by seq")]
+    response = await fetch(ds, "/catalog/risks.json?_shape=array&_col=title_zh&title_zh__contains=" + quote("报销"))
+    assert [row["title_zh"] for row in response.json()] == titles and len(titles) > 1
+
+
+def test_statement_over_100_kb_is_refused(catalog_db):
+    """SQLite's advice for untrusted SQL: parsing and planning happen before the time limit starts.
+    (httpx sends no URL past 64 KB, so this goes to a hardened connection directly.)"""
+    with contextlib.closing(sqlite3.connect(catalog_db)) as conn:
+        hardening.harden(conn)
+        assert conn.execute("select length(?)", ["x" * 99_000]).fetchone()[0] == 99_000
+        with pytest.raises(sqlite3.DataError, match="^query string is too large$"):
+            conn.execute("select '" + "x" * 100_000 + "'")
+
+
+# --- one query's result is bounded (issue 14, item 2) -------------------------------------------
+
+RESULT_TOO_LARGE = ("结果过大：一次查询的结果最多 5,000,000 个字符，请少选几行或几列。Result too large: one query "
+                    "may return at most 5,000,000 characters; select fewer rows or columns.")
+
+
+async def test_one_query_result_is_capped(ds, catalog_db, baseline):
+    """The value limit is per value: a query's rows together may hold 5 million characters or bytes."""
+    response = await fetch(ds, sql("select zeroblob(900000) from risks limit 6"))
+    assert response.status_code == 400
+    assert response.json()["error"] == RESULT_TOO_LARGE
+    response = await fetch(ds, sql("select length(zeroblob(900000)) as n from risks limit 6") + "&_shape=array")
+    assert response.json() == [{"n": 900000}] * 6
+    response = await fetch(ds, sql("select zeroblob(900000) as blob from risks limit 5") + "&_shape=array")
+    assert len(response.json()) == 5
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+# --- no path or debug page leaks (issue 14, item 5) ---------------------------------------------
+
+async def test_database_list_names_no_file(ds, catalog_db):
+    """pragma_database_list answers no rows (its file column is the database's absolute path)."""
+    response = await fetch(ds, sql("select * from pragma_database_list") + "&_shape=array")
+    assert response.status_code == 200 and response.json() == []
+    assert (await fetch(ds, "/catalog")).status_code == 200  # Datasette's own PRAGMA database_list still works
 
 
 # --- search: FTS syntax in the search box is inert -----------------------------------------------
