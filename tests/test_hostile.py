@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import sqlite3
 import time
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from riskcatalog.search import fts_query
-from riskcatalog.site import hardening
+from riskcatalog.site import hardening, pages
 from riskcatalog.site.serve import SETTINGS
 
 #: A bound, not a timing: the SQL time limit plus generous room for a slow machine.
@@ -188,22 +189,68 @@ async def test_garbage_paging_gives_a_bounded_page(ds, catalog_db, baseline, pat
     await assert_still_serving(ds, catalog_db, baseline)
 
 
-# Datasette 0.65 raises DatasetteError without a status for these (table.py: "Cannot sort table
-# by ...") or lets sqlite3.ProgrammingError through (a second statement in _where): both are 500s
-# from Datasette itself, not from this project's hooks. The test pins the message and that the
-# site keeps serving.
-UPSTREAM_500 = [
-    ("/catalog/risks.json?_sort=nonexistent", "Cannot sort table by nonexistent"),
-    ("/catalog/risks.json?_sort_desc=nonexistent", "Cannot sort table by nonexistent"),
-    ("/catalog/risks.json?_where=" + quote("1=1; drop table risks"), "You can only execute one statement at a time."),
+# --- client errors: 400 in Chinese and English, never 500 (issue 14, item 6) -------------------------
+
+PARAMETER = "请求参数有误。Bad request: "
+SQL_OR_VALUES = "查询或其参数有误。Bad request: "
+UNREADABLE = PARAMETER + "a parameter could not be read "
+
+# Datasette 0.65 leaves these at 500: a DatasetteError without a status (table.py's sort checks,
+# filters.py's _through), a parameter it reads without checking (json.loads, int()), or an
+# sqlite3 error from the values it binds.
+CLIENT_ERRORS = [
+    ("/catalog/risks.json?_sort=seq&_sort_desc=seq", PARAMETER + "Cannot use _sort and _sort_desc at the same time"),
+    ("/catalog/risks.json?_sort=nonexistent", PARAMETER + "Cannot sort table by nonexistent"),
+    ("/catalog/risks.json?_sort_desc=nonexistent", PARAMETER + "Cannot sort table by nonexistent"),
+    ("/catalog/risks.json?_through=" + quote("{bad"),
+     UNREADABLE + "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+    ("/catalog/risks.json?_through=" + quote("[1]"), UNREADABLE + "(list indices must be integers or slices, not str)"),
+    ("/catalog/risks.json?_through=" + quote('{"table": "risk_measures"}'), UNREADABLE + "('column')"),
+    ("/catalog/risks.json?_through=" + quote('{"table": "units", "column": "id", "value": "x"}'),
+     PARAMETER + "Invalid _through - could not find corresponding foreign key"),
+    ("/catalog/risks.json?_timelimit=abc", UNREADABLE + "(invalid literal for int() with base 10: 'abc')"),
+    ("/catalog/risk_measures/only-one-pk.json", SQL_OR_VALUES + "You did not supply a value for binding parameter :p1."),
+    ("/catalog/register.json?_next=999999999999999999999999", SQL_OR_VALUES + "datatype mismatch"),
+    ("/catalog/risks.json?id__gt=999999999999999999999999",
+     UNREADABLE + "(Python int too large to convert to SQLite INTEGER)"),
+    ("/catalog/risks.json?_where=" + quote("1=1; drop table risks"),
+     SQL_OR_VALUES + "You can only execute one statement at a time."),
 ]
 
 
-@pytest.mark.parametrize("path, error", UPSTREAM_500, ids=[p.split("?", 1)[1] for p, _ in UPSTREAM_500])
-async def test_upstream_500_leaves_the_site_serving(ds, catalog_db, baseline, path, error):
-    response = await ds.client.get(path)
-    assert response.json()["error"] == error
+@pytest.mark.parametrize("path, error", CLIENT_ERRORS, ids=[p.split("/", 2)[2] for p, _ in CLIENT_ERRORS])
+async def test_client_error_is_a_400_in_both_languages(ds, catalog_db, baseline, path, error):
+    """A request the site cannot answer is told so with 400 and the reason, Chinese first."""
+    response = await fetch(ds, path)
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "error": error, "status": 400, "title": "请求有误 Bad request"}
     await assert_still_serving(ds, catalog_db, baseline)
+
+
+@pytest.mark.parametrize("path, error", [
+    ("/catalog/risk_measures/only-one-pk", SQL_OR_VALUES + "You did not supply a value for binding parameter :p1."),
+    ("/catalog/risks.csv?_stream=on&_where=" + quote(RUNAWAY_SQL[1].replace("select count(*) from", "(select count(*) from")
+                                                     + ") > 0"),
+     "查询超过时间限制。Bad request: SQL query took too long"),
+], ids=["row-page-with-one-of-two-keys", "csv-stream-past-the-time-limit"])
+async def test_client_error_page_is_a_400_in_both_languages(ds, catalog_db, baseline, path, error):
+    """Pages (HTML, and a CSV stream the time limit stopped before it began) answer 400 with the same words."""
+    response = await fetch(ds, path)
+    assert response.status_code == 400
+    assert "<title>请求有误 Bad request</title>" in response.text
+    assert html.escape(error, quote=False) in response.text
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+async def test_unexpected_error_is_a_500_that_shows_nothing_of_the_server(ds, catalog_db, monkeypatch):
+    """A fault of the site is a 500 whose page names no file: the traceback goes to the log only."""
+    async def broken(datasette):
+        raise FileNotFoundError(2, "No such file or directory", str(catalog_db))
+    monkeypatch.setattr(pages, "home", broken)
+    response = await ds.client.get("/")
+    assert response.status_code == 500
+    assert "服务器出错，已记录在日志中。The server failed; the error is in its log." in response.text
+    assert str(catalog_db) not in response.text
 
 
 @pytest.mark.parametrize("statement", ["select hex(fts3_tokenizer('simple'))",
