@@ -20,6 +20,8 @@ from riskcatalog.search import fts_query
 from riskcatalog.site import hardening, pages
 from riskcatalog.site.serve import SETTINGS
 
+from .conftest import PROJECT_ROOT, make_datasette
+
 #: A bound, not a timing: the SQL time limit plus generous room for a slow machine.
 MAX_SECONDS = SETTINGS["sql_time_limit_ms"] / 1000 + 4
 MAX_ROWS = SETTINGS["max_returned_rows"]
@@ -367,6 +369,25 @@ async def test_bounded_builtins_still_answer_as_sqlite_does(ds, catalog_db):
     assert [row["title_zh"] for row in response.json()] == titles and len(titles) > 1
 
 
+NOT_MATERIALIZED = ("with c0 as not materialized (select 1 as x), "
+                    + ", ".join(f"c{n} as not /* hint */ materialized (select a.x from c{n - 1} a, c{n - 1} b)"
+                                for n in range(1, 17))
+                    + " select count(*) from c16")
+
+
+async def test_not_materialized_hint_is_refused(ds, catalog_db, baseline):
+    """Sixteen chained NOT MATERIALIZED CTEs took 26 s and 137 MB to prepare, out of the time limit's reach."""
+    for path in (sql(NOT_MATERIALIZED), "/catalog/risks.json?_where=" + quote(f"key in ({NOT_MATERIALIZED})")):
+        response = await fetch(ds, path)
+        assert response.status_code == 400
+        assert response.json()["error"] == (
+            "本站不接受 NOT MATERIALIZED 提示。 The NOT MATERIALIZED hint is not accepted here: SQLite 3.40 copies "
+            "such a CTE at each use while it prepares the statement, before any time limit applies.")
+    response = await fetch(ds, sql("with c as materialized (select 'not materialized' as x) select x from c"))
+    assert response.json()["rows"] == [["not materialized"]]
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
 def test_statement_over_100_kb_is_refused(catalog_db):
     """SQLite's advice for untrusted SQL: parsing and planning happen before the time limit starts.
     (httpx sends no URL past 64 KB, so this goes to a hardened connection directly.)"""
@@ -395,13 +416,85 @@ async def test_one_query_result_is_capped(ds, catalog_db, baseline):
     await assert_still_serving(ds, catalog_db, baseline)
 
 
+# --- facets and query strings are bounded (issue 14, item 3) -----------------------------------
+
+def facet_links(page: dict) -> list[str]:
+    return [value["toggle_url"] for facet in page["facet_results"].values() for value in facet["results"]]
+
+
+async def test_repeated_facet_is_computed_once(ds, catalog_db, baseline):
+    """2,000 copies of one facet (a 30 KB URL) answer as one: before, the page grew with their square."""
+    once = (await fetch(ds, "/catalog/risks.json?_facet=title_zh")).json()
+    repeated = await fetch(ds, "/catalog/risks.json?" + "&".join(["_facet=title_zh"] * 2000))
+    assert repeated.status_code == 200
+    assert list(repeated.json()["facet_results"]) == list(once["facet_results"])
+    assert facet_links(repeated.json()) == facet_links(once) and len(facet_links(once)) > 40
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+async def test_more_than_five_facets_are_refused(ds):
+    facets = "&".join(f"_facet={column}" for column in ("area", "level", "category", "post_zh", "power_zh"))
+    assert (await fetch(ds, f"/catalog/risks.json?{facets}")).status_code == 200
+    response = await fetch(ds, f"/catalog/risks.json?{facets}&_facet_array=measure_ids")
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "status": 400, "title": "请求有误 Bad request", "error":
+                               "一次最多可以请求 5 个分面，本次请求了 6 个。 "
+                               "At most 5 facets may be asked for at once; this request asks for 6."}
+
+
+async def test_query_string_over_8192_characters_is_refused(ds):
+    """Every facet value's link repeats the query string: a long one multiplies the page's size."""
+    response = await fetch(ds, "/catalog/risks?_facet_size=max&_x=" + "x" * 8200)
+    assert response.status_code == 414
+    assert "网址的查询参数最多 8,192 个字符（SQL 除外），本次有 8,220 个。" in response.text
+    assert "A query string may have at most 8,192 characters besides its SQL; this one has 8,220." in response.text
+    response = await fetch(ds, sql("select '" + "x" * 9000 + "' as x") + "&_shape=array")
+    assert response.json() == [{"x": "x" * 9000}]
+
+
 # --- no path or debug page leaks (issue 14, item 5) ---------------------------------------------
+
+DEBUG_PAGES = ["/-/databases", "/-/databases.json", "/-/threads", "/-/threads.json", "/-/messages", "/-/allow-debug",
+               "/-/patterns", "/-/permissions"]
+
+
+@pytest.mark.parametrize("path", DEBUG_PAGES)
+async def test_debug_pages_are_closed(ds, path):
+    response = await fetch(ds, path)
+    assert response.status_code == 404
+    assert "本站不提供此调试页面。" in response.text and "This debug page is not served here." in response.text
+
 
 async def test_database_list_names_no_file(ds, catalog_db):
     """pragma_database_list answers no rows (its file column is the database's absolute path)."""
     response = await fetch(ds, sql("select * from pragma_database_list") + "&_shape=array")
     assert response.status_code == 200 and response.json() == []
     assert (await fetch(ds, "/catalog")).status_code == 200  # Datasette's own PRAGMA database_list still works
+
+
+async def test_unknown_host_is_never_cached(ds):
+    """Datasette builds next_url and Link from the Host header, under max-age=300: with no names
+    configured, a response to a Host other than the site's own address may not be cached."""
+    response = await fetch(ds, "/catalog/register.json?_size=2")
+    assert response.headers["cache-control"] == "max-age=300"
+    assert response.headers["link"] == '<http://localhost/catalog/register.json?_size=2&_next=2>; rel="next"'
+    response = await ds.client.get("/catalog/register.json?_size=2", headers={"host": "evil.example"})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_configured_hosts_are_the_only_ones_answered(catalog_db):
+    ds = make_datasette(catalog_db, plugin_config={"hosts": ["risks.example.org"]})
+    response = await ds.client.get("/catalog/register.json?_size=2", headers={"host": "risks.example.org"})
+    assert response.headers["cache-control"] == "max-age=300"
+    assert response.json()["next_url"] == "http://risks.example.org/catalog/register.json?_size=2&_next=2"
+    for host in ("evil.example", "localhost"):
+        response = await ds.client.get("/catalog/register.json?_size=2", headers={"host": host})
+        assert response.status_code == 400
+        assert response.headers["cache-control"] == "no-store" and "link" not in response.headers
+        assert response.json() == {"ok": False, "status": 400, "title": "主机名有误 Unknown host", "error":
+                                   f"本站不以此主机名提供服务。 This site is not served as '{host}'; its operator "
+                                   "lists the names it is served under in metadata.yml, plugins: riskcatalog: hosts."}
 
 
 # --- search: FTS syntax in the search box is inert -----------------------------------------------

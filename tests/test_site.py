@@ -287,4 +287,4 @@ def test_site_loads_no_part_of_the_build_but_the_search_text():
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == str(["riskcatalog", "riskcatalog.search", "riskcatalog.site",
                                   "riskcatalog.site.errors", "riskcatalog.site.hardening",
-                                  "riskcatalog.site.pages"])
+                                  "riskcatalog.site.limits", "riskcatalog.site.pages"])

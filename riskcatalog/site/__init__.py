@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from ..search import fts_query
 from . import hardening, pages
 from .errors import handle_exception  # noqa: F401  (hook: client errors as 4xx, in both languages)
+from .limits import asgi_wrapper  # noqa: F401  (hook: the limits at the door)
 
 DATABASE = pages.DATABASE
 
