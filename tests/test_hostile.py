@@ -10,12 +10,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import os
 import sqlite3
+import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from riskcatalog import build as builder
 from riskcatalog.search import fts_query
 from riskcatalog.site import hardening, pages
 from riskcatalog.site.serve import SETTINGS
@@ -470,6 +474,44 @@ async def test_database_list_names_no_file(ds, catalog_db):
     response = await fetch(ds, sql("select * from pragma_database_list") + "&_shape=array")
     assert response.status_code == 200 and response.json() == []
     assert (await fetch(ds, "/catalog")).status_code == 200  # Datasette's own PRAGMA database_list still works
+
+
+def served_paths(catalog_db) -> list[str]:
+    """Where the server's files are: the database's folder, the project, the Python installation."""
+    return [str(catalog_db.parent), str(PROJECT_ROOT), sys.prefix, sys.base_prefix, os.path.expanduser("~")]
+
+
+LEAK_PROBES = ["/", "/-/versions.json", "/-/plugins.json", "/-/settings.json", "/-/metadata.json", "/-/actor.json",
+               "/catalog.json", "/catalog", "/catalog/units.json?_shape=array", "/catalog/units", "/catalog/risks.json",
+               "/catalog/risks/yijia-LAND-01.json", "/catalog/nonexistent", "/catalog/risks.json?_sort=nonexistent",
+               sql("select * from pragma_database_list"), sql("select * from units"),
+               *DEBUG_PAGES]
+
+
+async def test_no_response_names_a_path_of_the_server(ds, catalog_db):
+    for path in LEAK_PROBES:
+        response = await ds.client.get(path)
+        for where in served_paths(catalog_db):
+            assert where not in response.text, f"{path} shows {where}"
+
+
+@pytest.mark.parametrize("working_directory, given, stored", [
+    ("project", "absolute", "mini"),
+    ("tmp", "absolute", "mini"),
+    ("tmp-parent", "absolute", "{tmp}/mini"),
+    ("tmp", "relative", "mini"),
+])
+def test_units_folder_is_stored_relative_or_by_name(mini_catalog, tmp_path, monkeypatch, working_directory, given,
+                                                     stored):
+    """The build keeps a register's folder relative to the working directory when it lies under it,
+    else only its name: the database is published, the builder's file system is not."""
+    monkeypatch.chdir({"project": PROJECT_ROOT, "tmp": tmp_path, "tmp-parent": tmp_path.parent}[working_directory])
+    builder.build([mini_catalog if given == "absolute" else Path(mini_catalog.name)], tmp_path / "out.db")
+    expected = stored.format(tmp=tmp_path.name)
+    with contextlib.closing(sqlite3.connect(tmp_path / "out.db")) as conn:
+        assert conn.execute("select folder from units").fetchall() == [(expected,)]
+        files = {row[0] for row in conn.execute("select file from risks union select file from sources")}
+    assert files == {f"{expected}/alpha.yml", f"{expected}/sources.yml"}
 
 
 async def test_unknown_host_is_never_cached(ds):
