@@ -11,7 +11,6 @@ other exception is a fault of the site: 500, with a message that shows nothing o
 from __future__ import annotations
 
 import sqlite3
-import sys
 import sysconfig
 import traceback
 from pathlib import Path
@@ -41,8 +40,7 @@ def handle_exception(datasette, request, exception):
     if isinstance(exception, Base400) or (isinstance(exception, DatasetteError) and exception.status != 500):
         return None  # already a client error, worded by Datasette
     error = client_error(exception)
-    if error is None:
-        traceback.print_exception(exception, file=sys.stderr)
+    if error is None:  # Datasette's own handler, called after this one, logs its traceback
         error = DatasetteError("服务器出错，已记录在日志中。The server failed; the error is in its log.",
                                title=SERVER_ERROR, status=500)
     return datasette_handle_exception(datasette, request, error)
