@@ -35,6 +35,7 @@ MAX_RESULT_CHARS = 5_000_000
 #: of work on the machine of docs/benchmarks.md (instr and replace compare with memcmp,
 #: ~1e11 bytes/s; LIKE and GLOB step ~1.3e9 times/s; trim tests each character against each
 #: character to trim, ~4e8/s; json_patch looks every key of one object up in the other).
+#: The check costs every row a LIKE filter reads ~3 µs (docs/limits.md, "What this costs").
 QUADRATIC_BUILTINS: dict[tuple[str, int], int] = {
     ("instr", 2): 10**9,
     ("replace", 3): 10**9,
