@@ -92,7 +92,7 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
             "provenance_note_zh": provenance.get("note_zh"), "provenance_note_en": provenance.get("note_en"),
             "languages": register.languages,
             "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
-            "folder": str(register.folder)}],
+            "folder": stored_folder(register.folder)}],
         "unit_levels": [{"unit": unit, "level": level["id"], "min_score": level["min_score"],
                          "review_days": level["review_days"]} for level in reg["levels"]],
         "sources": [{"key": _key(unit, s["id"]), "unit": unit, **s} for s in register.sources],
@@ -109,6 +109,8 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
         "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
                             for m in register.measures() for s in m.get("sources", [])],
     }
+    for record in (r for table_records in records.values() for r in table_records if "file" in r):
+        record["file"] = f"{stored_folder(register.folder)}/{Path(record['file']).name}"
     rows = {table: [_values(table, row) for row in table_records] for table, table_records in records.items()}
     also = found_by(register)
     for table, columns in SEARCHED.items():
@@ -132,6 +134,15 @@ def found_by(register: Register) -> dict[tuple[str, str], dict]:
                                               "area_en": [a.get("name_en") for a in records],
                                               "cited": [titles[s] for s in entry.get("sources", [])]}
     return found
+
+
+def stored_folder(folder: Path) -> str:
+    """A register folder as the database keeps it: relative to the working directory when it lies
+    under it, else only its name; the database is published, the builder's file system is not."""
+    path, here = Path(folder).resolve(), Path.cwd().resolve()
+    if path != here and path.is_relative_to(here):
+        return path.relative_to(here).as_posix()
+    return path.name
 
 
 def _values(table: str, row: dict) -> tuple:

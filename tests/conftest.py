@@ -26,9 +26,11 @@ def catalog_db(tmp_path_factory) -> Path:
     return path
 
 
-def make_datasette(db_path: Path, **settings) -> Datasette:
-    """A Datasette configured as `make serve` configures it (plus any settings given), for in-process requests."""
+def make_datasette(db_path: Path, plugin_config: dict | None = None, **settings) -> Datasette:
+    """A Datasette configured as `make serve` configures it (plus any settings given, and any
+    riskcatalog plugin configuration), for in-process requests."""
     metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    metadata["plugins"]["riskcatalog"].update(plugin_config or {})
     return Datasette([str(db_path)], metadata=metadata, template_dir=str(PROJECT_ROOT / "templates"),
                      static_mounts=[("static", str(PROJECT_ROOT / "static"))], settings={**SETTINGS, **settings})
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
+import os
 import sqlite3
+import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from riskcatalog import build as builder
 from riskcatalog.search import fts_query
+from riskcatalog.site import hardening, pages
 from riskcatalog.site.serve import SETTINGS
+
+from .conftest import PROJECT_ROOT, make_datasette
 
 #: A bound, not a timing: the SQL time limit plus generous room for a slow machine.
 MAX_SECONDS = SETTINGS["sql_time_limit_ms"] / 1000 + 4
@@ -110,8 +118,21 @@ RUNAWAY_SQL = [
     "cross join measures e",
 ]
 
+#: A new operand on every row, each call within its bound and the values within the value
+#: limit: SQLite checks the time limit only every 1,000 steps, some hundred calls apart, so each
+#: call's bound is what keeps the query near the limit.
+EVERY_ROW_CALLS = [
+    "select count(*) from risks a, risks b "
+    "where instr(hex(zeroblob(490000 + a.rowid + b.rowid * 60)), substr(hex(zeroblob(500)), 1, 999) || '1')",
+    "select count(*) from risks a, risks b where hex(zeroblob(490000 + a.rowid + b.rowid * 60)) like '%0001'",
+    "select count(*) from risks a, risks b "
+    "where json_array_length('[' || replace(hex(zeroblob(240000 + a.rowid + b.rowid * 100)), '00', '0,') || '0]')",
+]
 
-@pytest.mark.parametrize("statement", RUNAWAY_SQL, ids=["recursive-cte", "cross-join", "explicit-cross-join"])
+
+@pytest.mark.parametrize("statement", RUNAWAY_SQL + EVERY_ROW_CALLS,
+                         ids=["recursive-cte", "cross-join", "explicit-cross-join", "instr-on-every-row",
+                              "like-on-every-row", "json-on-every-row"])
 async def test_runaway_query_is_stopped_by_the_time_limit(ds, catalog_db, baseline, statement):
     response = await fetch(ds, sql(statement))
     assert response.status_code == 400
@@ -174,22 +195,68 @@ async def test_garbage_paging_gives_a_bounded_page(ds, catalog_db, baseline, pat
     await assert_still_serving(ds, catalog_db, baseline)
 
 
-# Datasette 0.65 raises DatasetteError without a status for these (table.py: "Cannot sort table
-# by ...") or lets sqlite3.ProgrammingError through (a second statement in _where): both are 500s
-# from Datasette itself, not from this project's hooks. The test pins the message and that the
-# site keeps serving.
-UPSTREAM_500 = [
-    ("/catalog/risks.json?_sort=nonexistent", "Cannot sort table by nonexistent"),
-    ("/catalog/risks.json?_sort_desc=nonexistent", "Cannot sort table by nonexistent"),
-    ("/catalog/risks.json?_where=" + quote("1=1; drop table risks"), "You can only execute one statement at a time."),
+# --- client errors: 400 in Chinese and English, never 500 (issue 14, item 6) -------------------------
+
+PARAMETER = "请求参数有误。Bad request: "
+SQL_OR_VALUES = "查询或其参数有误。Bad request: "
+UNREADABLE = PARAMETER + "a parameter could not be read "
+
+# Datasette 0.65 leaves these at 500: a DatasetteError without a status (table.py's sort checks,
+# filters.py's _through), a parameter it reads without checking (json.loads, int()), or an
+# sqlite3 error from the values it binds.
+CLIENT_ERRORS = [
+    ("/catalog/risks.json?_sort=seq&_sort_desc=seq", PARAMETER + "Cannot use _sort and _sort_desc at the same time"),
+    ("/catalog/risks.json?_sort=nonexistent", PARAMETER + "Cannot sort table by nonexistent"),
+    ("/catalog/risks.json?_sort_desc=nonexistent", PARAMETER + "Cannot sort table by nonexistent"),
+    ("/catalog/risks.json?_through=" + quote("{bad"),
+     UNREADABLE + "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+    ("/catalog/risks.json?_through=" + quote("[1]"), UNREADABLE + "(list indices must be integers or slices, not str)"),
+    ("/catalog/risks.json?_through=" + quote('{"table": "risk_measures"}'), UNREADABLE + "('column')"),
+    ("/catalog/risks.json?_through=" + quote('{"table": "units", "column": "id", "value": "x"}'),
+     PARAMETER + "Invalid _through - could not find corresponding foreign key"),
+    ("/catalog/risks.json?_timelimit=abc", UNREADABLE + "(invalid literal for int() with base 10: 'abc')"),
+    ("/catalog/risk_measures/only-one-pk.json", SQL_OR_VALUES + "You did not supply a value for binding parameter :p1."),
+    ("/catalog/register.json?_next=999999999999999999999999", SQL_OR_VALUES + "datatype mismatch"),
+    ("/catalog/risks.json?id__gt=999999999999999999999999",
+     UNREADABLE + "(Python int too large to convert to SQLite INTEGER)"),
+    ("/catalog/risks.json?_where=" + quote("1=1; drop table risks"),
+     SQL_OR_VALUES + "You can only execute one statement at a time."),
 ]
 
 
-@pytest.mark.parametrize("path, error", UPSTREAM_500, ids=[p.split("?", 1)[1] for p, _ in UPSTREAM_500])
-async def test_upstream_500_leaves_the_site_serving(ds, catalog_db, baseline, path, error):
-    response = await ds.client.get(path)
-    assert response.json()["error"] == error
+@pytest.mark.parametrize("path, error", CLIENT_ERRORS, ids=[p.split("/", 2)[2] for p, _ in CLIENT_ERRORS])
+async def test_client_error_is_a_400_in_both_languages(ds, catalog_db, baseline, path, error):
+    """A request the site cannot answer is told so with 400 and the reason, Chinese first."""
+    response = await fetch(ds, path)
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "error": error, "status": 400, "title": "请求有误 Bad request"}
     await assert_still_serving(ds, catalog_db, baseline)
+
+
+@pytest.mark.parametrize("path, error", [
+    ("/catalog/risk_measures/only-one-pk", SQL_OR_VALUES + "You did not supply a value for binding parameter :p1."),
+    ("/catalog/risks.csv?_stream=on&_where=" + quote(RUNAWAY_SQL[1].replace("select count(*) from", "(select count(*) from")
+                                                     + ") > 0"),
+     "查询超过时间限制。Bad request: SQL query took too long"),
+], ids=["row-page-with-one-of-two-keys", "csv-stream-past-the-time-limit"])
+async def test_client_error_page_is_a_400_in_both_languages(ds, catalog_db, baseline, path, error):
+    """Pages (HTML, and a CSV stream the time limit stopped before it began) answer 400 with the same words."""
+    response = await fetch(ds, path)
+    assert response.status_code == 400
+    assert "<title>请求有误 Bad request</title>" in response.text
+    assert html.escape(error, quote=False) in response.text
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+async def test_unexpected_error_is_a_500_that_shows_nothing_of_the_server(ds, catalog_db, monkeypatch):
+    """A fault of the site is a 500 whose page names no file: the traceback goes to the log only."""
+    async def broken(datasette):
+        raise FileNotFoundError(2, "No such file or directory", str(catalog_db))
+    monkeypatch.setattr(pages, "home", broken)
+    response = await ds.client.get("/")
+    assert response.status_code == 500
+    assert "服务器出错，已记录在日志中。The server failed; the error is in its log." in response.text
+    assert str(catalog_db) not in response.text
 
 
 @pytest.mark.parametrize("statement", ["select hex(fts3_tokenizer('simple'))",
@@ -220,7 +287,7 @@ async def test_character_repeat_cannot_stall_a_thread(ds, catalog_db, baseline, 
     """printf's %c with a huge precision loops for seconds in SQLite 3.40 where the time limit can't stop it: refused."""
     response = await fetch(ds, sql(statement))
     assert response.status_code == 400
-    assert response.json()["error"] == "user-defined function raised exception"
+    assert response.json()["error"] == "string or blob too big"
     await assert_still_serving(ds, catalog_db, baseline)
 
 
@@ -237,6 +304,239 @@ async def test_printf_still_answers_as_sqlite_does(ds):
     response = await fetch(ds, sql(statement) + "&_shape=array")
     assert list(response.json()[0].values()) == expected
     assert expected[0] == "003.1|ab|zzz|7%"
+
+
+# --- one call's work is bounded (issue 14, item 1) ----------------------------------------------
+
+TOO_BIG = "string or blob too big"
+
+#: One call each whose work, the product of two operands' lengths, is past the function's bound
+#: (riskcatalog.site.hardening.QUADRATIC_BUILTINS). SQLite checks the time limit between steps
+#: only, and each of these is one step: the issue's instr (4 MB × 100 KB, now over the value
+#: limit) answered after 9.4 s.
+QUADRATIC_CALLS = [
+    "select instr(hex(zeroblob(2000000)), substr(hex(zeroblob(50000)), 1, 99999) || '1')",
+    "select instr(hex(zeroblob(499000)), substr(hex(zeroblob(5000)), 1, 9999) || '1')",
+    "select replace(hex(zeroblob(499000)), substr(hex(zeroblob(5000)), 1, 9999) || '1', 'x') is null",
+    "select hex(zeroblob(499000)) like '%' || substr(hex(zeroblob(50)), 1, 99) || '1'",
+    "select hex(zeroblob(499000)) like '%' || substr(hex(zeroblob(50)), 1, 99) || '1' escape '!'",
+    "select hex(zeroblob(499000)) glob '*' || substr(hex(zeroblob(50)), 1, 99) || '1'",
+    "select length(trim(hex(zeroblob(499000)), replace(hex(zeroblob(50)), '0', 'A') || '0'))",
+    "select length(rtrim(hex(zeroblob(499000)), replace(hex(zeroblob(50)), '0', 'A') || '0'))",
+    "select length(json_patch(a, b)) from (with recursive n(i) as (select 1 union all select i + 1 from n "
+    "where i < 20000) select json_group_object('a' || i, 0) as a, json_group_object('b' || i, 0) as b from n)",
+]
+
+
+@pytest.mark.parametrize("statement", QUADRATIC_CALLS, ids=["instr-4MB", "instr", "replace", "like", "like-escape",
+                                                            "glob", "trim", "rtrim", "json_patch"])
+async def test_quadratic_call_is_refused_at_once(ds, catalog_db, baseline, statement):
+    """A string function asked for more work than its bound is refused before it starts."""
+    response = await fetch(ds, sql(statement))
+    assert response.status_code == 400
+    assert response.json()["error"] == TOO_BIG
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+@pytest.mark.parametrize("statement", [
+    "select length(hex(zeroblob(600000)))",
+    # 10 MB per value, as before this limit: instr over a new one on every row ran ~1 s a call.
+    "select count(*) from risks a, risks b "
+    "where instr(hex(zeroblob(4900000 + a.rowid + b.rowid * 60)), substr(hex(zeroblob(5000)), 1, 9999) || '1')",
+])
+async def test_values_over_a_megabyte_are_refused(ds, catalog_db, baseline, statement):
+    """The value limit is SQLite's advice for untrusted SQL, 1 MB: a linear function takes ~10 ms over it."""
+    response = await fetch(ds, sql(statement))
+    assert response.status_code == 400
+    assert response.json()["error"] == TOO_BIG
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+BOUNDED_CASES = ["instr('abc', 'c')", "instr(x'010203', x'03')", "instr(12345, 34)", "instr(NULL, 'a')",
+                 "replace('aXbX', 'X', '-')", "replace('abc', '', 'x')", "replace(1.5, '.', ',')",
+                 "'ABC' like 'a%'", "'abc' like 'A_C'", "'a_c' like 'a!_c' escape '!'", "'报销' like '%销'",
+                 "'x' like NULL", "5 like 5", "'abc' glob 'a*'", "'ABC' glob 'a*'", "'a1' glob 'a[0-9]'",
+                 "trim('xxaxx', 'x')", "ltrim('xxa', 'x')", "rtrim('axx', 'x')", "trim('报销报', '报')",
+                 """json_patch('{"a":1,"b":{"c":2}}', '{"b":{"c":null},"d":3}')"""]
+
+
+async def test_bounded_builtins_still_answer_as_sqlite_does(ds, catalog_db):
+    """Within their bounds, the guarded built-ins give exactly what SQLite's own give, filters included."""
+    statement = "select " + ", ".join(f"{case} as c{n}" for n, case in enumerate(BOUNDED_CASES))
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        expected = list(conn.execute(statement).fetchone())
+    response = await fetch(ds, sql(statement) + "&_shape=array")
+    assert list(response.json()[0].values()) == expected
+    with contextlib.closing(sqlite3.connect(catalog_db)) as conn:
+        titles = [row[0] for row in conn.execute("select title_zh from risks where title_zh like '%报销%' order by seq")]
+    response = await fetch(ds, "/catalog/risks.json?_shape=array&_col=title_zh&title_zh__contains=" + quote("报销"))
+    assert [row["title_zh"] for row in response.json()] == titles and len(titles) > 1
+
+
+NOT_MATERIALIZED = ("with c0 as not materialized (select 1 as x), "
+                    + ", ".join(f"c{n} as not /* hint */ materialized (select a.x from c{n - 1} a, c{n - 1} b)"
+                                for n in range(1, 17))
+                    + " select count(*) from c16")
+
+
+async def test_not_materialized_hint_is_refused(ds, catalog_db, baseline):
+    """Sixteen chained NOT MATERIALIZED CTEs took 26 s and 137 MB to prepare, out of the time limit's reach."""
+    for path in (sql(NOT_MATERIALIZED), "/catalog/risks.json?_where=" + quote(f"key in ({NOT_MATERIALIZED})")):
+        response = await fetch(ds, path)
+        assert response.status_code == 400
+        assert response.json()["error"] == (
+            "本站不接受 NOT MATERIALIZED 提示。 The NOT MATERIALIZED hint is not accepted here: SQLite 3.40 copies "
+            "such a CTE at each use while it prepares the statement, before any time limit applies.")
+    response = await fetch(ds, sql("with c as materialized (select 'not materialized' as x) select x from c"))
+    assert response.json()["rows"] == [["not materialized"]]
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+def test_statement_over_100_kb_is_refused(catalog_db):
+    """SQLite's advice for untrusted SQL: parsing and planning happen before the time limit starts.
+    (httpx sends no URL past 64 KB, so this goes to a hardened connection directly.)"""
+    with contextlib.closing(sqlite3.connect(catalog_db)) as conn:
+        hardening.harden(conn)
+        assert conn.execute("select length(?)", ["x" * 99_000]).fetchone()[0] == 99_000
+        with pytest.raises(sqlite3.DataError, match="^query string is too large$"):
+            conn.execute("select '" + "x" * 100_000 + "'")
+
+
+# --- one query's result is bounded (issue 14, item 2) -------------------------------------------
+
+RESULT_TOO_LARGE = ("结果过大：一次查询的结果最多 5,000,000 个字符，请少选几行或几列。Result too large: one query "
+                    "may return at most 5,000,000 characters; select fewer rows or columns.")
+
+
+async def test_one_query_result_is_capped(ds, catalog_db, baseline):
+    """The value limit is per value: a query's rows together may hold 5 million characters or bytes."""
+    response = await fetch(ds, sql("select zeroblob(900000) from risks limit 6"))
+    assert response.status_code == 400
+    assert response.json()["error"] == RESULT_TOO_LARGE
+    response = await fetch(ds, sql("select length(zeroblob(900000)) as n from risks limit 6") + "&_shape=array")
+    assert response.json() == [{"n": 900000}] * 6
+    response = await fetch(ds, sql("select zeroblob(900000) as blob from risks limit 5") + "&_shape=array")
+    assert len(response.json()) == 5
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+# --- facets and query strings are bounded (issue 14, item 3) -----------------------------------
+
+def facet_links(page: dict) -> list[str]:
+    return [value["toggle_url"] for facet in page["facet_results"].values() for value in facet["results"]]
+
+
+async def test_repeated_facet_is_computed_once(ds, catalog_db, baseline):
+    """2,000 copies of one facet (a 30 KB URL) answer as one: before, the page grew with their square."""
+    once = (await fetch(ds, "/catalog/risks.json?_facet=title_zh")).json()
+    repeated = await fetch(ds, "/catalog/risks.json?" + "&".join(["_facet=title_zh"] * 2000))
+    assert repeated.status_code == 200
+    assert list(repeated.json()["facet_results"]) == list(once["facet_results"])
+    assert facet_links(repeated.json()) == facet_links(once) and len(facet_links(once)) > 40
+    await assert_still_serving(ds, catalog_db, baseline)
+
+
+async def test_more_than_five_facets_are_refused(ds):
+    facets = "&".join(f"_facet={column}" for column in ("area", "level", "category", "post_zh", "power_zh"))
+    assert (await fetch(ds, f"/catalog/risks.json?{facets}")).status_code == 200
+    response = await fetch(ds, f"/catalog/risks.json?{facets}&_facet_array=measure_ids")
+    assert response.status_code == 400
+    assert response.json() == {"ok": False, "status": 400, "title": "请求有误 Bad request", "error":
+                               "一次最多可以请求 5 个分面，本次请求了 6 个。 "
+                               "At most 5 facets may be asked for at once; this request asks for 6."}
+
+
+async def test_query_string_over_8192_characters_is_refused(ds):
+    """Every facet value's link repeats the query string: a long one multiplies the page's size."""
+    response = await fetch(ds, "/catalog/risks?_facet_size=max&_x=" + "x" * 8200)
+    assert response.status_code == 414
+    assert "网址的查询参数最多 8,192 个字符（SQL 除外），本次有 8,220 个。" in response.text
+    assert "A query string may have at most 8,192 characters besides its SQL; this one has 8,220." in response.text
+    response = await fetch(ds, sql("select '" + "x" * 9000 + "' as x") + "&_shape=array")
+    assert response.json() == [{"x": "x" * 9000}]
+
+
+# --- no path or debug page leaks (issue 14, item 5) ---------------------------------------------
+
+DEBUG_PAGES = ["/-/databases", "/-/databases.json", "/-/threads", "/-/threads.json", "/-/messages", "/-/allow-debug",
+               "/-/patterns", "/-/permissions"]
+
+
+@pytest.mark.parametrize("path", DEBUG_PAGES)
+async def test_debug_pages_are_closed(ds, path):
+    response = await fetch(ds, path)
+    assert response.status_code == 404
+    assert "本站不提供此调试页面。" in response.text and "This debug page is not served here." in response.text
+
+
+async def test_database_list_names_no_file(ds, catalog_db):
+    """pragma_database_list answers no rows (its file column is the database's absolute path)."""
+    response = await fetch(ds, sql("select * from pragma_database_list") + "&_shape=array")
+    assert response.status_code == 200 and response.json() == []
+    assert (await fetch(ds, "/catalog")).status_code == 200  # Datasette's own PRAGMA database_list still works
+
+
+def served_paths(catalog_db) -> list[str]:
+    """Where the server's files are: the database's folder, the project, the Python installation."""
+    return [str(catalog_db.parent), str(PROJECT_ROOT), sys.prefix, sys.base_prefix, os.path.expanduser("~")]
+
+
+LEAK_PROBES = ["/", "/-/versions.json", "/-/plugins.json", "/-/settings.json", "/-/metadata.json", "/-/actor.json",
+               "/catalog.json", "/catalog", "/catalog/units.json?_shape=array", "/catalog/units", "/catalog/risks.json",
+               "/catalog/risks/yijia-LAND-01.json", "/catalog/nonexistent", "/catalog/risks.json?_sort=nonexistent",
+               sql("select * from pragma_database_list"), sql("select * from units"),
+               *DEBUG_PAGES]
+
+
+async def test_no_response_names_a_path_of_the_server(ds, catalog_db):
+    for path in LEAK_PROBES:
+        response = await ds.client.get(path)
+        for where in served_paths(catalog_db):
+            assert where not in response.text, f"{path} shows {where}"
+
+
+@pytest.mark.parametrize("working_directory, given, stored", [
+    ("project", "absolute", "mini"),
+    ("tmp", "absolute", "mini"),
+    ("tmp-parent", "absolute", "{tmp}/mini"),
+    ("tmp", "relative", "mini"),
+])
+def test_units_folder_is_stored_relative_or_by_name(mini_catalog, tmp_path, monkeypatch, working_directory, given,
+                                                     stored):
+    """The build keeps a register's folder relative to the working directory when it lies under it,
+    else only its name: the database is published, the builder's file system is not."""
+    monkeypatch.chdir({"project": PROJECT_ROOT, "tmp": tmp_path, "tmp-parent": tmp_path.parent}[working_directory])
+    builder.build([mini_catalog if given == "absolute" else Path(mini_catalog.name)], tmp_path / "out.db")
+    expected = stored.format(tmp=tmp_path.name)
+    with contextlib.closing(sqlite3.connect(tmp_path / "out.db")) as conn:
+        assert conn.execute("select folder from units").fetchall() == [(expected,)]
+        files = {row[0] for row in conn.execute("select file from risks union select file from sources")}
+    assert files == {f"{expected}/alpha.yml", f"{expected}/sources.yml"}
+
+
+async def test_unknown_host_is_never_cached(ds):
+    """Datasette builds next_url and Link from the Host header, under max-age=300: with no names
+    configured, a response to a Host other than the site's own address may not be cached."""
+    response = await fetch(ds, "/catalog/register.json?_size=2")
+    assert response.headers["cache-control"] == "max-age=300"
+    assert response.headers["link"] == '<http://localhost/catalog/register.json?_size=2&_next=2>; rel="next"'
+    response = await ds.client.get("/catalog/register.json?_size=2", headers={"host": "evil.example"})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_configured_hosts_are_the_only_ones_answered(catalog_db):
+    ds = make_datasette(catalog_db, plugin_config={"hosts": ["risks.example.org"]})
+    response = await ds.client.get("/catalog/register.json?_size=2", headers={"host": "risks.example.org"})
+    assert response.headers["cache-control"] == "max-age=300"
+    assert response.json()["next_url"] == "http://risks.example.org/catalog/register.json?_size=2&_next=2"
+    for host in ("evil.example", "localhost"):
+        response = await ds.client.get("/catalog/register.json?_size=2", headers={"host": host})
+        assert response.status_code == 400
+        assert response.headers["cache-control"] == "no-store" and "link" not in response.headers
+        assert response.json() == {"ok": False, "status": 400, "title": "主机名有误 Unknown host", "error":
+                                   f"本站不以此主机名提供服务。 This site is not served as '{host}'; its operator "
+                                   "lists the names it is served under in metadata.yml, plugins: riskcatalog: hosts."}
 
 
 # --- search: FTS syntax in the search box is inert -----------------------------------------------

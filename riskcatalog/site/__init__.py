@@ -15,7 +15,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound
 
 from ..search import fts_query
-from . import cells, downloads, hardening, pages, search, wording
+from . import cells, downloads, errors, hardening, limits, pages, search, wording
 
 DATABASE = pages.DATABASE
 
@@ -92,8 +92,17 @@ def register_output_renderer(datasette):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Datasette's own "CSV" link gives every row, not one page (riskcatalog.site.downloads.complete_csv)."""
-    return lambda app: downloads.complete_csv(datasette, app)
+    """The limits at the door (riskcatalog.site.limits) in front of everything; behind them, Datasette's
+    own "CSV" link gives every row, not one page (riskcatalog.site.downloads.complete_csv)."""
+    door = limits.door(datasette)
+    return lambda app: door(downloads.complete_csv(datasette, app))
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """A client error as 400 in Chinese and English; an unexpected one as a 500 that shows nothing of
+    the server (riskcatalog.site.errors)."""
+    return errors.answer(datasette, request, exception)
 
 
 @hookimpl

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -66,10 +67,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running datasette: where it answers and its process id."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def serving(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
-            metadata: str = METADATA) -> Iterator[str]:
-    """Run the site's datasette command in root on a free loopback port; yield its base URL, then stop it."""
+def started(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
+            metadata: str = METADATA) -> Iterator[Server]:
+    """Run the site's datasette command in root on a free loopback port; yield it, then stop it."""
     port = free_port()
     args = command(str(db_path), HOST, port, str(metadata))
     args[0] = _datasette()
@@ -78,7 +87,7 @@ def serving(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
         proc = subprocess.Popen(args, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(proc, base, log_path, timeout)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -86,6 +95,14 @@ def serving(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def serving(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
+            metadata: str = METADATA) -> Iterator[str]:
+    """Run the site's datasette command in root on a free loopback port; yield its base URL, then stop it."""
+    with started(db_path, log_path, root, timeout, metadata) as server:
+        yield server.url
 
 
 def _wait_until_up(proc: subprocess.Popen, base: str, log_path: Path, timeout: float) -> None:
