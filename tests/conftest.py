@@ -11,6 +11,7 @@ import yaml
 from datasette.app import Datasette
 
 from riskcatalog import build as builder
+from riskcatalog.cli import main
 from riskcatalog.site.serve import SETTINGS
 
 #: The checkout: the catalogue, metadata.yml, templates and static files the site is served with.
@@ -198,6 +199,22 @@ def mini_catalog(tmp_path) -> Path:
     for name, text in MINI.items():
         (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def mini(mini_catalog, monkeypatch) -> Path:
+    """The mini register as mini/, the working directory its parent, so errors name files as mini/<name>."""
+    monkeypatch.chdir(mini_catalog.parent)
+    return Path("mini")
+
+
+@pytest.fixture
+def previous(mini, capsys) -> Path:
+    """out/catalog.db built from the mini register: the database a failed build must leave as it was."""
+    Path("out").mkdir()
+    assert main([str(mini), "-o", "out/catalog.db"]) == 0
+    capsys.readouterr()
+    return Path("out/catalog.db")
 
 
 def copy_catalog(destination: Path) -> Path:
