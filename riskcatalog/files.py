@@ -62,6 +62,10 @@ def failed_write(target: Path, exc: BaseException) -> WriteFailed:
     return WriteFailed(f"cannot write {target}: {reason} — {_ADVICE.get(advice, 'fix that, then try again')}")
 
 
+#: The handler stop_signals_interrupt() has installed, while it has one.
+_installed: list = []
+
+
 @contextlib.contextmanager
 def stop_signals_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise Interrupted (once: a second one waits for the cleanup)."""
@@ -69,23 +73,31 @@ def stop_signals_interrupt() -> Iterator[None]:
         yield
         return
 
-    owner = os.getpid()
-
     def interrupt(signum, frame):
-        if os.getpid() != owner:  # a forked worker (compile's pool, stopped by the build): end as it would have
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
         for stop in STOP_SIGNALS:
             signal.signal(stop, signal.SIG_IGN)
         raise Interrupted(signum)
 
     previous = {signum: signal.signal(signum, interrupt) for signum in STOP_SIGNALS}
+    _installed.append(interrupt)
     try:
         yield
     finally:
+        _installed.remove(interrupt)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _stop_signals_kill_in_a_child() -> None:
+    """In a process forked meanwhile (compile's worker pool), SIGTERM kills again, as the build's pool.terminate()
+    expects: a Python handler runs only between bytecodes, never in a worker blocked in C (a lock a thread
+    of the parent held at the fork), and the build would wait for that worker for ever."""
+    for signum in STOP_SIGNALS:
+        if _installed and signal.getsignal(signum) is _installed[-1]:
+            signal.signal(signum, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_stop_signals_kill_in_a_child)
 
 
 def _temporary_name(target: Path) -> re.Pattern:

@@ -29,7 +29,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .catalog import REGISTER_FILE, SOURCES_FILE, display_name
-from .errors import CatalogError
+from .errors import CatalogError, printable
 from .files import WriteFailed, failed_write, replacing
 from .validate import resolve
 from .yamlload import Document, load_text, number_form, read_text
@@ -46,7 +46,10 @@ Position = tuple[int, int]  # (line, column), from 0
 
 
 class FormatError(Exception):
-    """A file that cannot be formatted; the message starts with file:line:col."""
+    """A file that cannot be formatted: one or more located errors, one a line."""
+
+    def __init__(self, errors: list[CatalogError]):
+        super().__init__("\n".join(map(str, sorted(errors))))
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,7 @@ def format_text(text: str, file: str) -> str:
     """The canonical form of one file's text; FormatError if it does not parse or cannot keep its data."""
     original, errors = load_text(text, file)  # the project's strict rules, with its file:line:col errors
     if original is None:
-        raise FormatError("\n".join(map(str, errors)))
+        raise FormatError(errors)
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # as YAML reads line breaks; comments are found by line
     lines = text.split("\n")
     nodes = _nodes(text)
@@ -298,10 +301,10 @@ def format_text(text: str, file: str) -> str:
         data = y.load(_without_comments(text, comments))
     except MarkedYAMLError as exc:  # pragma: no cover - the strict loader refuses these first
         mark = exc.problem_mark or exc.context_mark
-        raise FormatError(f"{file}:{mark.line + 1}:{mark.column + 1}: YAML error: {exc.problem}") from exc
+        raise FormatError([CatalogError(file, mark.line + 1, mark.column + 1, "", f"YAML error: {exc.problem}")]) from exc
     read_apart = _read_alike(original, data)
     if read_apart:
-        raise FormatError("\n".join(map(str, sorted(read_apart))))
+        raise FormatError(read_apart)
     _canonical(data, _file_rule(Path(file).name), (), _holding_comments(placed))
     out = io.StringIO()
     y.dump(data, out)
@@ -310,8 +313,8 @@ def format_text(text: str, file: str) -> str:
     formatted, _ = load_text(result, file)
     kept = sorted(c.text for c in _comments(result) if c.text) == sorted(c.text for c in comments if c.text)
     if formatted is None or formatted.data != original.data or not kept:
-        raise FormatError(f"{file}:1:1: formatting would change the data or lose a comment — leave this file "
-                          "as it is and report it")
+        raise FormatError([CatalogError(file, 1, 1, "", "formatting would change the data or lose a comment — "
+                                                        "leave this file as it is and report it")])
     return result
 
 
@@ -364,7 +367,7 @@ def run(folders: list[Path], check: bool) -> int:
     failed = unformatted = 0
     for folder in folders:
         if not folder.is_dir():
-            print(f"{folder}: no such folder", file=sys.stderr)
+            _say(f"{folder}: no such folder", sys.stderr)
             failed += 1
             continue
         for path in sorted(folder.glob("*.yml")):
@@ -375,27 +378,32 @@ def run(folders: list[Path], check: bool) -> int:
                     continue
                 unformatted += 1
                 if check:
-                    print(f"{shown}: not formatted — run: python build.py fmt")
+                    _say(f"{shown}: not formatted — run: python build.py fmt")
                 else:
                     _write(path, shown, result)
-                    print(f"{shown}: formatted")
+                    _say(f"{shown}: formatted")
             except FormatError as exc:
-                print(exc, file=sys.stderr)
+                print(exc, file=sys.stderr)  # located errors, already escaped
                 failed += 1
             except WriteFailed as exc:
-                print(f"error: {exc}; {shown} is unchanged", file=sys.stderr)
+                _say(f"error: {exc}; {shown} is unchanged", sys.stderr)
                 failed += 1
     return 1 if failed or (check and unformatted) else 0
+
+
+def _say(line: str, stream=None) -> None:
+    """Print one line; a file's name may hold a line break or an escape sequence, shown escaped."""
+    print(printable(line), file=stream or sys.stdout)
 
 
 def _formatted(path: Path, shown: str, check: bool) -> tuple[str, str]:
     """A file's text and its canonical form; FormatError if it cannot be read, formatted or written."""
     if not check and path.is_symlink():  # replacing it would cut the link; writing through it, change another file
-        raise FormatError(f"{shown}:1:1: is a symbolic link — fmt does not write through links; "
-                          "format the file it points to")
+        raise FormatError([CatalogError(shown, 1, 1, "", "is a symbolic link — fmt does not write through links; "
+                                                         "format the file it points to")])
     text, errors = read_text(path, shown)  # kind, size, BOM, encoding and tab checks
     if text is None:
-        raise FormatError("\n".join(map(str, errors)))
+        raise FormatError(errors)
     return text, format_text(text, shown)
 
 

@@ -414,3 +414,11 @@ def test_what_fmt_cannot_format_is_a_located_error(old, new, message, mini_catal
     assert main(["fmt", "mini"]) == 1
     assert capsys.readouterr().err.splitlines() == [message]
     assert path.read_bytes() == before
+
+
+def test_file_names_are_shown_escaped(mini_catalog, monkeypatch, capsys):
+    """A file name holding a line break cannot forge a second line (or a CI workflow command) in fmt's output."""
+    monkeypatch.chdir(mini_catalog.parent)
+    (mini_catalog / "x\n::warning::y.yml").write_text("area:\n    id: x\n", encoding="utf-8")
+    assert main(["fmt", "--check", "mini"]) == 1
+    assert capsys.readouterr().out == "mini/x\\n::warning::y.yml: not formatted — run: python build.py fmt\n"

@@ -238,3 +238,44 @@ def test_temporary_file_another_build_is_writing_is_left_alone(many_registers, t
         assert busy.exists()
     assert main([str(many_registers[0]), "-o", str(output)]) == 0
     assert os.listdir(tmp_path) == ["catalog.db"]
+
+
+#: A build whose first worker process is blocked in C for ever, as a worker forked while a thread of the
+#: parent held a lock can be (it happened under pytest): only a signal's default action can end it.
+BLOCKED_WORKER = """
+import ctypes, multiprocessing, sys
+from riskcatalog import cli, compile
+libc = ctypes.CDLL(None)
+mutex = ctypes.create_string_buffer(64)  # a zeroed pthread_mutex_t is an unlocked one
+libc.pthread_mutex_lock(mutex)
+first = multiprocessing.Value("i", 0)
+
+def block_the_first_worker():
+    with first.get_lock():
+        first.value += 1
+        mine = first.value
+    if mine == 1:
+        libc.pthread_mutex_lock(mutex)  # glibc retries the wait after every signal a Python handler catches
+
+pool = multiprocessing.Pool
+compile.multiprocessing.Pool = lambda n: pool(n, initializer=block_the_first_worker)
+compile.WORKERS = 3
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_blocked_in_c_does_not_hang_the_build(many_registers, tmp_path):
+    """The build stops its worker processes with SIGTERM when done; the handler it sets for SIGTERM must not
+    reach them, or one blocked in C never ends and the build waits for it for ever."""
+    output = tmp_path / "catalog.db"
+    process = subprocess.Popen([sys.executable, "-c", BLOCKED_WORKER, *map(str, many_registers[:8]), "-o", str(output)],
+                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the build and its blocked worker
+        process.communicate()
+        pytest.fail("the build waited for ever for a worker blocked in C")
+    assert (process.returncode, err) == (0, "")
+    assert out.endswith(f"built {output}\n")
