@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -263,13 +264,10 @@ def _read_alike(doc: Document, data) -> list[CatalogError]:
     """Values YAML 1.1 (build.py) and YAML 1.2 (ruamel, editors) read differently: no canonical form
     can keep both readings, so the contributor says which is meant."""
     errors = []
-    for path, text in doc.texts.items():
-        value, other = doc.value(path), data
-        for part in path:
-            other = other[part]
-        if value == other and isinstance(value, bool) == isinstance(other, bool):
+    for path, value, other in _readings(doc.data, data):
+        if path not in doc.texts or _same(value, other):
             continue
-        other_reading = "text" if isinstance(other, str) else repr(other)
+        text, other_reading = doc.texts[path], "text" if isinstance(other, str) else repr(other)
         if isinstance(value, bool):
             errors.append(doc.error(path, f"{text!r} is read as {str(value).lower()} by build.py but as "
                                           f"{other_reading} by YAML 1.2 editors — write true or false, "
@@ -280,6 +278,30 @@ def _read_alike(doc: Document, data) -> list[CatalogError]:
                                           f"but as {other_reading} by YAML 1.2 editors — write it as a plain "
                                           "decimal, or quote it if it is text"))
     return errors
+
+
+def _same(data, other) -> bool:
+    """Whether two readings are the same data: yes/no is not 1/0, and .nan is .nan."""
+    if isinstance(data, dict) and isinstance(other, dict):
+        return data.keys() == other.keys() and all(_same(data[key], other[key]) for key in data)
+    if isinstance(data, list) and isinstance(other, list):
+        return len(data) == len(other) and all(map(_same, data, other))
+    if isinstance(data, float) and isinstance(other, float) and math.isnan(data) and math.isnan(other):
+        return True
+    return data == other and isinstance(data, bool) == isinstance(other, bool)
+
+
+def _readings(data, other, path: tuple = ()):
+    """(path, value, other value) of every scalar of two readings of one file, walked side by side:
+    by position, since a key may be read differently too (0o17 is text to one, 15 to the other)."""
+    if isinstance(data, dict):
+        for (key, value), other_value in zip(data.items(), other.values()):
+            yield from _readings(value, other_value, path + (key,))
+    elif isinstance(data, list):
+        for index, (value, other_value) in enumerate(zip(data, other)):
+            yield from _readings(value, other_value, path + (index,))
+    else:
+        yield path, data, other
 
 
 # --- formatting a file ---------------------------------------------------------------------------------
@@ -312,7 +334,7 @@ def format_text(text: str, file: str) -> str:
     # A formatter must never change what build.py reads, nor lose a comment; refuse rather than write.
     formatted, _ = load_text(result, file)
     kept = sorted(c.text for c in _comments(result) if c.text) == sorted(c.text for c in comments if c.text)
-    if formatted is None or formatted.data != original.data or not kept:
+    if formatted is None or not _same(formatted.data, original.data) or not kept:
         raise FormatError([CatalogError(file, 1, 1, "", "formatting would change the data or lose a comment — "
                                                         "leave this file as it is and report it")])
     return result

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import riskcatalog.build
 import riskcatalog.compile
 import riskcatalog.db
 from riskcatalog.cli import main
+from riskcatalog.errors import CatalogInvalid
 from riskcatalog.yamlload import MAX_DEPTH, MAX_FILE_BYTES
 
 from .limits import bounded
@@ -384,3 +386,29 @@ def assert_refused_many(folders: list[Path], db: Path, capsys) -> list[str]:
     code, check_lines = run([*map(str, folders), "--check"], capsys)
     assert code == 1 and check_lines == lines[:-1] + [f"{len(lines) - 1} error(s)"]
     return lines[:-1]
+
+
+#: Scalars in every form YAML 1.1 or 1.2 gives a meaning, and some that look like one.
+SCALARS = ["yes", "no", "~", "true", "0o17", "0x1f", "0b11", "063", "0", "1:30", "1_000", "1e3", ".5", "4.0",
+           ".inf", "-.inf", ".nan", "+3", "-7", "9999999999999999999999", "2019-01-15", "2018-13-06", "0000-01-01",
+           "2001-12-14 21:59:43", "2001-12-14t21:59:43.10-25:00", '"9999-12-31"', '"0001-01-01"', "[]", "{}",
+           '"\\t"', '"x\\ny"', "'#'"]
+#: One field of each kind in alpha.yml: text, id, enum, rating, date, list of ids, a key.
+FIELDS = ["title_en: False travel claims", "id: AL-02", "category: ethics", "likelihood: 4",
+          'reviewed: "2019-01-15"', "measures: [AL-M03]", "power_en:"]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_no_value_makes_the_check_or_build_fail_otherwise_than_with_errors(field, mini_catalog, tmp_path):
+    """Issue 14 asks what a hostile contributor can do: every scalar form in every kind of field is either
+    valid or located errors (CatalogInvalid); never an OverflowError, ValueError or IntegrityError."""
+    path = mini_catalog / "alpha.yml"
+    original = path.read_text(encoding="utf-8")
+    key, _, _ = field.partition(":")
+    for scalar in SCALARS:
+        changed = field.replace(key, scalar, 1) if field.endswith(":") else f"{key}: {scalar}"
+        path.write_text(original.replace(field, changed, 1), encoding="utf-8")
+        try:
+            riskcatalog.build.build([mini_catalog], tmp_path / "out.db")
+        except CatalogInvalid as exc:
+            assert all(error.message for error in exc.errors), scalar

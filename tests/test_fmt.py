@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from riskcatalog.cli import main
-from riskcatalog.fmt import format_text
+from riskcatalog.fmt import FormatError, format_text
 from riskcatalog.yamlload import load_text
 
 from .conftest import CATALOG, MINI, copy_catalog
@@ -422,3 +422,25 @@ def test_file_names_are_shown_escaped(mini_catalog, monkeypatch, capsys):
     (mini_catalog / "x\n::warning::y.yml").write_text("area:\n    id: x\n", encoding="utf-8")
     assert main(["fmt", "--check", "mini"]) == 1
     assert capsys.readouterr().out == "mini/x\\n::warning::y.yml: not formatted — run: python build.py fmt\n"
+
+
+SCALARS = ["yes", "no", "on", "off", "y", "n", "~", "null", "true", "True", "0o17", "0x1f", "0b11", "063", "0",
+           "1:30", "1_000", "1e3", ".5", "4.0", ".inf", "-.inf", ".nan", "+3", "-7", "2019-01-15", "2018-13-06",
+           "2001-12-14 21:59:43", '"quoted"', "'single'", "plain text", "a#b", "x  # note", '"\\t\\_\\x41"', "'#'"]
+CONTEXTS = ["k: {}\n", "{}: v\n", "k: [{}, x]\n", "k:\n  - {}\n", "k:\n  j: {}\n  a: 1\n"]
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_fmt_keeps_or_refuses_every_scalar_form(context):
+    """Each YAML 1.1 or 1.2 form, as a key, a value and a list item: fmt either keeps what build.py reads
+    (and formatting again changes nothing) or says why at file:line:column; it never fails otherwise."""
+    for scalar in SCALARS:
+        text = context.format(scalar)
+        try:
+            result = format_text(text, "x.yml")
+        except FormatError as exc:
+            assert re.fullmatch(r"x\.yml:\d+:\d+: .+ — .+", str(exc)), (text, str(exc))
+            assert "report it" not in str(exc), (text, str(exc))  # the last guard is for fmt's own bugs
+            continue
+        assert repr(load_text(result, "x.yml")[0].data) == repr(load_text(text, "x.yml")[0].data), text
+        assert format_text(result, "x.yml") == result, text
