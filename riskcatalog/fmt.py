@@ -331,13 +331,17 @@ def format_text(text: str, file: str) -> str:
     out = io.StringIO()
     y.dump(data, out)
     result = _with_comments(out.getvalue(), placed)
-    # A formatter must never change what build.py reads, nor lose a comment; refuse rather than write.
-    formatted, _ = load_text(result, file)
+    _refuse_a_loss(result, original, comments)
+    return result
+
+
+def _refuse_a_loss(result: str, original: Document, comments: list[Comment]) -> None:
+    """A formatter must never change what build.py reads, nor lose a comment: FormatError rather than write."""
+    formatted, _ = load_text(result, original.file)
     kept = sorted(c.text for c in _comments(result) if c.text) == sorted(c.text for c in comments if c.text)
     if formatted is None or not _same(formatted.data, original.data) or not kept:
-        raise FormatError([CatalogError(file, 1, 1, "", "formatting would change the data or lose a comment — "
-                                                        "leave this file as it is and report it")])
-    return result
+        raise FormatError([CatalogError(original.file, 1, 1, "", "formatting would change the data or lose a "
+                                                                 "comment — leave this file as it is and report it")])
 
 
 def _with_comments(bare: str, placed: list[tuple[tuple, Comment]]) -> str:
