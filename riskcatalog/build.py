@@ -2,35 +2,77 @@
 
 compile (in worker processes for many registers) validates each folder and turns it into
 rows; db writes them. The database is written to a new file beside the target and moved into
-place only when everything succeeded, so a failed build leaves the previous one byte-identical.
+place only when everything succeeded (riskcatalog.files), so a failed, interrupted or killed
+build leaves the previous one byte-identical, with its permissions.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import sqlite3
+import stat
 from pathlib import Path
 from typing import Iterable
 
 import sqlite_utils
 
-from . import db
+from . import db, files
+from .catalog import REGISTER_FILE
 from .compile import compile_all
 from .errors import CatalogInvalid
 
 
+class OutputRefused(Exception):
+    """The -o path is not one a build may write; the message says why and what to give instead."""
+
+
 def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> list[str]:
-    """Validate and compile the register folders into output, atomically; their summaries."""
-    output = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    os.close(fd)
+    """Validate and compile the register folders into output, atomically; their summaries.
+
+    Raises CatalogInvalid (the catalogue), OutputRefused (the -o path), files.WriteFailed (the disk)
+    or files.Interrupted / KeyboardInterrupt; output is then as it was.
+    """
+    output, folders = Path(output), [Path(f) for f in folders]
+    refused = refuse_output(output, folders)
+    if refused:
+        raise OutputRefused(refused)
     try:
-        summaries = _build_into(Path(tmp), [Path(f) for f in folders], commit)
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return summaries
+        with files.replacing(output) as temporary:
+            return _build_into(temporary, folders, commit)
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a file size limit, a read-only folder
+        raise files.failed_write(output, exc) from None
+
+
+def refuse_output(output: Path, folders: list[Path]) -> str | None:
+    """Why output may not be written by a build of folders, or None: what is there must be a regular
+    file holding an SQLite database (or nothing), outside every register folder."""
+    parent = output.parent
+    if not parent.is_dir():
+        return f"folder {parent} does not exist — create it, or give -o a path in a folder that exists"
+    try:
+        info = os.lstat(output)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            return f"{output} is a symbolic link — give -o the path of the file itself"
+        if stat.S_ISDIR(info.st_mode):
+            return f"{output} is a folder — give -o a file name, e.g. {output / 'catalog.db'}"
+        if not stat.S_ISREG(info.st_mode):
+            return f"{output} is {files.kind(info.st_mode)}, not a regular file — give -o the path of a database file"
+    if (parent / REGISTER_FILE).exists() or any(f.is_dir() and os.path.samefile(f, parent) for f in folders):
+        return f"{output} is inside the register folder {parent} — write the database outside it"
+    if info is not None and info.st_size and not _is_sqlite(output):
+        return f"{output} is not an SQLite database — give -o a new file or an earlier catalog.db"
+    return None
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def check(folders: Iterable[Path]) -> list[str]:
@@ -53,10 +95,12 @@ def in_memory(folders: Iterable[Path]) -> sqlite_utils.Database:
 
 def _build_into(path: Path, folders: list[Path], commit: str | None) -> list[str]:
     database = db.open_private(path)
-    db.create_schema(database)
-    summaries = _insert_registers(database, folders)
-    db.finish(database, commit, folders)
-    database.close()
+    try:
+        db.create_schema(database)
+        summaries = _insert_registers(database, folders)
+        db.finish(database, commit, folders)
+    finally:
+        database.close()
     return summaries
 
 

@@ -39,6 +39,7 @@ class Register:
     register: dict
     sources: list[dict]
     doc: Document
+    sources_doc: Document | None = None
     areas: list[Area] = field(default_factory=list)
 
     @property
@@ -82,9 +83,10 @@ def load_register(folder: Path) -> Register:
         raise CatalogInvalid(errors)
     english = _english(register_doc.data)
     # sources.yml is only needed by a register that cites sources: without it, none is known.
-    has_sources = (folder / SOURCES_FILE).is_file()
+    has_sources = os.path.lexists(folder / SOURCES_FILE)
     sources_doc = _load(folder, SOURCES_FILE, "sources_file", errors, english) if has_sources else None
-    reg = Register(folder, register_doc.data, sources_doc.data["sources"] if sources_doc else [], register_doc)
+    reg = Register(folder, register_doc.data, sources_doc.data["sources"] if sources_doc else [], register_doc,
+                   sources_doc)
     _annotate(reg.sources, sources_doc, "sources")
     structure_ok = sources_doc is not None or not has_sources
     for index, area_id in enumerate(reg.register["areas"]):
@@ -111,7 +113,7 @@ def _load(folder: Path, name: str, definition: str, errors: list, english: bool 
     """
     shown = display_name(folder, name)
     path = folder / name
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else there (a link, a FIFO) is refused by load_file, by name
         errors.append(CatalogError(shown, 1, 1, "", f"file is missing — create {shown}"))
         return None
     doc, load_errors = load_file(path, shown)
@@ -131,7 +133,7 @@ def _english(register: object) -> bool:
 
 def _load_area(folder: Path, area_id: str, register_doc: Document, index: int, errors: list,
                english: bool) -> Area | None:
-    if not (folder / f"{area_id}.yml").is_file():
+    if not os.path.lexists(folder / f"{area_id}.yml"):
         shown = display_name(folder, f"{area_id}.yml")
         errors.append(register_doc.error(("areas", index),
                                          f"area file {shown} is missing — create it or remove {area_id!r} from areas"))

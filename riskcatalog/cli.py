@@ -18,7 +18,8 @@ import click
 from click_default_group import DefaultGroup
 
 from . import build as builder
-from .errors import CatalogInvalid
+from .errors import CatalogInvalid, printable
+from .files import Interrupted, WriteFailed
 
 #: Registers summarised one per line; beyond this, a count.
 SHOWN = 10
@@ -45,15 +46,15 @@ def build(folders: tuple[Path, ...], output: Path, check: bool) -> int:
     """Validate register folders (default: catalog) and compile them into one database."""
     folders = list(folders) or [DEFAULT_FOLDER]
     if check:
-        return _run(lambda: builder.check(folders), "OK", "")
-    return _run(lambda: builder.build(folders, output), f"built {output}", f"; {output} is unchanged")
+        return _run(lambda: builder.check(folders), "OK")
+    return _run(lambda: builder.build(folders, output), f"built {output}", output)
 
 
 @cli.command()
 @folders_argument
 def check(folders: tuple[Path, ...]) -> int:
     """Validate register folders (default: catalog) without building."""
-    return _run(lambda: builder.check(list(folders) or [DEFAULT_FOLDER]), "OK", "")
+    return _run(lambda: builder.check(list(folders) or [DEFAULT_FOLDER]), "OK")
 
 
 @cli.command()
@@ -112,17 +113,19 @@ def import_command(workbook: Path, out: Path, unit: str | None, unit_name: str |
     return commands.run_import(workbook, out, unit, unit_name, reviewed, skip, force)
 
 
-def _run(work, done: str, unchanged: str) -> int:
-    """Run a build or check: its summaries on success, every error and exit 1 on failure."""
+def _run(work, done: str, output: Path | None = None) -> int:
+    """Run a build (writing output) or check: its summaries on success, every error and exit 1 on failure."""
     try:
         summaries = work()
     except CatalogInvalid as exc:
         report_errors(exc.errors)
-        return _failed(f"{len(exc.errors)} error(s)", unchanged)
+        return _failed(f"{len(exc.errors)} error(s)", output)
+    except Interrupted as exc:
+        return _failed(f"interrupted by {exc.signal}", output)
     except KeyboardInterrupt:
-        return _failed("interrupted", unchanged)
-    except OSError as exc:
-        return _failed(f"error: {exc}", unchanged)
+        return _failed("interrupted", output)
+    except (builder.OutputRefused, WriteFailed, OSError) as exc:
+        return _failed(f"error: {exc}", output)
     for summary in summaries[:SHOWN]:
         print(f"{summary}: {done}")
     if len(summaries) > SHOWN:  # a city's registers would otherwise print thousands of lines
@@ -130,8 +133,11 @@ def _run(work, done: str, unchanged: str) -> int:
     return 0
 
 
-def _failed(what: str, unchanged: str) -> int:
-    print(f"{what}{unchanged}", file=sys.stderr)
+def _failed(what: str, output: Path | None) -> int:
+    """Say what failed and, for a build, what became of its output: nothing."""
+    if output is not None:
+        what += f"; {output} is unchanged" if os.path.lexists(output) else f"; {output} was not written"
+    print(printable(what), file=sys.stderr)
     return 1
 
 

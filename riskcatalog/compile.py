@@ -21,6 +21,7 @@ from .catalog import REGISTER_FILE, Register, display_name, load_register
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
 from .tables import SEARCHED, TABLES
+from .yamlload import parse_date
 
 #: From this many registers on, compile_all uses worker processes: below it, starting them
 #: costs more than it saves.
@@ -37,6 +38,8 @@ class Compiled:
     summary: str = ""
     unit: str = ""
     unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
+    #: (table, key, what it names, where its id is written) of each source and area: see _slug_keys.
+    keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
     #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
 
@@ -48,24 +51,63 @@ def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
     except CatalogInvalid as exc:
         return Compiled(folder, exc.errors)
     return Compiled(folder, [], register.summary(), register.unit["id"], register.doc.error(("unit", "id"), ""),
-                    register_rows(register) if with_rows else {})
+                    keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
 
 
 def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True) -> Iterator[Compiled]:
     """The valid registers among folders, in order; every problem goes into errors.
 
-    Two registers may not share a unit id: their keys would collide.
+    Two registers may not share a unit id, nor a key: a table's rows would collide.
     """
     units: dict[str, Path] = {}
+    keys: dict[tuple[str, str], str] = {}  # (table, key) -> what it names, "source 'x' of unit 'y' (file:line)"
     for compiled in _compiled(folders, with_rows):
         if not compiled.errors and compiled.unit in units:
-            other = display_name(units[compiled.unit], REGISTER_FILE)
-            compiled.errors.append(replace(compiled.unit_at, message=f"unit {compiled.unit!r} is also the unit of "
-                                                                     f"{other} — give each register its own unit id"))
+            compiled.errors.append(replace(compiled.unit_at, message=_same_unit(compiled, units[compiled.unit])))
+        if not compiled.errors:
+            compiled.errors.extend(_shared_keys(compiled, keys))
         errors.extend(compiled.errors)
         if not compiled.errors:
             units[compiled.unit] = compiled.folder
             yield compiled
+
+
+def _same_unit(compiled: Compiled, other: Path) -> str:
+    if os.path.samefile(compiled.folder, other):
+        return f"the folder {compiled.folder} is given twice — give each register folder once"
+    return (f"unit {compiled.unit!r} is also the unit of {display_name(other, REGISTER_FILE)} — "
+            "give each register its own unit id")
+
+
+def _slug_keys(register: Register) -> list[tuple[str, str, str, CatalogError]]:
+    """The keys of a register's sources and areas, each with what it names and where its id is.
+
+    Only these can be shared by two registers: a unit id and a source or area id are both
+    lower-case words joined by hyphens, so yijia + expropriation-regulation and
+    yijia-expropriation + regulation give one key. A risk or measure id starts with a capital,
+    which marks where the unit ends.
+    """
+    unit = register.unit["id"]
+    keys = [("sources", _key(unit, source["id"]), f"source {source['id']!r} of unit {unit!r}",
+             register.sources_doc.error(("sources", n, "id"), "")) for n, source in enumerate(register.sources)]
+    return keys + [("areas", _key(unit, area.record["id"]), f"area {area.record['id']!r} of unit {unit!r}",
+                    area.doc.error(("area", "id"), "")) for area in register.areas]
+
+
+def _shared_keys(compiled: Compiled, keys: dict[tuple[str, str], str]) -> list[CatalogError]:
+    """An error for each key of compiled that an earlier register has already; records the others.
+
+    Within one register keys are unique already: its source ids and its area ids are.
+    """
+    errors = []
+    for table, key, named, at in compiled.keys:
+        first = keys.get((table, key))
+        if first is None:
+            keys[(table, key)] = f"{named} ({at.file}:{at.line})"
+        else:
+            errors.append(replace(at, message=f"{named} and {first} would both have the key {key!r} — "
+                                              "rename one of the two ids"))
+    return errors
 
 
 def _compiled(folders: list[Path], with_rows: bool) -> Iterator[Compiled]:
@@ -174,7 +216,7 @@ def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
 
 
 def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
-    reviewed = datetime.date.fromisoformat(risk["reviewed"])
+    reviewed = parse_date(risk["reviewed"])  # a real date from 1900 to 2100: the schema says so
     row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
     manifestations = risk.get("manifestations", [])
     rated = "likelihood" in risk  # a unit may give the level alone: no score then

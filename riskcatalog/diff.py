@@ -2,22 +2,32 @@
 
 Both sides are parsed with the strict loader only (no validation), so a half-finished
 working tree can still be compared. Entries are matched by kind and id across files.
+The files of REV are named as git names them, REV:path, so an error there says whose it is.
+
+The Markdown goes into pull-request comments and terminals: every value from the catalogue
+is escaped, so a title can neither open a heading, mention someone, hide the rest in an
+HTML comment, nor drive the terminal.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
 from . import git
 from .catalog import REGISTER_FILE, SOURCES_FILE
+from .errors import UNSAFE, CatalogError, printable
 from .git import GitError
-from .yamlload import load_text
+from .yamlload import MAX_FILE_BYTES, Document, decode, load_file, load_text, too_big
 
 SECTIONS = ("added", "removed", "withdrawn", "changed")
 #: Fields that say what an entry is called, for the one-line summaries.
 TITLE_FIELDS = ("title_zh", "name_zh")
+#: Blob modes of files that are files (not links or submodules), as `git ls-tree` prints them.
+FILE_MODES = ("100644", "100755")
 
 Entries = dict[tuple[str, str], tuple[str, dict]]  # (kind, id) -> (file, entry)
 
@@ -26,11 +36,8 @@ class DiffError(Exception):
     """Something that stops the comparison; the message says what to do."""
 
 
-def _entries(text: str, file: str) -> Entries:
+def _entries(doc: Document, file: str) -> Entries:
     """The entries of one file, keyed by (kind, id)."""
-    doc, errors = load_text(text, file)
-    if errors:
-        raise DiffError("\n".join(map(str, errors)))
     data = doc.data if isinstance(doc.data, dict) else {}
     name = Path(file).name
     if name == REGISTER_FILE:  # the register is one record: unit, totals, areas, levels
@@ -47,19 +54,37 @@ def _entries(text: str, file: str) -> Entries:
     return found
 
 
-def _old_side(root: Path, prefix: str, rev: str) -> Entries:
-    listing = git.run(root, "ls-tree", "--full-name", "--name-only", "-z", f"{rev}^{{commit}}", "--", prefix or ".")
+def _old_side(root: Path, prefix: str, rev: str, errors: list[CatalogError]) -> tuple[Entries, bool]:
+    """The entries of the folder at rev, and whether it held a register.yml there."""
+    listing = git.run(root, "ls-tree", "-l", "-z", "--full-name", f"{rev}^{{commit}}", "--", prefix or ".")
     found: Entries = {}
-    for path in listing.split("\0"):
-        if path.endswith(".yml") and path.rpartition("/")[0] == prefix.rstrip("/"):
-            found.update(_entries(git.run(root, "show", f"{rev}:{path}"), path))
-    return found
+    register = False
+    for record in filter(None, listing.split("\0")):
+        meta, _, path = record.partition("\t")
+        mode, kind, blob, size = meta.split()
+        if kind != "blob" or mode not in FILE_MODES or not path.endswith(".yml") or \
+                path.rpartition("/")[0] != prefix.rstrip("/"):
+            continue
+        register |= path == prefix + REGISTER_FILE
+        shown = f"{rev}:{path}"  # git's own name for the file as it was at rev
+        if int(size) > MAX_FILE_BYTES:  # not read at all: a stray 47 MB file must not cost seconds and gigabytes
+            errors.append(too_big(int(size), shown))
+            continue
+        text, problems = decode(git.run_bytes(root, "cat-file", "blob", blob), shown)
+        doc, problems = (None, problems) if text is None else load_text(text, shown)
+        errors.extend(problems)
+        if doc is not None:
+            found.update(_entries(doc, path))
+    return found, register
 
 
-def _new_side(folder: Path, prefix: str) -> Entries:
+def _new_side(folder: Path, prefix: str, errors: list[CatalogError]) -> Entries:
     found: Entries = {}
     for path in sorted(folder.glob("*.yml")):
-        found.update(_entries(path.read_text(encoding="utf-8"), prefix + path.name))
+        doc, problems = load_file(path, prefix + path.name)  # a regular file, within the size limit
+        errors.extend(problems)
+        if doc is not None:
+            found.update(_entries(doc, prefix + path.name))
     return found
 
 
@@ -92,40 +117,63 @@ def compare(old: Entries, new: Entries) -> dict[str, list[dict]]:
     return result
 
 
+#: Markdown that could start a link, emphasis, code, strike-through or a table cell: backslash-escaped.
+#: An underscore between two letters or digits cannot (title_zh stays as it is).
+_MARKDOWN = re.compile(r"([\\`*\[\]|~]|(?<![^\W_])_|_(?![^\W_]))")
+#: HTML (a tag or an unclosed <!-- would hide the rest of the comment): written as entities.
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: A zero-width space after @ and #, as Dependabot and Renovate write them: no mention, no issue link.
+_NO_LINK = re.compile(r"([@#])")
+
+
+def _md(value) -> str:
+    """A value from the catalogue as literal text on one line of Markdown."""
+    text = printable(re.sub(r"\s*\n\s*", " ", str(value)))  # a line break would start a heading or a list
+    text = "".join(_HTML.get(char, char) for char in text)
+    return _NO_LINK.sub(r"\1&#8203;", _MARKDOWN.sub(r"\\\1", text))
+
+
 def _show(value) -> str:
     """A field value as one line of Markdown."""
     if value is None:
         return "(none)"
     if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
-        return "[" + ", ".join(map(str, value)) + "]"
+        return "[" + ", ".join(map(_md, value)) + "]"
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
+        return _md(json.dumps(value, ensure_ascii=False, default=str))
+    return _md(value)
 
 
 def render(changes: dict[str, list[dict]], rev: str) -> str:
     """Markdown for a pull-request comment: a heading per section, a line per entry."""
     if not any(changes.values()):
         return "No catalogue changes."
-    lines = [f"## Catalogue changes since {rev}"]
+    lines = [f"## Catalogue changes since {_md(rev)}"]
     for section in SECTIONS:
         if not changes[section]:
             continue
         lines += ["", f"### {section.capitalize()} ({len(changes[section])})"]
         for item in changes[section]:
-            label = " ".join(filter(None, [item["id"], item["title"]]))
-            notes = [f"{k} {_show(old)} → {_show(new)}" for k, (old, new) in item.get("fields", {}).items()]
+            label = " ".join(_md(part) for part in (item["id"], item["title"]) if part)
+            notes = [f"{_md(k)} {_show(old)} → {_show(new)}" for k, (old, new) in item.get("fields", {}).items()]
             if section == "withdrawn":
-                notes.insert(0, f"replaced by {item['replaced_by']}" if item["replaced_by"] else "no replacement")
+                notes.insert(0, f"replaced by {_md(item['replaced_by'])}" if item["replaced_by"] else "no replacement")
             if section in ("added", "removed"):
-                notes = [f"{item['kind']} in {item['file']}"]
+                notes = [f"{item['kind']} in {_md(item['file'])}"]
             lines.append(f"- {label}: " + "; ".join(notes))
     return "\n".join(lines)
+
+
+def _json(changes: dict[str, list[dict]]) -> str:
+    """The changes as JSON; the characters a terminal obeys escaped even where JSON would allow them raw."""
+    text = json.dumps(changes, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def run(rev: str, folder_name: str, as_json: bool) -> int:
     """Print the catalogue changes between rev and the working tree; the exit code."""
     folder = Path(folder_name).resolve()
+    errors: list[CatalogError] = []
     try:
         if rev.startswith("-"):  # would be read by git as an option
             raise DiffError(f"error: {rev!r} is not a git revision")
@@ -139,13 +187,17 @@ def run(rev: str, folder_name: str, as_json: bool) -> int:
         except GitError:
             raise DiffError(f"error: unknown git revision {rev!r} — give a commit, branch or tag "
                             "(e.g. HEAD, origin/main)") from None
-        changes = compare(_old_side(root, prefix, rev), _new_side(folder, prefix))
-    except (DiffError, GitError, OSError, UnicodeDecodeError) as exc:
-        print(exc, file=sys.stderr)
+        old, had_register = _old_side(root, prefix, rev, errors)
+        if not had_register and not os.path.lexists(folder / REGISTER_FILE):
+            raise DiffError(f"error: {folder_name} is not a register folder: it has no {REGISTER_FILE}, now or at "
+                            f"{rev!r} — give the catalogue's folder (e.g. catalog)")
+        new = _new_side(folder, prefix, errors)
+    except (DiffError, GitError, OSError) as exc:
+        print(printable(str(exc)), file=sys.stderr)
         return 1
-    if as_json:
-        print(json.dumps(changes, ensure_ascii=False, indent=2, sort_keys=True, default=str))
-    else:
-        print(render(changes, rev))
+    if errors:
+        for error in sorted(errors):
+            print(error, file=sys.stderr)
+        return 1
+    print(_json(compare(old, new)) if as_json else render(compare(old, new), rev))
     return 0
-

@@ -12,6 +12,11 @@ class GitError(Exception):
 
 def run(cwd: Path, *args: str, timeout: float | None = None) -> str:
     """git's standard output for args run in cwd, as text; GitError if it fails."""
+    return run_bytes(cwd, *args, timeout=timeout).decode("utf-8", errors="surrogateescape")
+
+
+def run_bytes(cwd: Path, *args: str, timeout: float | None = None) -> bytes:
+    """git's standard output for args run in cwd, as bytes (a file's content as committed); GitError if it fails."""
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, timeout=timeout)
     except FileNotFoundError as exc:
@@ -20,7 +25,7 @@ def run(cwd: Path, *args: str, timeout: float | None = None) -> str:
         raise GitError(f"error: git {' '.join(args)} did not answer within {timeout} s") from exc
     if done.returncode:
         raise GitError(f"error: git {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout.decode("utf-8")
+    return done.stdout
 
 
 def last_commit(folder: Path) -> str | None:

@@ -18,7 +18,7 @@ from importlib import resources
 from jsonschema import Draft202012Validator, ValidationError
 
 from .errors import CatalogError
-from .yamlload import Document
+from .yamlload import Document, number_form
 
 #: The schema ships inside the package, so an installed copy validates without a checkout.
 SCHEMA = resources.files(__package__) / "schema.json"
@@ -87,8 +87,12 @@ def check(doc: Document, definition: str, english: bool = True) -> list[CatalogE
     """All schema errors of doc against $defs/definition, located and worded."""
     errors: list[CatalogError] = []
     judged: set[tuple] = set()  # (path, what) already worded: one value-level message per value
+    unknown: set[tuple] = set()  # fields refused as unknown: nothing inside them is judged again
     for error in sorted(validator(definition, english).iter_errors(doc.data), key=_priority):
         path = tuple(error.absolute_path)
+        judged.add((path, "any"))
+        if error.validator == "additionalProperties":
+            unknown |= {path + (key,) for key in error.instance if key not in error.schema.get("properties", {})}
         # jsonschema reports each missing field apart; _worded names them all at once.
         what = "value" if error.validator in VALUE_KEYWORDS or error.instance is None else error.validator
         if what in ("value", "required", "dependentRequired"):
@@ -96,6 +100,22 @@ def check(doc: Document, definition: str, english: bool = True) -> list[CatalogE
                 continue
             judged.add((path, what))
         errors.extend(_worded(error, path, doc))
+    return errors + _number_forms(doc, judged, unknown)
+
+
+def _number_forms(doc: Document, judged: set[tuple], unknown: set[tuple]) -> list[CatalogError]:
+    """Numbers the schema accepts but not written as plain decimals: YAML 1.1 reads 063 as 51 and
+    1:30 as 90, which neither an editor (YAML 1.2) nor a reader expects."""
+    errors = []
+    for path, text in doc.texts.items():
+        value = doc.value(path)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (path, "any") in judged:
+            continue
+        if any(path[:n] in unknown for n in range(1, len(path) + 1)):
+            continue
+        form = number_form(text)
+        if form:
+            errors.append(doc.error(path, f"{text!r} is read as {value} ({form}) — write it as a plain decimal"))
     return errors
 
 

@@ -1,19 +1,30 @@
 """Strict YAML loading: safe tags only, no duplicate keys, no aliases, positions kept.
 
 PyYAML's safe loader still accepts duplicate keys (keeping the last), expands aliases
-(a "billion laughs" bomb) and resolves YAML 1.1 booleans, octals and sexagesimals. We let
-libyaml compose the node tree, then build plain Python data ourselves so each of those
-can be refused with the file, line and column of the offending node.
+(a "billion laughs" bomb), raises on dates that do not exist and lets escapes such as "\\e"
+put control characters into text. We let libyaml compose the node tree, then build plain
+Python data ourselves so each of those can be refused with the file, line and column of the
+offending node. YAML 1.1 booleans, octals and sexagesimals are read as YAML 1.1 reads them,
+with the text as written kept beside (Document.texts), so the validator can say "quote it"
+or "write it as a plain decimal" (number_form).
+
+Files are read only if they are regular files, at most MAX_FILE_BYTES of them: a link to
+/dev/zero, a FIFO or an unreadable file is a located error, not a hang or a traceback.
 """
 
 from __future__ import annotations
 
+import datetime
+import os
 import re
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
-from .errors import CatalogError, format_path
+from .errors import UNSAFE, CatalogError, format_path
+from .files import kind
 
 try:  # libyaml's C composer is several times faster than the pure-Python one.
     from yaml import CSafeLoader as _Loader
@@ -29,6 +40,33 @@ _TAG = "tag:yaml.org,2002:"
 _TAB_INDENT = re.compile(r"^[ ]*\t", re.M)  # a tab among a line's leading blanks
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+#: UNSAFE characters YAML lets through raw: it refuses the others itself. NEL and the line and
+#: paragraph separators it reads as line breaks, which no editor shows as one.
+_RAW_UNSAFE = re.compile("[\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: A number as the catalogue writes numbers: plain decimal digits, no sign but minus, no leading zero.
+_PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)")
+#: The other forms YAML 1.1 reads as numbers, first match wins: (pattern, what to call the form).
+_NUMBER_FORMS = [(re.compile(pattern), name) for pattern, name in (
+    (r"[-+]?0b", "binary"), (r"[-+]?0x", "hexadecimal"), (r".*:", "base 60"), (r"[-+]?0[0-9_]", "octal"),
+    (r".*_", "with underscores"), (r"\+", "with a plus sign"), (r"[-+]?\.(inf|Inf|INF)", "infinity"),
+    (r"\.(nan|NaN|NAN)", "not a number"), (r".", "not a whole number"))]
+
+
+def parse_date(text: str) -> datetime.date | None:
+    """The date (or date and time) a YAML timestamp names, or None if there is no such date: never raises."""
+    if not _CONSTRUCTOR.timestamp_regexp.fullmatch(text):
+        return None
+    try:
+        return _CONSTRUCTOR.construct_yaml_timestamp(yaml.ScalarNode(_TAG + "timestamp", text))
+    except (ValueError, OverflowError):  # 2018-13-06, 0000-01-01, a time zone past 24 hours
+        return None
+
+
+def number_form(text: str) -> str | None:
+    """What is unusual about a number as written (e.g. 'octal' for 063), or None for a plain decimal."""
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return None
+    return next(name for pattern, name in _NUMBER_FORMS if pattern.match(text))
 
 
 @dataclass
@@ -39,6 +77,13 @@ class Document:
     data: object
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     texts: dict[tuple, str] = field(default_factory=dict)
+
+    def value(self, path: tuple):
+        """The value at path."""
+        data = self.data
+        for part in path:
+            data = data[part]
+        return data
 
     def where(self, path: tuple) -> tuple[int, int]:
         """Position of the value at path, or of its nearest ancestor that has one."""
@@ -60,6 +105,9 @@ class _Refused(Exception):
 def load_text(text: str, file: str) -> tuple[Document | None, list[CatalogError]]:
     """Parse YAML text strictly; returns the document or the errors that stop it."""
     doc = Document(file, None)
+    raw = _RAW_UNSAFE.search(text)
+    if raw:  # written raw, the character is refused where it stands, as YAML refuses the others
+        return None, [_character_error(text, raw.start(), file)]
     try:
         loader = _Loader(text)
         try:
@@ -67,11 +115,7 @@ def load_text(text: str, file: str) -> tuple[Document | None, list[CatalogError]
         finally:
             loader.dispose()
     except yaml.reader.ReaderError as exc:  # its position is a byte offset in libyaml: find the character
-        offset = max(text.find(chr(exc.character)), 0)
-        line = text.count("\n", 0, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        return None, [CatalogError(file, line, column, "", f"character U+{exc.character:04X} is not allowed "
-                                   "in YAML — remove it")]
+        return None, [_character_error(text, max(text.find(chr(exc.character)), 0), file)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -89,13 +133,56 @@ def load_text(text: str, file: str) -> tuple[Document | None, list[CatalogError]
     return doc, []
 
 
-def load_file(path, file: str) -> tuple[Document | None, list[CatalogError]]:
-    """Read a catalogue file from disk: size, encoding and layout checks, then load_text."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return None, [CatalogError(file, 1, 1, "", f"file is {size / 1048576:.1f} MB, over the "
-                                   f"{MAX_FILE_BYTES // 1048576} MB limit — split it or remove the bulk")]
-    raw = path.read_bytes()
+def _character_error(text: str, offset: int, file: str) -> CatalogError:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return CatalogError(file, line, column, "", f"character U+{ord(text[offset]):04X} is not allowed in YAML — remove it")
+
+
+def load_file(path: Path, file: str) -> tuple[Document | None, list[CatalogError]]:
+    """Read a catalogue file from disk: kind, size, encoding and layout checks, then load_text."""
+    text, errors = read_text(path, file)
+    return (None, errors) if text is None else load_text(text, file)
+
+
+def read_text(path: Path, file: str) -> tuple[str | None, list[CatalogError]]:
+    """A catalogue file's text, or the located error that stops it being read."""
+    raw, errors = read_bytes(path, file)
+    return (None, errors) if raw is None else decode(raw, file)
+
+
+def read_bytes(path: Path, file: str) -> tuple[bytes | None, list[CatalogError]]:
+    """At most MAX_FILE_BYTES of a regular file (links followed); an error for anything else."""
+    refused = lambda message: (None, [CatalogError(file, 1, 1, "", message)])  # noqa: E731
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return refused("is a link to a file that does not exist — fix the link or put the file here")
+    except PermissionError:
+        return refused("cannot be read: permission denied — make the file readable")
+    except OSError as exc:
+        return refused(f"cannot be read: {exc.strerror} — replace it with the YAML file")
+    with open(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return refused(f"is {kind(info.st_mode)}, not a file — put the YAML file here instead")
+        try:
+            raw = stream.read(MAX_FILE_BYTES + 1)  # a file growing while read is still cut off at the limit
+        except OSError as exc:
+            return refused(f"cannot be read: {exc.strerror} — replace it with the YAML file")
+    size = max(info.st_size, len(raw))
+    return (None, [too_big(size, file)]) if size > MAX_FILE_BYTES else (raw, [])
+
+
+def too_big(size: int, file: str) -> CatalogError:
+    """The error for a file of size bytes, over MAX_FILE_BYTES."""
+    return CatalogError(file, 1, 1, "", f"file is {size / 1048576:.1f} MB, over the {MAX_FILE_BYTES // 1048576} MB "
+                                        "limit — split it or remove the bulk")
+
+
+def decode(raw: bytes, file: str) -> tuple[str | None, list[CatalogError]]:
+    """A catalogue file's bytes as text: UTF-8 without a byte-order mark, indented with spaces."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return None, [CatalogError(file, 1, 1, "", "file starts with a byte-order mark — save it as UTF-8 without BOM")]
     try:
@@ -111,7 +198,7 @@ def load_file(path, file: str) -> tuple[Document | None, list[CatalogError]]:
         line_start = text.rfind("\n", 0, tab.start()) + 1
         return None, [CatalogError(file, text.count("\n", 0, tab.start()) + 1, tab.end() - line_start, "",
                                    "tab in indentation — YAML indents with spaces only")]
-    return load_text(text, file)
+    return text, []
 
 
 def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int]):
@@ -132,7 +219,7 @@ def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int]):
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise _Refused(key_node, "a key must be a field name, not a list or mapping — write the name")
                 raise _Refused(key_node, f"key {key_node.value!r} must be plain text — quote it")
-            key = key_node.value
+            key = _text(key_node)
             if key in result:
                 first = doc.positions[path + (key, "__key__")][0]
                 raise _Refused(key_node, f"duplicate key {key!r} (first at line {first}) — keep one")
@@ -146,6 +233,19 @@ def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int]):
     if node.tag not in _SCALAR_TAGS:
         raise _Refused(node, f"tag {node.tag!r} is not allowed — only plain YAML values are")
     if node.tag == _TAG + "str":
-        return node.value
+        return _text(node)
     doc.texts[path] = node.value  # the text as written, for "quote it" hints
+    if node.tag == _TAG + "timestamp":
+        value = parse_date(node.value)
+        if value is None:
+            raise _Refused(node, f"{node.value!r} is not a real date — give a date that exists, quoted like \"2019-01-15\"")
+        return value
     return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+
+
+def _text(node: yaml.ScalarNode) -> str:
+    """A text scalar; an escape ("\\e", "\\0", "\\u202e") may not bring in what YAML refuses raw."""
+    unsafe = UNSAFE.search(node.value) if node.style == '"' else None  # only double quotes have escapes
+    if unsafe:
+        raise _Refused(node, f"character U+{ord(unsafe[0]):04X} is not allowed in text — remove its escape")
+    return node.value

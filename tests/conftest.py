@@ -11,6 +11,7 @@ import yaml
 from datasette.app import Datasette
 
 from riskcatalog import build as builder
+from riskcatalog.cli import main
 from riskcatalog.site.serve import SETTINGS
 
 #: The checkout: the catalogue, metadata.yml, templates and static files the site is served with.
@@ -204,6 +205,22 @@ def write_register(folder: Path, files: dict[str, str]) -> Path:
 def mini_catalog(tmp_path) -> Path:
     """A small valid register folder in tmp_path; tests edit its files to break it."""
     return write_register(tmp_path / "mini", MINI)
+
+
+@pytest.fixture
+def mini(mini_catalog, monkeypatch) -> Path:
+    """The mini register as mini/, the working directory its parent, so errors name files as mini/<name>."""
+    monkeypatch.chdir(mini_catalog.parent)
+    return Path("mini")
+
+
+@pytest.fixture
+def previous(mini, capsys) -> Path:
+    """out/catalog.db built from the mini register: the database a failed build must leave as it was."""
+    Path("out").mkdir()
+    assert main([str(mini), "-o", "out/catalog.db"]) == 0
+    capsys.readouterr()
+    return Path("out/catalog.db")
 
 
 def copy_catalog(destination: Path) -> Path:

@@ -9,39 +9,20 @@ working directory is the temporary folder, so errors name files as a contributor
 from __future__ import annotations
 
 import contextlib
-import resource
+import os
 import sqlite3
-import time
-import tracemalloc
 from pathlib import Path
 
 import pytest
 
+import riskcatalog.build
+import riskcatalog.compile
 import riskcatalog.db
 from riskcatalog.cli import main
+from riskcatalog.errors import CatalogInvalid
 from riskcatalog.yamlload import MAX_DEPTH, MAX_FILE_BYTES
 
-OUTPUT = "out/catalog.db"
-#: Bounds, not timings: a refusal must not parse 40 MB or expand a bomb.
-MAX_SECONDS = 10
-MAX_GROWTH = 200 * 1024 * 1024
-
-
-@pytest.fixture
-def mini(mini_catalog, monkeypatch) -> Path:
-    """The mini register, with the working directory set so files show as mini/<name>."""
-    monkeypatch.chdir(mini_catalog.parent)
-    return Path("mini")
-
-
-@pytest.fixture
-def previous(mini, capsys) -> Path:
-    """out/catalog.db built from the valid mini register: the database a failed build must keep."""
-    db = Path(OUTPUT)
-    db.parent.mkdir()
-    assert main([str(mini), "-o", OUTPUT]) == 0
-    capsys.readouterr()
-    return db
+from .limits import bounded
 
 
 def edit(folder: Path, name: str, old: str, new: str) -> None:
@@ -50,32 +31,6 @@ def edit(folder: Path, name: str, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {name}"
     path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def _max_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-
-
-@contextlib.contextmanager
-def bounded():
-    """Fail if the block takes longer than MAX_SECONDS or grows memory by MAX_GROWTH."""
-    started_tracing = not tracemalloc.is_tracing()
-    if started_tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    base, _ = tracemalloc.get_traced_memory()
-    rss = _max_rss()
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        if started_tracing:
-            tracemalloc.stop()
-    assert elapsed < MAX_SECONDS, f"took {elapsed:.1f}s"
-    assert peak - base < MAX_GROWTH, f"Python allocations grew by {(peak - base) >> 20} MB"
-    assert _max_rss() - rss < MAX_GROWTH, f"peak RSS grew by {(_max_rss() - rss) >> 20} MB"
 
 
 def run(argv: list[str], capsys) -> tuple[int, list[str]]:
@@ -252,7 +207,57 @@ CASES = [
     ("replaced-by-on-active", _replace("alpha.yml", "measures: [AL-M03]", "measures: [AL-M03]\n    replaced_by: AL-01"),
      "mini/alpha.yml:57:18: risks[1].replaced_by: replaced_by is only for withdrawn entries — "
      "add status: withdrawn or remove replaced_by"),
+    # Issue 14, item 7: dates. A date past 2100 (its next review would overflow) and an unquoted date
+    # that does not exist (PyYAML raised on it) are located errors.
+    ("date-after-2100", _replace("alpha.yml", 'reviewed: "2019-01-15"', 'reviewed: "9999-12-01"'),
+     """mini/alpha.yml:32:15: risks[0].reviewed: '9999-12-01' is not of the form YYYY-MM-DD from 1900 to 2100 """
+     """(e.g. "2019-01-15") — rewrite it in that form"""),
+    ("unquoted-unreal-date", _replace("alpha.yml", 'reviewed: "2019-01-15"', "reviewed: 2018-13-06"),
+     "mini/alpha.yml:32:15: '2018-13-06' is not a real date — give a date that exists, quoted like \"2019-01-15\""),
+    # Item 10: an id matches its pattern in full, a final line break included.
+    ("id-with-final-line-break", _replace("alpha.yml", "id: AL-02", 'id: "AL-02\\n"'),
+     "mini/alpha.yml:33:9: risks[1].id: 'AL-02\\n' is not of the form PREFIX-NN (e.g. LAND-01) — rewrite it in that form"),
+    ("unit-id-with-final-line-break", _replace("register.yml", "id: mini", 'id: "mini\\n"'),
+     "mini/register.yml:2:7: unit.id: 'mini\\n' is not of the form lower-case letters, digits and hyphens "
+     "(e.g. land) — rewrite it in that form"),
+    # Item 11: control characters are refused however written: raw, or as an escape.
+    *[(f"escaped-{name}", _replace("alpha.yml", "title_en: False travel claims", f'title_en: "False{escape} claims"'),
+       f"mini/alpha.yml:10:15: character U+{code:04X} is not allowed in text — remove its escape")
+      for name, escape, code in (("nul", "\\0", 0), ("escape", "\\e[31m", 0x1B), ("carriage-return", "\\r", 0x0D),
+                                 ("next-line", "\\N", 0x85), ("line-separator", "\\L", 0x2028),
+                                 ("right-to-left-override", "\\u202e", 0x202E), ("c1-csi", "\\x9b", 0x9B))],
+    ("escaped-control-in-key", _replace("alpha.yml", "    power_en: Travel claims\n",
+                                        '    power_en: Travel claims\n    "note\\e": x\n'),
+     "mini/alpha.yml:17:5: character U+001B is not allowed in text — remove its escape"),
+    ("raw-right-to-left-override", _replace("alpha.yml", "title_en: False travel claims", "title_en: False \u202etravel"),
+     "mini/alpha.yml:10:21: character U+202E is not allowed in YAML — remove it"),
+    # Item 12: numbers in the forms YAML 1.1 reads but no reader expects.
+    ("hexadecimal-number", _replace("alpha.yml", "likelihood: 4", "likelihood: 0x4"),
+     "mini/alpha.yml:21:17: risks[0].likelihood: '0x4' is read as 4 (hexadecimal) — write it as a plain decimal"),
+    ("octal-number", _replace("register.yml", "risks: 2", "risks: 063"),
+     "mini/register.yml:14:10: totals.risks: '063' is read as 51 (octal) — write it as a plain decimal"),
+    ("sexagesimal-number", _replace("register.yml", "review_days: 90", "review_days: 1:30"),
+     "mini/register.yml:21:18: levels[0].review_days: '1:30' is read as 90 (base 60) — write it as a plain decimal"),
+    ("fraction-for-whole-number", _replace("alpha.yml", "likelihood: 4", "likelihood: 4.0"),
+     "mini/alpha.yml:21:17: risks[0].likelihood: '4.0' is read as 4.0 (not a whole number) — write it as a plain decimal"),
+    # Item 19: an area file that is not a file is refused by name, without reading it.
+    ("area-file-links-to-dev-zero", lambda folder: _replace_with_link(folder / "alpha.yml", "/dev/zero"),
+     "mini/alpha.yml:1:1: is a character device, not a file — put the YAML file here instead"),
+    ("area-file-is-a-fifo", lambda folder: _replace_with_fifo(folder / "alpha.yml"),
+     "mini/alpha.yml:1:1: is a FIFO (named pipe), not a file — put the YAML file here instead"),
+    ("area-file-is-a-dangling-link", lambda folder: _replace_with_link(folder / "alpha.yml", "nowhere.yml"),
+     "mini/alpha.yml:1:1: is a link to a file that does not exist — fix the link or put the file here"),
 ]
+
+
+def _replace_with_link(path: Path, target: str) -> None:
+    path.unlink()
+    path.symlink_to(target)
+
+
+def _replace_with_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
 
 
 FIRST_LINE = {name: first for name, _, first in CASES}
@@ -305,18 +310,16 @@ def test_html_and_script_text_is_valid_and_stored_verbatim(mini, previous, capsy
     assert description == "<img src=x onerror=alert(1)>\n{{ 7 * 7 }} ${x} %s\n"
 
 
-@pytest.mark.parametrize("exception, message", [
-    (KeyboardInterrupt, "interrupted"),
-    (OSError(28, "No space left on device"), "error: [Errno 28] No space left on device"),
-], ids=["interrupt", "disk-full"])
-def test_interrupted_build_leaves_database_unchanged(exception, message, mini, previous, capsys, monkeypatch):
+def test_interrupted_build_leaves_database_unchanged(mini, previous, capsys, monkeypatch):
+    """Ctrl-C part-way: the previous database stays, no temporary file is left (a full disk, for real,
+    and signals are in test_output.py)."""
     def interrupted(db, rows):
-        raise exception
+        raise KeyboardInterrupt
 
     monkeypatch.setattr(riskcatalog.db, "insert_rows", interrupted)
     before, inode = previous.read_bytes(), previous.stat().st_ino
     assert main([str(mini), "-o", str(previous)]) == 1
-    assert capsys.readouterr().err.splitlines() == [f"{message}; {previous} is unchanged"]
+    assert capsys.readouterr().err.splitlines() == [f"interrupted; {previous} is unchanged"]
     assert previous.read_bytes() == before and previous.stat().st_ino == inode
     assert sorted(p.name for p in previous.parent.iterdir()) == [previous.name]
 
@@ -343,3 +346,91 @@ def test_mini_register_is_valid_to_start_with(mini, previous):
         assert conn.execute("select count(*) from risks").fetchone()[0] == 2
         assert conn.execute("select count(*) from measures").fetchone()[0] == 3
     assert sorted(p.name for p in mini.iterdir()) == ["alpha.yml", "register.yml", "sources.yml"]
+
+
+def _another_register(mini: Path, name: str, unit: str) -> Path:
+    """A copy of the mini register in folder `name`, with unit id `unit`."""
+    folder = mini.parent / name
+    folder.mkdir()
+    for path in mini.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    edit(folder, "register.yml", "id: mini", f"id: {unit}")
+    return folder
+
+
+def test_keys_shared_by_two_registers_are_a_located_error(mini, previous, capsys):
+    """Issue 14, item 8: unit mini with source x-law and unit mini-x with source law would both key
+    mini-x-law; the second is refused where its id stands (it was an IntegrityError traceback)."""
+    edit(mini, "sources.yml", "- id: law", "- id: x-law")
+    edit(mini, "alpha.yml", "sources: [law]\n    measures: [AL-M01, AL-M02]", "sources: [x-law]\n    measures: [AL-M01, AL-M02]")
+    edit(mini, "alpha.yml", "sources: [law]\n    measures: [AL-M03]", "sources: [x-law]\n    measures: [AL-M03]")
+    edit(mini, "alpha.yml", "sources: [law]\n  - id: AL-M02", "sources: [x-law]\n  - id: AL-M02")
+    other = _another_register(mini, "other", "mini-x")
+    for name in ("sources.yml", "alpha.yml"):
+        (other / name).write_text((other / name).read_text(encoding="utf-8").replace("x-law", "law"), encoding="utf-8")
+    before = previous.read_bytes()
+    expected = ["other/sources.yml:10:9: sources[1].id: source 'law' of unit 'mini-x' and source 'x-law' of unit "
+                "'mini' (mini/sources.yml:10) would both have the key 'mini-x-law' — rename one of the two ids"]
+    for argv, last in (([str(mini), str(other), "-o", str(previous)], f"1 error(s); {previous} is unchanged"),
+                       ([str(mini), str(other), "--check"], "1 error(s)")):
+        assert main(argv) == 1
+        assert capsys.readouterr().err.splitlines() == expected + [last]
+    assert previous.read_bytes() == before
+    assert sorted(p.name for p in previous.parent.iterdir()) == [previous.name]
+
+
+def test_same_ids_in_two_registers_build_when_their_keys_differ(mini, previous, capsys):
+    """Registers mini and mini-x with the same source and area ids: every key differs, both build."""
+    other = _another_register(mini, "other", "mini-x")
+    assert main([str(mini), str(other), "-o", str(previous)]) == 0
+    with contextlib.closing(sqlite3.connect(previous)) as conn:
+        assert sorted(key for key, in conn.execute("select key from sources")) == [
+            "mini-law", "mini-report", "mini-x-law", "mini-x-report"]
+
+
+def test_a_date_past_2100_among_many_registers_is_located_not_a_worker_traceback(mini, previous, capsys, monkeypatch):
+    """Item 7: from four registers on, compiling runs in worker processes; a date whose next review
+    overflowed came back as a RemoteTraceback. It is a located error, from the build and the check."""
+    monkeypatch.setattr(riskcatalog.compile, "WORKERS", 2)  # worker processes even on a one-core machine
+    folders = [mini] + [_another_register(mini, f"mini{n}", f"mini{n}") for n in range(1, 5)]
+    edit(folders[3], "alpha.yml", 'reviewed: "2019-01-15"', 'reviewed: "9999-12-01"')
+    lines = assert_refused_many(folders, previous, capsys)
+    assert lines == ["mini3/alpha.yml:32:15: risks[0].reviewed: '9999-12-01' is not of the form YYYY-MM-DD from 1900 "
+                     'to 2100 (e.g. "2019-01-15") — rewrite it in that form']
+
+
+def assert_refused_many(folders: list[Path], db: Path, capsys) -> list[str]:
+    """Build and check of several folders both fail with the same errors; the database is untouched."""
+    before = db.read_bytes()
+    code, lines = run([*map(str, folders), "-o", str(db)], capsys)
+    assert code == 1 and lines[-1] == f"{len(lines) - 1} error(s); {db} is unchanged"
+    assert db.read_bytes() == before
+    code, check_lines = run([*map(str, folders), "--check"], capsys)
+    assert code == 1 and check_lines == lines[:-1] + [f"{len(lines) - 1} error(s)"]
+    return lines[:-1]
+
+
+#: Scalars in every form YAML 1.1 or 1.2 gives a meaning, and some that look like one.
+SCALARS = ["yes", "no", "~", "true", "0o17", "0x1f", "0b11", "063", "0", "1:30", "1_000", "1e3", ".5", "4.0",
+           ".inf", "-.inf", ".nan", "+3", "-7", "9999999999999999999999", "2019-01-15", "2018-13-06", "0000-01-01",
+           "2001-12-14 21:59:43", "2001-12-14t21:59:43.10-25:00", '"9999-12-31"', '"0001-01-01"', "[]", "{}",
+           '"\\t"', '"x\\ny"', "'#'"]
+#: One field of each kind in alpha.yml: text, id, enum, rating, date, list of ids, a key.
+FIELDS = ["title_en: False travel claims", "id: AL-02", "category: ethics", "likelihood: 4",
+          'reviewed: "2019-01-15"', "measures: [AL-M03]", "power_en:"]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_no_value_makes_the_check_or_build_fail_otherwise_than_with_errors(field, mini_catalog, tmp_path):
+    """Issue 14 asks what a hostile contributor can do: every scalar form in every kind of field is either
+    valid or located errors (CatalogInvalid); never an OverflowError, ValueError or IntegrityError."""
+    path = mini_catalog / "alpha.yml"
+    original = path.read_text(encoding="utf-8")
+    key, _, _ = field.partition(":")
+    for scalar in SCALARS:
+        changed = field.replace(key, scalar, 1) if field.endswith(":") else f"{key}: {scalar}"
+        path.write_text(original.replace(field, changed, 1), encoding="utf-8")
+        try:
+            riskcatalog.build.build([mini_catalog], tmp_path / "out.db")
+        except CatalogInvalid as exc:
+            assert all(error.message for error in exc.errors), scalar

@@ -93,9 +93,9 @@ def test_parallel_build_reports_every_error(tmp_path, capsys):
     line = next(n for n, text in enumerate(land.read_text(encoding="utf-8").splitlines(), 1) if "likelihood: x" in text)
     assert re.fullmatch(rf".*/{folders[1].name}/land\.yml:{line}:\d+: risks\[0\]\.likelihood: expected a whole "
                         r"number, .*", errors[1])
-    assert re.fullmatch(rf".*/{folders[0].name}/register\.yml:\d+:\d+: unit\.id: unit '{folders[0].name}' is also "
-                        rf"the unit of .*/{folders[0].name}/register\.yml — give each register its own unit id", errors[0])
-    assert errors[-1] == f"2 error(s); {output} is unchanged" and not output.exists()
+    assert re.fullmatch(rf".*/{folders[0].name}/register\.yml:\d+:\d+: unit\.id: the folder .*/{folders[0].name} "
+                        r"is given twice — give each register folder once", errors[0])
+    assert errors[-1] == f"2 error(s); {output} was not written" and not output.exists()
 
 
 def test_levels_follow_each_register_matrix(tmp_path):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import textwrap
 
 import jsonschema
@@ -39,6 +42,14 @@ BROKEN = [
     ("unknown-field", "title_zh: 虚报冒领差旅费", "tittle_zh: 虚报冒领差旅费"),
     ("unknown-top-level-key", "area:\n", "notes: x\narea:\n"),
     ("manifestation-without-english", "        en: Extra days of travel claimed\n", ""),
+    # Issue 14, item 10: `$` let Python's re (jsonschema) match before a final line break; JS editors did not.
+    ("risk-id-with-final-line-break", "id: AL-02", 'id: "AL-02\\n"'),
+    ("measure-id-with-final-line-break", "measures: [AL-M03]", 'measures: ["AL-M03\\n"]'),
+    ("area-id-with-final-line-break", "id: alpha", 'id: "alpha\\n"'),
+    ("date-with-final-line-break", 'reviewed: "2019-01-15"', 'reviewed: "2019-01-15\\n"'),
+    # Item 7: dates from 1900 to 2100, so a review date plus its interval is always a date.
+    ("date-after-2100", 'reviewed: "2019-01-15"', 'reviewed: "9999-12-01"'),
+    ("date-before-1900", 'reviewed: "2019-01-15"', 'reviewed: "1899-12-31"'),
 ]
 
 
@@ -88,7 +99,8 @@ def test_every_schema_keyword_has_words():
     """Each keyword the schema uses is one validate words itself, not jsonschema's fallback message."""
     worded = set(validate.VALUE_KEYWORDS) | {"required", "dependentRequired", "additionalProperties", "minItems",
                                              "uniqueItems"}
-    structural = {"$schema", "$id", "$defs", "$ref", "title", "description", "anyOf", "properties", "items"}
+    structural = {"$schema", "$id", "$comment", "$defs", "$ref", "title", "description", "anyOf", "properties",
+                  "items"}
     used = set()
 
     def walk(node):
@@ -103,3 +115,38 @@ def test_every_schema_keyword_has_words():
 
     walk(validate.load_schema())
     assert used - structural <= worded
+
+
+def _patterns(node) -> list[dict]:
+    """Every rule of the schema that has a pattern."""
+    if isinstance(node, dict):
+        return ([node] if "pattern" in node else []) + [rule for value in node.values() for rule in _patterns(value)]
+    return [rule for value in node for rule in _patterns(value)] if isinstance(node, list) else []
+
+
+@pytest.mark.parametrize("rule", [r for r in _patterns(validate.load_schema()) if "e.g." in r.get("description", "")],
+                         ids=lambda rule: rule["pattern"])
+def test_patterns_match_whole_values_in_python_and_javascript(rule):
+    """Each anchored pattern accepts its own example and refuses it with a final line break, read as
+    Python's re.search reads it (jsonschema, make check) and as JavaScript does (editors: there `$` is
+    the end of the text, Python's \\Z)."""
+    example = re.search(r'e\.g\. "?([^")]+)', rule["description"])[1]
+    as_javascript = rule["pattern"].replace("$", r"\Z")
+    for value, matches in ((example, True), (example + "\n", False)):
+        assert bool(re.search(rule["pattern"], value)) is matches
+        assert bool(re.search(as_javascript, value)) is matches
+
+
+def test_patterns_read_by_javascript_itself_agree():
+    """The same, asked of Node's RegExp (the engine of yaml-language-server) where Node is installed."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    rules = [r for r in _patterns(validate.load_schema()) if "e.g." in r.get("description", "")]
+    cases = [[r["pattern"], value] for r in rules
+             for example in [re.search(r'e\.g\. "?([^")]+)', r["description"])[1]] for value in (example, example + "\n")]
+    script = "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));" \
+             "console.log(JSON.stringify(cases.map(([p, v]) => new RegExp(p, 'u').test(v))));"
+    done = subprocess.run([node, "-e", script], input=json.dumps(cases), capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [bool(re.search(pattern, value)) for pattern, value in cases]
+    assert json.loads(done.stdout) == [True, False] * len(rules)
