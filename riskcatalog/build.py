@@ -17,13 +17,14 @@ from .compile import compile_all
 from .errors import CatalogInvalid
 
 
-def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> list[str]:
-    """Validate and compile the register folders into output, atomically; their summaries."""
+def build(folders: Iterable[Path], output: Path, commit: str | None = None, history: bool = True) -> list[str]:
+    """Validate and compile the register folders, with their history from git, into output, atomically;
+    their summaries."""
     output = Path(output)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        summaries = _build_into(Path(tmp), [Path(f) for f in folders], commit)
+        summaries = _build_into(Path(tmp), [Path(f) for f in folders], commit, history)
         os.replace(tmp, output)
     except BaseException:
         os.unlink(tmp)
@@ -40,12 +41,12 @@ def check(folders: Iterable[Path]) -> list[str]:
     return summaries
 
 
-def _build_into(path: Path, folders: list[Path], commit: str | None) -> list[str]:
+def _build_into(path: Path, folders: list[Path], commit: str | None, history: bool) -> list[str]:
     database = db.open_private(path)
     db.create_schema(database)
     # Summaries only: a city's registers must not all stay in memory.
     summaries, errors = [], []
-    for compiled in compile_all(folders, errors):
+    for compiled in compile_all(folders, errors, with_history=history):
         if not errors:  # once the build is doomed, keep validating but stop writing
             db.insert_rows(database, compiled.rows)
         summaries.append(compiled.summary)

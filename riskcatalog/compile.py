@@ -1,8 +1,8 @@
 """A register folder in, the rows of every table out: the part of a build that runs in parallel.
 
 compile_register() validates one folder and turns it into rows, in riskcatalog.tables'
-column order, with each risk's and measure's search text already expanded. It needs
-nothing from the database, so compile_all() spreads many registers (a district, a city)
+column order, with each risk's and measure's search text already expanded and, if asked, the
+folder's history from git (riskcatalog.history). It needs nothing from the database, so compile_all() spreads many registers (a district, a city)
 over worker processes while riskcatalog.db writes the rows in order.
 """
 
@@ -15,8 +15,9 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+from . import history
 from .catalog import REGISTER_FILE, Register, display_name, load_register
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
@@ -41,23 +42,30 @@ class Compiled:
     rows: dict[str, list[tuple]] = field(default_factory=dict)
 
 
-def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
-    """Validate one register folder and, if asked, turn it into rows."""
+def compile_register(folder: Path, with_rows: bool = True, with_history: bool = False,
+                     history_of: Callable[[], history.History] | None = None) -> Compiled:
+    """Validate one register folder and, if asked, turn it into rows, with or without its history
+    (read here, or by history_of when another process reads it)."""
     try:
         register = load_register(folder)
     except CatalogInvalid as exc:
         return Compiled(folder, exc.errors)
-    return Compiled(folder, [], register.summary(), register.unit["id"], register.doc.error(("unit", "id"), ""),
-                    register_rows(register) if with_rows else {})
+    unit = register.unit["id"]
+    rows = register_rows(register) if with_rows else {}
+    if with_rows:
+        found = history_of() if history_of else history.read(folder) if with_history else history.OFF
+        rows.update({table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()})
+    return Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""), rows)
 
 
-def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True) -> Iterator[Compiled]:
+def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True,
+                with_history: bool = False) -> Iterator[Compiled]:
     """The valid registers among folders, in order; every problem goes into errors.
 
     Two registers may not share a unit id: their keys would collide.
     """
     units: dict[str, Path] = {}
-    for compiled in _compiled(folders, with_rows):
+    for compiled in _compiled(folders, with_rows, with_history):
         if not compiled.errors and compiled.unit in units:
             other = display_name(units[compiled.unit], REGISTER_FILE)
             compiled.errors.append(replace(compiled.unit_at, message=f"unit {compiled.unit!r} is also the unit of "
@@ -68,8 +76,16 @@ def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool
             yield compiled
 
 
-def _compiled(folders: list[Path], with_rows: bool) -> Iterator[Compiled]:
-    work = functools.partial(compile_register, with_rows=with_rows)
+def _compiled(folders: list[Path], with_rows: bool, with_history: bool) -> Iterator[Compiled]:
+    work = functools.partial(compile_register, with_rows=with_rows, with_history=with_history)
+    if len(folders) < PARALLEL_FROM and with_rows and with_history and WORKERS > 1:
+        # git and the reading of its history take as long as the rest of a small build: another
+        # process reads them meanwhile
+        with multiprocessing.Pool(1) as pool:
+            pending = [pool.apply_async(history.read, (folder,)) for folder in folders]
+            for folder, found in zip(folders, pending):
+                yield compile_register(folder, history_of=found.get)
+        return
     if len(folders) < PARALLEL_FROM or WORKERS < 2:
         yield from map(work, folders)
         return

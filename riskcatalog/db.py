@@ -94,7 +94,7 @@ def open_private(path: Path) -> sqlite_utils.Database:
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every table with types, NOT NULL, keys and foreign keys; fill the lookups."""
     for name, (columns, pk, foreign_keys) in TABLES.items():
-        db[name].create(columns, pk=pk, not_null={c for c in columns if c not in NULLABLE},
+        db[name].create(columns, pk=pk, not_null={c for c in columns if not {c, f"{name}.{c}"} & NULLABLE},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
     for table in SEARCHED:
@@ -123,7 +123,9 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
 #: the sort column, then the key) and the heat map's links.
-INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact")]}
+INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact")],
+           # an entry's history, newest first; the changes of a period; the changes page's filters
+           "changes": [("entry", "date"), ("date",), ("day",), ("area", "date")]}
 
 
 def create_indexes(db: sqlite_utils.Database) -> None:

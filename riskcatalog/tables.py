@@ -49,10 +49,24 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "measure_sources": ({"measure": str, "source": str}, ("measure", "source"),
                         {"measure": ("measures", "key"), "source": ("sources", "key")}),
     "build_info": ({"key": str, "value": str}, "key", {}),
+    # The history (修订记录, riskcatalog.history): what each commit that touched a register changed.
+    "change_kinds": (LOOKUP, "id", {}),
+    "entry_kinds": (LOOKUP, "id", {}),
+    "unit_history": ({"unit": str, "status": str, "note_zh": str, "note_en": str, "commits": int,
+                      "first_day": str, "last_day": str}, "unit", {"unit": ("units", "id")}),
+    "commits": ({"key": str, "unit": str, "sha": str, "date": str, "day": str, "author": str, "subject": str,
+                 "body": str, "changes": int}, "key", {"unit": ("units", "id")}),
+    "changes": ({"id": int, "unit": str, "commit_key": str, "date": str, "day": str, "kind": str, "entry": str,
+                 "entry_id": str, "title": str, "area": str, "change": str, "field": str, "field_zh": str,
+                 "old": str, "new": str, "old_text": str, "new_text": str, "replaced_by": str, "summary_zh": str,
+                 "file": str}, "id",
+                {"unit": ("units", "id"), "commit_key": ("commits", "key"), "kind": ("entry_kinds", "id"),
+                 "change": ("change_kinds", "id")}),
 }
 
-#: Columns that may be empty; every other column is NOT NULL.
-NULLABLE = {"number", "date", "replaced_by"}
+#: Columns that may be empty, by name or as "table.column"; every other column is NOT NULL.
+NULLABLE = {"number", "date", "replaced_by", "unit_history.first_day", "unit_history.last_day",
+            *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text"))}
 
 #: Tables searched through Datasette: the table, its search table, and what gets indexed.
 SEARCHED = {

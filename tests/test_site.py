@@ -22,6 +22,9 @@ from .conftest import PROJECT_ROOT, copy_catalog, make_datasette
 METADATA = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
 QUERIES = METADATA["databases"]["catalog"]["queries"]
 QUERY_PARAMS = {"search": {"q": "报销"}, "due_for_review": {"as_of": ""}}
+#: Queries of the history: the shipped catalogue's own history need not hold such changes, so
+#: test_history.py runs them against a history made to hold them.
+HISTORY_QUERIES = {"changes_since", "level_changes", "changes_feed"}
 
 PAGES = ["/", "/catalog", "/catalog/risks", "/catalog/measures", "/catalog/areas", "/catalog/sources",
          "/catalog/register", "/catalog/risks/yijia-LAND-01", "/catalog/measures/yijia-STYLE-M01",
@@ -94,7 +97,7 @@ async def test_every_table_exports_json_and_csv(ds, table, fmt):
     assert len(body) > 0
 
 
-@pytest.mark.parametrize("name", list(QUERIES))
+@pytest.mark.parametrize("name", [name for name in QUERIES if name not in HISTORY_QUERIES])
 async def test_every_canned_query_returns_rows(ds, name):
     """Each canned query runs, has a title and description, and returns rows as HTML, JSON and CSV."""
     assert QUERIES[name]["title"] and QUERIES[name]["description"]
@@ -286,4 +289,5 @@ def test_site_loads_no_part_of_the_build_but_the_search_text():
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == str(["riskcatalog", "riskcatalog.search", "riskcatalog.site",
-                                  "riskcatalog.site.hardening", "riskcatalog.site.pages"])
+                                  "riskcatalog.site.hardening", "riskcatalog.site.history",
+                                  "riskcatalog.site.pages"])

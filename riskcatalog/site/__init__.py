@@ -13,7 +13,7 @@ from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
 
 from ..search import fts_query
-from . import hardening, pages
+from . import hardening, history, pages
 
 DATABASE = pages.DATABASE
 
@@ -34,13 +34,20 @@ def register_routes(datasette):
     """The home page, when the catalogue is served: our own view rather than Datasette's index,
     which checks permissions table by table (most of its time) for a list the page doesn't show."""
     if DATABASE in datasette.databases:
-        return [(r"^/$", _home)]
+        return [(r"^/$", _home), (r"^/changes$", _changes)]
     return []
 
 
 async def _home(datasette, request):
     context = await pages.home(datasette)
     return Response.html(await datasette.render_template("home.html", context, request=request, view_name="home"))
+
+
+async def _changes(datasette, request):
+    """The changes page (最近修订): recent changes across the registers, from the build's history."""
+    context = await history.changes_page(datasette, request)
+    return Response.html(await datasette.render_template("changes.html", context, request=request,
+                                                         view_name="changes"))
 
 
 @hookimpl
@@ -62,6 +69,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         found = {"catalog_levels": await pages.levels(datasette.get_database(DATABASE))}
         if view_name == "row" and database == DATABASE and table in pages.ROW_PAGES:
             found.update(await pages.ROW_PAGES[table](datasette, tilde_decode(request.url_vars["pks"])))
+        if view_name == "row" and database == DATABASE and table in history.HISTORY_PAGES:
+            found.update(await history.entry_history(datasette, table, tilde_decode(request.url_vars["pks"])))
         return found
 
     return variables
