@@ -4,9 +4,9 @@ read() asks git twice per register folder: once for the commits that touched its
 with each file's blob before and after (`git log --raw`), and once for those blobs (`git
 cat-file --batch`). Each commit is described by the code that describes `build.py diff`
 (riskcatalog.diff.compare and entry_changes), so the site, SQL users and the command line
-read the same account of a change. Only the entries a commit touched are parsed: a file is
-cut at its top-level keys and at the items of its lists, and only the pieces whose text
-changed are read; a file whose layout the cut does not understand is read whole.
+read the same account of a change. Only the entries a commit touched are parsed, and of those
+only the fields it changed (riskcatalog.pieces), so that reading a long history costs less
+than the rest of the build (docs/benchmarks.md).
 
 A folder outside git, or one no commit touched, has no history and says so; a shallow clone
 has the history after its boundary only, and says that too.
@@ -17,15 +17,13 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import git, vocab
+from . import git, pieces, vocab
 from .catalog import REGISTER_FILE
-from .diff import DiffError, Entries, compare, entries, entries_of, entry_changes, FieldChange
+from .diff import DiffError, Entries, FieldChange, compare, entries, entry_changes
 from .git import GitError
-from .yamlload import load_text
 
 #: One record per commit: id, parents, committer date, author, subject, body; then its --raw lines.
 LOG_FORMAT = "%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s%x1f%b%x1d"
@@ -229,63 +227,36 @@ def _describe(commits: list[Commit], texts: _Texts) -> History:
     return history
 
 
-# ---- Which entries a change to one file touched -------------------------------------------------------------
-
-#: Where a piece may start: a top-level key, or a list item (its indent tells a section's items from nested ones).
-_BOUNDARY = re.compile(rb"\n(?:[^\s#]|( *)- )")
-_KEY = re.compile(rb"([A-Za-z_][\w-]*):(?=[ \t\n])[ \t]*")
-#: Nothing but blank and comment lines.
-_BLANK = re.compile(rb"(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?:#[^\n]*)?")
-
-
-class _Uncut(Exception):
-    """The file's layout is not one the cut understands: read it whole."""
-
-
 class _Reader:
-    """The entries a change to one file touched, before and after, from the blobs' texts.
-
-    A version of a file is usually the old side of the next change to it, so its pieces and
-    their entries are kept: each version is cut and each piece parsed once.
-    """
+    """The entries a change to one file touched, before and after, from the blobs' texts
+    (riskcatalog.pieces): a file's versions are cut once each, and only their differing pieces parsed."""
 
     def __init__(self, texts: _Texts):
         self.texts = texts
-        self.cut: dict[str, dict[str, Counter | None]] = {}  # path -> {blob: its pieces}, the last few cut
-        self.parsed: dict[tuple[str, tuple[str, bool, bytes]], Entries] = {}  # (path, piece) -> its entries
+        self.cuts: dict[str, dict[str, pieces.Cut | None]] = {}  # path -> {blob: its cut}, the last few
+        self.parser = pieces.Parser()
         self.whole: dict[tuple[str, str], Entries] = {}  # (path, blob) -> entries of a file read whole
 
     def sides(self, path: str, old: str, new: str) -> tuple[Entries, Entries]:
         """The entries a change from blob old to blob new touched, as they were and are; DiffError if unreadable."""
         if PurePosixPath(path).name != REGISTER_FILE:  # the register is one entry: always read whole
-            old_pieces, new_pieces = self._pieces(path, old), self._pieces(path, new)
-            if old_pieces is not None and new_pieces is not None:
-                try:
-                    return (self._entries(path, old_pieces - new_pieces), self._entries(path, new_pieces - old_pieces))
-                except _Uncut:
-                    pass
+            try:
+                return self._changed(path, old, new)
+            except pieces.Uncut:
+                pass
         return self._whole(path, old), self._whole(path, new)
 
-    def _pieces(self, path: str, blob: str) -> Counter | None:
-        kept = self.cut.setdefault(path, {})
-        if blob in kept:
-            kept[blob] = kept.pop(blob)  # the most recently used goes last
-        else:
-            if len(kept) > 2:  # a version serves the change after it and the one before: keep a few
-                del kept[next(iter(kept))]
-            try:
-                kept[blob] = Counter(pieces(self.texts.get(blob)))
-            except _Uncut:
-                kept[blob] = None
-        return kept[blob]
-
-    def _entries(self, path: str, found: Counter) -> Entries:
-        result: Entries = {}
-        for piece in found:
-            if (path, piece) not in self.parsed:
-                self.parsed[(path, piece)] = _piece_entries(path, *piece)
-            result.update(self.parsed[(path, piece)])
-        return result
+    def _changed(self, path: str, old: str, new: str) -> tuple[Entries, Entries]:
+        kept = self.cuts.setdefault(path, {})
+        base = old if kept.get(old) else new  # a version cut before: the other is cut around their differences
+        if not kept.get(base):
+            kept[base] = pieces.cut(self.texts.get(base))
+        other = new if base == old else old
+        kept[other], gone, come = pieces.recut(kept[base], self.texts.get(other))
+        while len(kept) > 3:  # a version serves the change after it and the one before it
+            del kept[next(iter(kept))]
+        before, after = (gone, come) if base == old else (come, gone)
+        return self.parser.entries(path, before), self.parser.entries(path, after)
 
     def readable(self, path: str, blob: str) -> bool:
         """Whether a version of a file is valid YAML."""
@@ -300,54 +271,6 @@ class _Reader:
             text = self.texts.get(blob)
             self.whole[(path, blob)] = entries(text.decode("utf-8"), path) if text else {}
         return self.whole[(path, blob)]
-
-
-def _piece_entries(path: str, section: str, is_item: bool, text: bytes) -> Entries:
-    """The entries of one piece of a file; _Uncut if it is not one key or one item after all."""
-    doc, errors = load_text(text.decode("utf-8"), path)
-    if errors:
-        raise DiffError("\n".join(map(str, errors)))
-    if not (isinstance(doc.data, list) and len(doc.data) == 1 if is_item
-            else isinstance(doc.data, dict) and list(doc.data) == [section]):
-        raise _Uncut(path)
-    return entries_of({section: doc.data} if is_item else doc.data, path)
-
-
-def pieces(text: bytes) -> list[tuple[str, bool, bytes]]:
-    """A YAML file cut at its top-level keys and at the items of the lists they hold: (key, is an item, text).
-
-    Blank and comment lines go with the piece before them. _Uncut when the file has content this
-    cut cannot place (a document marker, a repeated key, a top-level list).
-    """
-    text = b"\n" + text  # every line, the first too, starts after a newline
-    cuts: list[tuple[int, str, bool]] = []
-    section, item_indent = None, None
-    for match in _BOUNDARY.finditer(text):
-        start = match.start() + 1
-        if match.group(1) is None and not text.startswith((b"- ", b"-\n"), start):
-            key = _KEY.match(text, start)
-            if key is None or any(key.group(1).decode() == seen for _, seen, _ in cuts):
-                raise _Uncut()
-            section = key.group(1).decode()
-            # a list section's key has nothing after it on its line; its first item then sets the indent
-            line_end = text.find(b"\n", start)
-            item_indent = None if _BLANK.fullmatch(text, key.end(), len(text) if line_end < 0 else line_end) else -1
-            cuts.append((start, section, False))
-            continue
-        indent = len(match.group(1) or b"")
-        if section is None:
-            raise _Uncut()
-        if item_indent is None:
-            key_line_end = text.index(b"\n", cuts[-1][0])
-            # an item right after the key (comments between) opens the list; anything else means the
-            # key holds a mapping, and its nested lists are no business of the cut
-            item_indent = indent if _BLANK.fullmatch(text, key_line_end + 1, start) else -1
-        if indent == item_indent:
-            cuts.append((start, section, True))
-    if not cuts or not _BLANK.fullmatch(text, 1, cuts[0][0]):
-        raise _Uncut()
-    ends = [start for start, _, _ in cuts[1:]] + [len(text)]
-    return [(section, is_item, text[start:end]) for (start, section, is_item), end in zip(cuts, ends)]
 
 
 # ---- Rows ---------------------------------------------------------------------------------------------------
