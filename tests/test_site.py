@@ -29,7 +29,7 @@ HISTORY_QUERIES = {"changes_since", "level_changes", "changes_feed"}
 PAGES = ["/", "/catalog", "/catalog/risks", "/catalog/measures", "/catalog/areas", "/catalog/sources",
          "/catalog/register", "/catalog/risks/yijia-LAND-01", "/catalog/measures/yijia-STYLE-M01",
          "/catalog/areas/yijia-land", "/catalog/units/yijia", "/catalog/sources/yijia-expropriation-regulation",
-         "/catalog/risk_measures", "/catalog/levels", "/catalog/build_info"]
+         "/catalog/risk_measures", "/catalog/levels", "/catalog/build_info", "/changes", "/catalog/changes"]
 
 
 @pytest.mark.parametrize("path", PAGES)
