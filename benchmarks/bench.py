@@ -2,7 +2,8 @@
 
 For each size it generates synthetic registers (benchmarks.synth) into bench-out/, runs the
 real build and the floor (benchmarks.floor: parse + insert only) each in a fresh
-subprocess, then load-tests a real datasette serving the largest database, and writes the
+subprocess, builds the catalogue with and without a synthetic history of 1,000 commits
+(benchmarks.synth_history), then load-tests a real datasette serving the largest database, and writes the
 figures with the machine they were measured on to docs/benchmarks.md. Targets are reported,
 never asserted: a noisy shared machine must not turn a benchmark into a failure.
 """
@@ -18,6 +19,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +30,7 @@ import yaml
 
 from riskcatalog.site.serve import METADATA, serving
 
-from . import ROOT, synth
+from . import ROOT, synth, synth_history
 from .floor import TABLES as ROW_TABLES
 from .loadtest import run_load
 
@@ -38,6 +40,10 @@ REPORT = ROOT / "docs" / "benchmarks.md"
 TRIVIAL = "/-/versions.json"
 #: Build targets at the largest size, and page targets against the trivial page.
 FLOOR_RATIO, PEAK_MIB, PAGE_RATIO, PAGE_P95_MS = 2.0, 1024, 5.0, 300.0
+#: Commits of the synthetic history, the target for the build with it against the build without,
+#: and how many times each is built (a build of one register takes a fraction of a second: the
+#: median of several is steadier than one on a shared machine).
+HISTORY_COMMITS, HISTORY_RATIO, HISTORY_RUNS = 1000, 2.0, 5
 
 
 def machine() -> dict[str, str]:
@@ -112,6 +118,56 @@ def bench_build(folders: list[Path], where: Path) -> dict:
             "db_mib": db_path.stat().st_size / 1048576}
 
 
+def bench_history(commits: int, seed: int, where: Path) -> dict:
+    """The shipped catalogue with a synthetic history of `commits` commits, built with and without it,
+    in turns, each build in its own fresh process; the medians."""
+    shutil.rmtree(where, ignore_errors=True)
+    started = time.perf_counter()
+    folder = synth_history.generate(ROOT / "catalog", where / "repo", commits, seed)
+    made_s = time.perf_counter() - started
+    runs: dict[str, list[dict]] = {"with": [], "without": []}
+    for _ in range(HISTORY_RUNS):
+        for name, flag in (("without", "--no-history"), ("with", "--history")):
+            runs[name].append(run_in_fresh_child([sys.executable, str(ROOT / "build.py"), flag, "-o",
+                                                  str(where / f"{name}.db"), str(folder)]))
+    with sqlite3.connect(where / "with.db") as conn:
+        changes = conn.execute("select count(*) from changes").fetchone()[0]
+        recorded = conn.execute("select count(*) from commits").fetchone()[0]
+    median = lambda name, key: statistics.median(r[key] for r in runs[name])  # noqa: E731
+    return {"commits": recorded, "changes": changes, "made_s": made_s,
+            "with_s": median("with", "wall_s"), "without_s": median("without", "wall_s"),
+            "with_mib": median("with", "peak_mib"), "without_mib": median("without", "peak_mib"),
+            "with_db_mib": (where / "with.db").stat().st_size / 1048576,
+            "without_db_mib": (where / "without.db").stat().st_size / 1048576}
+
+
+def history_misses(history: dict) -> list[str]:
+    """The history target: the build with the history within HISTORY_RATIO× the build without it."""
+    ratio = history["with_s"] / history["without_s"]
+    return [f"build with {history['commits']:,} commits of history within {HISTORY_RATIO:g}× the build without: "
+            f"{ratio:.2f}× — " + ("met" if ratio <= HISTORY_RATIO else
+                                  f"MISSED by {ratio / HISTORY_RATIO:.2f}× "
+                                  f"({history['with_s'] - HISTORY_RATIO * history['without_s']:.2f} s over)")]
+
+
+def history_section(history: dict) -> list[str]:
+    """The report's history section: both builds side by side, and the target."""
+    h = history
+    return ["", "## History", "",
+            f"The shipped catalogue with a synthetic history of {h['commits']:,} commits "
+            f"(`python -m benchmarks.synth_history`, generated in {h['made_s']:.1f} s: re-ratings, review dates, "
+            "rewordings, new measures and withdrawals, one a day) in a temporary git repository, built with its "
+            f"history (`build.py --history`, the default) and without (`--no-history`), in turns, {HISTORY_RUNS} "
+            "times each, each build in a fresh process: the medians. The build reads the history with one "
+            "`git log --raw` and one `git cat-file --batch` per register, and parses only what each commit "
+            "changed (`riskcatalog.pieces`).", "",
+            "| | build s | peak MiB | database MiB |", "|---|---:|---:|---:|",
+            f"| without history | {h['without_s']:.2f} | {h['without_mib']:.0f} | {h['without_db_mib']:.1f} |",
+            f"| with history ({h['commits']:,} commits, {h['changes']:,} changes) | {h['with_s']:.2f} | "
+            f"{h['with_mib']:.0f} | {h['with_db_mib']:.1f} |",
+            "", "Target:", ""] + [f"- {v}" for v in history_misses(h)]
+
+
 def pages(db_path: Path) -> list[str]:
     """The key pages and the trivial one; the risk page is a risk from the middle of the database."""
     with sqlite3.connect(db_path) as conn:
@@ -173,7 +229,7 @@ def page_misses(site: dict) -> list[str]:
 
 
 def report(facts: dict, builds: list[dict], shipped: dict | None, city: dict | None,
-           options: argparse.Namespace, synth_s: float | None) -> str:
+           options: argparse.Namespace, synth_s: float | None, history: dict | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -203,6 +259,8 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, city: dict | N
         lines += ["", f"Row counts of build and floor differ at {mismatched} units."]
     largest = builds[-1]
     lines += ["", f"Targets at {largest['units']:,} units:", ""] + [f"- {v}" for v in build_misses(largest)]
+    if history is not None:
+        lines += history_section(history)
     if shipped is not None:
         lines += ["", "## Site", "",
                   f"A real `datasette` (the command `riskcatalog.site.serve.command` gives) serving the "
@@ -248,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, help="load-test duration per page (default 10; 2 with --quick)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--history-commits", type=int, default=HISTORY_COMMITS,
+                        help=f"commits of the synthetic history (default {HISTORY_COMMITS}; 0 for none)")
     parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
     parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
                                                       "bench-out/benchmarks.md with --quick)")
@@ -266,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
         b = builds[-1]
         print(f"{n} units: build {b['build_s']:.2f} s / {b['build_mib']:.0f} MiB, floor {b['floor_s']:.2f} s "
               f"/ {b['floor_mib']:.0f} MiB, {b['rows']:,} rows", flush=True)
+    history = None
+    if options.history_commits:
+        history = bench_history(options.history_commits, options.seed, options.out / "history")
+        print(f"history of {history['commits']} commits: build {history['with_s']:.2f} s with, "
+              f"{history['without_s']:.2f} s without", flush=True)
     db_path = builds[-1]["db"]
     paths = pages(db_path)
     shipped = bench_site(db_path, paths, options.seconds, options.concurrency)
@@ -276,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report(facts, builds, shipped, city, options, synth_s) + kept_notes(target), encoding="utf-8")
+    target.write_text(report(facts, builds, shipped, city, options, synth_s, history) + kept_notes(target),
+                      encoding="utf-8")
     print(f"wrote {target}")
     return 0
 

@@ -49,6 +49,8 @@ def _build_into(path: Path, folders: list[Path], commit: str | None, history: bo
     for compiled in compile_all(folders, errors, with_history=history):
         if not errors:  # once the build is doomed, keep validating but stop writing
             db.insert_rows(database, compiled.rows)
+            if compiled.history_rows:  # written while another process read the history
+                db.insert_rows(database, compiled.history_rows())
         summaries.append(compiled.summary)
     if errors:
         raise CatalogInvalid(errors)

@@ -40,6 +40,8 @@ class Compiled:
     unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
     #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search text.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
+    #: The history's rows, when another process is still reading the history: they come last.
+    history_rows: Callable[[], dict[str, list[tuple]]] | None = None
 
 
 def compile_register(folder: Path, with_rows: bool = True, with_history: bool = False,
@@ -51,11 +53,18 @@ def compile_register(folder: Path, with_rows: bool = True, with_history: bool = 
     except CatalogInvalid as exc:
         return Compiled(folder, exc.errors)
     unit = register.unit["id"]
-    rows = register_rows(register) if with_rows else {}
-    if with_rows:
-        found = history_of() if history_of else history.read(folder) if with_history else history.OFF
-        rows.update({table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()})
-    return Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""), rows)
+    compiled = Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""),
+                        register_rows(register) if with_rows else {})
+    if history_of:
+        compiled.history_rows = lambda: history_rows(history_of(), unit)
+    elif with_rows:
+        compiled.rows.update(history_rows(history.read(folder) if with_history else history.OFF, unit))
+    return compiled
+
+
+def history_rows(found: history.History, unit: str) -> dict[str, list[tuple]]:
+    """A register's history as rows of unit_history, commits and changes."""
+    return {table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()}
 
 
 def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True,
