@@ -517,3 +517,16 @@ def _files(repo: Path, sha: str) -> list[tuple[str, str, str]]:
 
 def _show(repo: Path, blob: str) -> str:
     return "" if not blob.strip("0") else git(repo, "cat-file", "blob", blob) + "\n"
+
+
+def test_readme_history_queries_run(catalog_db):
+    """The SQL examples of the README's History section run on the shipped catalogue; the first
+    (an entry's changes) returns its rows."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## History"):]
+    block = re.search(r"```sql\n(.*?)```", section, re.S).group(1)
+    statements = [s.strip() for s in block.split(";") if s.strip()]
+    assert len(statements) == 2
+    with sqlite3.connect(catalog_db) as conn:
+        results = [conn.execute(statement).fetchall() for statement in statements]
+    assert results[0] and results[0][0][1] == "added"
