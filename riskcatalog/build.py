@@ -24,7 +24,9 @@ def build(folders: Iterable[Path], output: Path, commit: str | None = None, hist
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        summaries = _build_into(Path(tmp), [Path(f) for f in folders], commit, history)
+        # The database being replaced holds the history of the commits it saw: only newer ones are read.
+        summaries = _build_into(Path(tmp), [Path(f) for f in folders], commit, history,
+                                output if output.is_file() else None)
         os.replace(tmp, output)
     except BaseException:
         os.unlink(tmp)
@@ -41,12 +43,13 @@ def check(folders: Iterable[Path]) -> list[str]:
     return summaries
 
 
-def _build_into(path: Path, folders: list[Path], commit: str | None, history: bool) -> list[str]:
+def _build_into(path: Path, folders: list[Path], commit: str | None, history: bool,
+                previous: Path | None) -> list[str]:
     database = db.open_private(path)
     db.create_schema(database)
     # Summaries only: a city's registers must not all stay in memory.
     summaries, errors = [], []
-    for compiled in compile_all(folders, errors, with_history=history):
+    for compiled in compile_all(folders, errors, with_history=history, previous=previous):
         if not errors:  # once the build is doomed, keep validating but stop writing
             db.insert_rows(database, compiled.rows)
             if compiled.history_rows:  # written while another process read the history

@@ -45,9 +45,11 @@ class Compiled:
 
 
 def compile_register(folder: Path, with_rows: bool = True, with_history: bool = False,
-                     history_of: Callable[[], history.History] | None = None) -> Compiled:
+                     history_of: Callable[[], history.History] | None = None,
+                     previous: Path | None = None) -> Compiled:
     """Validate one register folder and, if asked, turn it into rows, with or without its history
-    (read here, or by history_of when another process reads it)."""
+    (read here, or by history_of when another process reads it; previous is the database this build
+    replaces, whose history is reused)."""
     try:
         register = load_register(folder)
     except CatalogInvalid as exc:
@@ -56,25 +58,28 @@ def compile_register(folder: Path, with_rows: bool = True, with_history: bool = 
     compiled = Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""),
                         register_rows(register) if with_rows else {})
     if history_of:
-        compiled.history_rows = lambda: history_rows(history_of(), unit)
+        compiled.history_rows = lambda: history_rows(history_of(), folder, unit)
     elif with_rows:
-        compiled.rows.update(history_rows(history.read(folder) if with_history else history.OFF, unit))
+        compiled.rows.update(history_rows(history.read(folder, previous) if with_history else history.OFF,
+                                          folder, unit))
     return compiled
 
 
-def history_rows(found: history.History, unit: str) -> dict[str, list[tuple]]:
+def history_rows(found: history.History, folder: Path, unit: str) -> dict[str, list[tuple]]:
     """A register's history as rows of unit_history, commits and changes."""
+    if found.reused_unit not in (None, unit):  # the unit was renamed: the reused rows have the old keys
+        found = history.read(folder)
     return {table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()}
 
 
 def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True,
-                with_history: bool = False) -> Iterator[Compiled]:
+                with_history: bool = False, previous: Path | None = None) -> Iterator[Compiled]:
     """The valid registers among folders, in order; every problem goes into errors.
 
     Two registers may not share a unit id: their keys would collide.
     """
     units: dict[str, Path] = {}
-    for compiled in _compiled(folders, with_rows, with_history):
+    for compiled in _compiled(folders, with_rows, with_history, previous):
         if not compiled.errors and compiled.unit in units:
             other = display_name(units[compiled.unit], REGISTER_FILE)
             compiled.errors.append(replace(compiled.unit_at, message=f"unit {compiled.unit!r} is also the unit of "
@@ -85,13 +90,13 @@ def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool
             yield compiled
 
 
-def _compiled(folders: list[Path], with_rows: bool, with_history: bool) -> Iterator[Compiled]:
-    work = functools.partial(compile_register, with_rows=with_rows, with_history=with_history)
+def _compiled(folders: list[Path], with_rows: bool, with_history: bool, previous: Path | None) -> Iterator[Compiled]:
+    work = functools.partial(compile_register, with_rows=with_rows, with_history=with_history, previous=previous)
     if len(folders) < PARALLEL_FROM and with_rows and with_history and WORKERS > 1:
         # git and the reading of its history take as long as the rest of a small build: another
         # process reads them meanwhile
         with multiprocessing.Pool(1) as pool:
-            pending = [pool.apply_async(history.read, (folder,)) for folder in folders]
+            pending = [pool.apply_async(history.read, (folder, previous)) for folder in folders]
             for folder, found in zip(folders, pending):
                 yield compile_register(folder, history_of=found.get)
         return

@@ -15,12 +15,14 @@ has the history after its boundary only, and says that too.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import git, pieces, vocab
+from . import diff, git, pieces, vocab, yamlload
 from .catalog import REGISTER_FILE
 from .diff import DiffError, Entries, FieldChange, compare, entries, entry_changes
 from .git import GitError
@@ -72,6 +74,22 @@ class Commit:
 #: One changed entry of a commit, as riskcatalog.diff.entry_changes gives it: section, entry, changed fields.
 Described = tuple[str, dict, list[FieldChange]]
 
+#: The code a change's description comes from: a build reuses the rows an earlier build wrote with
+#: the same code (its database is the one being replaced), and describes only the newer commits.
+FORMAT = hashlib.sha256(b"".join(Path(module.__file__).read_bytes() for module in (diff, pieces, vocab, yamlload))
+                        + Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+@dataclass
+class Recorded:
+    """One commit of a register's history and what it changed: described now, or the rows an earlier
+    build wrote for it."""
+
+    commit: Commit
+    changed: list[Described] = field(default_factory=list)
+    invalid: int = 0  # file versions it left that are not valid YAML
+    rows: tuple[dict, list[dict]] | None = None  # (its commits row, its changes rows) from an earlier build
+
 
 @dataclass
 class History:
@@ -80,20 +98,30 @@ class History:
     status: str  # recorded, shallow (after a shallow clone's boundary only), absent, or off
     note_zh: str
     note_en: str
-    commits: list[tuple[Commit, list[Described]]] = field(default_factory=list)
+    commits: list[Recorded] = field(default_factory=list)
+    path: str | None = None  # the folder's path in its repository
+    reused_unit: str | None = None  # the unit of the rows reused from an earlier build, if any were
 
     def rows(self, unit: str) -> dict[str, list[dict]]:
         """Rows of unit_history, commits and changes (riskcatalog.tables), keyed for the register's unit."""
-        days = [commit.date[:10] for commit, _ in self.commits]
+        days = [recorded.commit.date[:10] for recorded in self.commits]
         found = {"unit_history": [{"unit": unit, "status": self.status, "note_zh": self.note_zh,
                                    "note_en": self.note_en, "commits": len(days),
-                                   "first_day": min(days, default=None), "last_day": max(days, default=None)}],
+                                   "first_day": min(days, default=None), "last_day": max(days, default=None),
+                                   "path": self.path, "format": FORMAT}],
                  "commits": [], "changes": []}
-        for commit, changed in self.commits:
-            rows = [row for described in changed for row in _change_rows(unit, commit, *described)]
+        for recorded in self.commits:
+            commit = recorded.commit
+            if recorded.rows:
+                commit_row, change_rows = recorded.rows
+                found["commits"].append(commit_row)
+                found["changes"] += [{**row, "id": None} for row in change_rows]  # ids follow this build's order
+                continue
+            rows = [row for described in recorded.changed for row in _change_rows(unit, commit, *described)]
             found["commits"].append({"key": f"{unit}-{commit.sha}", "unit": unit, "sha": commit.sha,
                                      "date": commit.utc, "day": commit.date[:10], "author": commit.author,
-                                     "subject": commit.subject, "body": commit.body, "changes": len(rows)})
+                                     "subject": commit.subject, "body": commit.body, "changes": len(rows),
+                                     "invalid": recorded.invalid})
             found["changes"] += rows
         return found
 
@@ -101,27 +129,34 @@ class History:
 OFF = History("off", "构建时未读取修订记录（--no-history）。", "History was not read for this build (--no-history).")
 
 
-def read(folder: Path) -> History:
-    """The history of one register folder, or why it has none."""
+def read(folder: Path, previous: Path | None = None) -> History:
+    """The history of one register folder, or why it has none; the commits a previous build's
+    database described with the same code are taken from it."""
     try:
         root, boundaries = _repository(folder)
     except GitError as error:
         return History("absent", "目录不在 git 仓库中（或无法运行 git），没有修订记录。",
                        f"No history: the folder is not in a git repository, or git could not run "
                        f"({_first_line(error)}).")
+    path = Path(folder).resolve().relative_to(root).as_posix()
     try:
-        commits = _log(root, PurePosixPath(Path(folder).resolve().relative_to(root).as_posix()))
+        commits = _log(root, PurePosixPath(path))
         if not commits:
             return History("absent", "尚无提交涉及此目录，没有修订记录。",
-                           "No history: no commit has touched this folder's YAML files yet.")
+                           "No history: no commit has touched this folder's YAML files yet.", path=path)
         # A shallow clone's boundary commit looks like a first commit that adds everything: it is
         # where the fetched history starts, not a change.
         boundary_days = [c.date[:10] for c in commits if c.sha in boundaries]
         commits = [c for c in commits if c.sha not in boundaries]
-        history = _describe(commits, _Texts(root, commits))
+        unit, known = _reusable(previous, folder, path) if previous else (None, {})
+        todo = [c for c in commits if c.sha not in known]
+        described = _describe(todo, _Texts(root, todo), commits)
     except GitError as error:
         return History("absent", "读取 git 历史失败，没有修订记录。", f"No history: reading git failed "
-                                                                     f"({_first_line(error)}).")
+                                                                     f"({_first_line(error)}).", path=path)
+    history = History("recorded", "", "", [described.get(c.sha) or Recorded(c, rows=known[c.sha])
+                                           for c in reversed(commits)], path, unit if len(todo) < len(commits) else None)
+    _note(history)
     if boundary_days:
         since = min(boundary_days)
         history.status = "shallow"
@@ -130,6 +165,42 @@ def read(folder: Path) -> History:
         history.note_en = (f"Shallow clone: only the commits after {since} were fetched, so earlier history is "
                            f"missing; run git fetch --unshallow and build again for all of it. " + history.note_en)
     return history
+
+
+def _note(history: History) -> None:
+    """What the history covers, in unit_history's note: commits, dates, versions that were not valid YAML."""
+    if not history.commits:
+        return
+    first, last = history.commits[0].commit.date[:10], history.commits[-1].commit.date[:10]
+    history.note_zh = f"修订记录取自 git：{len(history.commits)} 次提交，{first} 至 {last}。"
+    history.note_en = f"History from git: {len(history.commits)} commits, {first} to {last}."
+    invalid = sum(r.rows[0]["invalid"] if r.rows else r.invalid for r in history.commits)
+    if invalid:
+        history.note_zh += f"其中 {invalid} 个文件版本不是有效的 YAML，其修改未列入。"
+        history.note_en += f" {invalid} file versions were not valid YAML; their changes are not listed."
+
+
+def _reusable(previous: Path, folder: Path, path: str) -> tuple[str | None, dict[str, tuple[dict, list[dict]]]]:
+    """The commits a previous build of this folder described with this code: its unit, and
+    {commit id: (commits row, changes rows)}. Nothing from a database without them."""
+    try:
+        conn = sqlite3.connect(f"file:{previous}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None, {}
+    conn.row_factory = sqlite3.Row
+    try:
+        found = conn.execute("select u.id from units u join unit_history h on h.unit = u.id "
+                             "where u.folder = ? and h.path = ? and h.format = ?", (str(folder), path, FORMAT)).fetchone()
+        if found is None:
+            return None, {}
+        known = {row["key"]: (dict(row), []) for row in conn.execute("select * from commits where unit = ?", found)}
+        for row in conn.execute("select * from changes where unit = ? order by id", found):
+            known[row["commit_key"]][1].append(dict(row))
+    except sqlite3.Error:  # a database from before the history, or not a catalogue
+        return None, {}
+    finally:
+        conn.close()
+    return found[0], {commit["sha"]: (commit, changes) for commit, changes in known.values()}
 
 
 def _first_line(error: Exception) -> str:
@@ -175,31 +246,35 @@ class _Texts:
 
     def __init__(self, root: Path, commits: list[Commit]):
         ids = dict.fromkeys(b for c in commits for _, old, new in c.files for b in (new, old) if not _absent(b))
+        self.root = root
         self.stream = git.blobs(root, list(ids))
         self.found: dict[str, bytes] = {}
 
     def get(self, blob: str) -> bytes:
         """A blob's text; empty for the missing side of an added or deleted file."""
         while not _absent(blob) and blob not in self.found:
-            got, text = next(self.stream)
-            self.found[got] = text
+            got = next(self.stream, None)
+            if got is None:  # not among those asked for: a look further back, past an invalid version
+                self.found.update(git.blobs(self.root, [blob]))
+            else:
+                self.found[got[0]] = got[1]
         return self.found.get(blob, b"")
 
 
-def _describe(commits: list[Commit], texts: _Texts) -> History:
-    """What each commit changed, entry by entry, described as `build.py diff` describes it.
+def _describe(commits: list[Commit], texts: _Texts, everything: list[Commit]) -> dict[str, Recorded]:
+    """What each commit changed, entry by entry, described as `build.py diff` describes it; by commit id.
 
-    Commits come newest first; so does the history's list. A file version that is not valid YAML
-    has no changes of its own, and the change that follows it is read from the last valid version.
+    Commits come newest first. A file version that is not valid YAML has no changes of its own, and
+    the change that follows it is read from the last valid version (found among everything).
     """
     reader = _Reader(texts)
     versions: dict[str, list[str]] = {}  # path -> its blobs, newest first: where to look past an invalid one
-    for commit in commits:
+    for commit in everything:
         for path, _, new in commit.files:
             versions.setdefault(path, []).append(new)
-    unreadable = 0
-    described = []
+    described = {}
     for commit in commits:
+        recorded = described[commit.sha] = Recorded(commit)
         old_side: Entries = {}
         new_side: Entries = {}
         for path, old, new in commit.files:
@@ -207,24 +282,17 @@ def _describe(commits: list[Commit], texts: _Texts) -> History:
                 before, after = reader.sides(path, old, new)
             except DiffError:
                 if not reader.readable(path, new):
-                    unreadable += 1
+                    recorded.invalid += 1
                     continue
                 older = versions[path][versions[path].index(new) + 1:]
                 old = next((blob for blob in older if reader.readable(path, blob)), "0")
                 before, after = reader.sides(path, old, new)
             old_side.update(before)
             new_side.update(after)
+        recorded.changed = list(entry_changes(compare(old_side, new_side)))
+    for commit in everything:
         commit.files = []  # read: no need to carry them back from a worker process
-        described.append((commit, list(entry_changes(compare(old_side, new_side)))))
-    history = History("recorded", "", "", described[::-1])
-    if commits:
-        first, last = commits[-1].date[:10], commits[0].date[:10]
-        history.note_zh = f"修订记录取自 git：{len(commits)} 次提交，{first} 至 {last}。"
-        history.note_en = f"History from git: {len(commits)} commits, {first} to {last}."
-    if unreadable:
-        history.note_zh += f"其中 {unreadable} 个文件版本不是有效的 YAML，其修改未列入。"
-        history.note_en += f" {unreadable} file versions were not valid YAML; their changes are not listed."
-    return history
+    return described
 
 
 class _Reader:

@@ -53,9 +53,10 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "change_kinds": (LOOKUP, "id", {}),
     "entry_kinds": (LOOKUP, "id", {}),
     "unit_history": ({"unit": str, "status": str, "note_zh": str, "note_en": str, "commits": int,
-                      "first_day": str, "last_day": str}, "unit", {"unit": ("units", "id")}),
+                      "first_day": str, "last_day": str, "path": str, "format": str}, "unit",
+                     {"unit": ("units", "id")}),
     "commits": ({"key": str, "unit": str, "sha": str, "date": str, "day": str, "author": str, "subject": str,
-                 "body": str, "changes": int}, "key", {"unit": ("units", "id")}),
+                 "body": str, "changes": int, "invalid": int}, "key", {"unit": ("units", "id")}),
     "changes": ({"id": int, "unit": str, "commit_key": str, "date": str, "day": str, "kind": str, "entry": str,
                  "entry_id": str, "title": str, "area": str, "change": str, "field": str, "field_zh": str,
                  "old": str, "new": str, "old_text": str, "new_text": str, "replaced_by": str, "summary_zh": str,
@@ -65,7 +66,7 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
 }
 
 #: Columns that may be empty, by name or as "table.column"; every other column is NOT NULL.
-NULLABLE = {"number", "date", "replaced_by", "unit_history.first_day", "unit_history.last_day",
+NULLABLE = {"number", "date", "replaced_by", "unit_history.first_day", "unit_history.last_day", "unit_history.path",
             *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text"))}
 
 #: Tables searched through Datasette: the table, its search table, and what gets indexed.

@@ -499,7 +499,8 @@ def test_a_synthetic_history_is_read_as_whole_parses_read_it(tmp_path):
     folder = generate(PROJECT_ROOT / "catalog", tmp_path / "repo", 80, seed=3)
     read = history.read(folder)
     assert read.status == "recorded" and len(read.commits) == 80
-    for commit, described in read.commits:
+    for recorded in read.commits:
+        commit, described = recorded.commit, recorded.changed
         expected = []
         for path, old, new in _files(tmp_path / "repo", commit.sha):
             expected.append((_show(tmp_path / "repo", old), _show(tmp_path / "repo", new), path))
@@ -530,3 +531,50 @@ def test_readme_history_queries_run(catalog_db):
     with sqlite3.connect(catalog_db) as conn:
         results = [conn.execute(statement).fetchall() for statement in statements]
     assert results[0] and results[0][0][1] == "added"
+
+
+def _tables(db_path: Path) -> dict[str, list[tuple]]:
+    return {name: rows(db_path, f"select * from {name} order by 1") for name in ("unit_history", "commits", "changes")}
+
+
+@pytest.fixture
+def described(monkeypatch) -> list[int]:
+    """How many commits each history read described (in this process: the build runs serially)."""
+    from riskcatalog import compile as compiler
+
+    counts: list[int] = []
+    describe = history._describe
+    monkeypatch.setattr(compiler, "WORKERS", 1)
+    monkeypatch.setattr(history, "_describe", lambda commits, *rest: counts.append(len(commits)) or
+                        describe(commits, *rest))
+    return counts
+
+
+def test_a_rebuild_reads_only_the_new_commits(tmp_path, described):
+    """Building over the previous database takes its history and describes only the commits since;
+    the tables equal a build from nothing."""
+    make_history(tmp_path / "repo", COMMITS[:4])
+    output = tmp_path / "catalog.db"
+    builder.build([tmp_path / "repo" / "mini"], output)
+    edit(tmp_path / "repo" / "mini", *COMMITS[4][2][0])
+    commit(tmp_path / "repo", COMMITS[4][0], COMMITS[4][1])
+    builder.build([tmp_path / "repo" / "mini"], output)
+    builder.build([tmp_path / "repo" / "mini"], tmp_path / "fresh.db")
+    assert described == [4, 1, 5]
+    assert _tables(output) == _tables(tmp_path / "fresh.db")
+
+
+def test_a_rebuild_with_other_code_or_another_unit_id_reads_everything(repo, tmp_path, described, monkeypatch):
+    """Rows written by other history code are not reused, nor are rows keyed by a unit id since changed."""
+    output = tmp_path / "catalog.db"
+    builder.build([repo[0] / "mini"], output)
+    monkeypatch.setattr(history, "FORMAT", "other code")
+    builder.build([repo[0] / "mini"], output)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo[0]), str(clone)], check=True)
+    builder.build([clone / "mini"], tmp_path / "renamed.db")
+    edit(clone / "mini", "register.yml", ("id: mini", "id: mini2"))
+    commit(clone, "单位改名", "2025-02-01T09:00:00+08:00")
+    builder.build([clone / "mini"], tmp_path / "renamed.db")
+    assert described == [5, 5, 5, 1, 6]  # the rename is found once the register is read: then all again
+    assert rows(tmp_path / "renamed.db", "select distinct unit from changes") == [("mini2",)]
