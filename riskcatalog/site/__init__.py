@@ -32,7 +32,8 @@ KEY_COLUMNS = {"risk_key": "risks", "measure_key": "measures", "area_key": "area
 @hookimpl
 def register_routes(datasette):
     """The home page, when the catalogue is served: our own view rather than Datasette's index,
-    which checks permissions table by table (most of its time) for a list the page doesn't show."""
+    which checks permissions table by table (most of its time) for a list the page doesn't show;
+    and the changes page (最近修订)."""
     if DATABASE in datasette.databases:
         return [(r"^/$", _home), (r"^/changes$", _changes)]
     return []
