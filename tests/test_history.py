@@ -578,3 +578,15 @@ def test_a_rebuild_with_other_code_or_another_unit_id_reads_everything(repo, tmp
     builder.build([clone / "mini"], tmp_path / "renamed.db")
     assert described == [5, 5, 5, 1, 6]  # the rename is found once the register is read: then all again
     assert rows(tmp_path / "renamed.db", "select distinct unit from changes") == [("mini2",)]
+
+
+def test_every_field_of_the_format_has_a_chinese_name():
+    """Each field a risk, measure, area, source or the register may have is named in Chinese in the
+    history (field_label), so a new field in the schema gets a name here too."""
+    definitions = json.loads((PROJECT_ROOT / "riskcatalog" / "schema.json").read_text(encoding="utf-8"))["$defs"]
+    fields = {*definitions["risk"]["properties"], *definitions["measure"]["properties"],
+              *definitions["area_file"]["properties"]["area"]["properties"],
+              *definitions["sources_file"]["properties"]["sources"]["items"]["properties"],
+              *definitions["register_file"]["properties"]}
+    assert {name for name in fields if history.field_label(name) == name} == set()
+    assert history.field_label("title_en") == "名称（英文）" and history.field_label("totals.risks") == "风险点总数"
