@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -133,17 +132,17 @@ def read(folder: Path, previous: Path | None = None) -> History:
     """The history of one register folder, or why it has none; the commits a previous build's
     database described with the same code are taken from it."""
     try:
-        root, boundaries = _repository(folder)
+        commits = _log(folder)  # first, and alone for a folder no commit touched (a city's synthetic ones)
     except GitError as error:
         return History("absent", "目录不在 git 仓库中（或无法运行 git），没有修订记录。",
                        f"No history: the folder is not in a git repository, or git could not run "
                        f"({_first_line(error)}).")
-    path = Path(folder).resolve().relative_to(root).as_posix()
+    if not commits:
+        return History("absent", "尚无提交涉及此目录，没有修订记录。",
+                       "No history: no commit has touched this folder's YAML files yet.")
     try:
-        commits = _log(root, PurePosixPath(path))
-        if not commits:
-            return History("absent", "尚无提交涉及此目录，没有修订记录。",
-                           "No history: no commit has touched this folder's YAML files yet.", path=path)
+        root, boundaries = _repository(folder)
+        path = Path(folder).resolve().relative_to(root).as_posix()
         # A shallow clone's boundary commit looks like a first commit that adds everything: it is
         # where the fetched history starts, not a change.
         boundary_days = [c.date[:10] for c in commits if c.sha in boundaries]
@@ -153,7 +152,7 @@ def read(folder: Path, previous: Path | None = None) -> History:
         described = _describe(todo, _Texts(root, todo), commits)
     except GitError as error:
         return History("absent", "读取 git 历史失败，没有修订记录。", f"No history: reading git failed "
-                                                                     f"({_first_line(error)}).", path=path)
+                                                                     f"({_first_line(error)}).")
     history = History("recorded", "", "", [described.get(c.sha) or Recorded(c, rows=known[c.sha])
                                            for c in reversed(commits)], path, unit if len(todo) < len(commits) else None)
     _note(history)
@@ -216,11 +215,10 @@ def _repository(folder: Path) -> tuple[Path, set[str]]:
     return Path(root).resolve(), boundaries
 
 
-def _log(root: Path, prefix: PurePosixPath) -> list[Commit]:
-    """The commits that touched the YAML files directly in prefix, newest first."""
-    folder = "" if str(prefix) == "." else re.sub(r"([*?\[\]\\])", r"\\\1", str(prefix)) + "/"
-    output = git.run_bytes(root, "log", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-color",
-                           f"--format={LOG_FORMAT}", "--", f":(glob){folder}*.yml").decode("utf-8", "replace")
+def _log(folder: Path) -> list[Commit]:
+    """The commits that touched the YAML files directly in folder, newest first (paths from the repository's top)."""
+    output = git.run_bytes(folder, "log", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-color",
+                           f"--format={LOG_FORMAT}", "--", ":(glob)*.yml").decode("utf-8", "replace")
     commits = []
     for record in output.split("\x1e")[1:]:
         header, _, raw = record.partition("\x1d")
