@@ -46,7 +46,7 @@ class Compiled:
 
 def compile_register(folder: Path, with_rows: bool = True, with_history: bool = False,
                      history_of: Callable[[], history.History] | None = None,
-                     previous: Path | None = None) -> Compiled:
+                     previous: Path | None = None, untouched: bool = False) -> Compiled:
     """Validate one register folder and, if asked, turn it into rows, with or without its history
     (read here, or by history_of when another process reads it; previous is the database this build
     replaces, whose history is reused)."""
@@ -60,8 +60,8 @@ def compile_register(folder: Path, with_rows: bool = True, with_history: bool = 
     if history_of:
         compiled.history_rows = lambda: history_rows(history_of(), folder, unit)
     elif with_rows:
-        compiled.rows.update(history_rows(history.read(folder, previous) if with_history else history.OFF,
-                                          folder, unit))
+        found = history.OFF if not with_history else history.UNTOUCHED if untouched else history.read(folder, previous)
+        compiled.rows.update(history_rows(found, folder, unit))
     return compiled
 
 
@@ -103,9 +103,18 @@ def _compiled(folders: list[Path], with_rows: bool, with_history: bool, previous
     if len(folders) < PARALLEL_FROM or WORKERS < 2:
         yield from map(work, folders)
         return
+    # Most of a city's registers may never have been committed: one git process finds which.
+    untouched = history.untouched(folders) if with_rows and with_history else set()
+    tasks = [(folder, folder in untouched) for folder in folders]
     # imap keeps the folders' order, so the database comes out the same as a serial build's.
     with multiprocessing.Pool(WORKERS) as pool:  # the platform's start method: compile_register pickles
-        yield from pool.imap(work, folders, chunksize=4)
+        yield from pool.imap(functools.partial(_task, work), tasks, chunksize=4)
+
+
+def _task(work: Callable[..., Compiled], task: tuple[Path, bool]) -> Compiled:
+    """One register for a worker: its folder, and whether no commit touched it."""
+    folder, untouched = task
+    return work(folder, untouched=untouched)
 
 
 def register_rows(register: Register) -> dict[str, list[tuple]]:

@@ -126,6 +126,26 @@ class History:
 
 
 OFF = History("off", "构建时未读取修订记录（--no-history）。", "History was not read for this build (--no-history).")
+UNTOUCHED = History("absent", "尚无提交涉及此目录，没有修订记录。",
+                    "No history: no commit has touched this folder's YAML files yet.")
+
+
+def untouched(folders: list[Path]) -> set[Path]:
+    """The folders among many that no commit touched, found with one `git log` per parent folder
+    rather than one per register (a city's thousands); a parent outside git tells nothing."""
+    found: set[Path] = set()
+    by_parent: dict[Path, list[Path]] = {}
+    for folder in folders:
+        by_parent.setdefault(Path(folder).resolve().parent, []).append(folder)
+    for parent, group in by_parent.items():
+        try:
+            top = Path(git.run(parent, "rev-parse", "--show-toplevel").strip()).resolve()
+            names = git.run(parent, "log", "-z", "--format=", "--name-only", "--no-renames", "--", ".")
+        except GitError:  # not in a repository (each register may be one): each is asked on its own
+            continue
+        touched = {(top / name).parent for name in names.split("\0") if name.endswith(".yml")}
+        found.update(folder for folder in group if Path(folder).resolve() not in touched)
+    return found
 
 
 def read(folder: Path, previous: Path | None = None) -> History:
@@ -138,8 +158,7 @@ def read(folder: Path, previous: Path | None = None) -> History:
                        f"No history: the folder is not in a git repository, or git could not run "
                        f"({_first_line(error)}).")
     if not commits:
-        return History("absent", "尚无提交涉及此目录，没有修订记录。",
-                       "No history: no commit has touched this folder's YAML files yet.")
+        return UNTOUCHED
     try:
         root, boundaries = _repository(folder)
         path = Path(folder).resolve().relative_to(root).as_posix()

@@ -590,3 +590,20 @@ def test_every_field_of_the_format_has_a_chinese_name():
               *definitions["register_file"]["properties"]}
     assert {name for name in fields if history.field_label(name) == name} == set()
     assert history.field_label("title_en") == "名称（英文）" and history.field_label("totals.risks") == "风险点总数"
+
+
+def test_many_registers_ask_git_once_for_those_no_commit_touched(tmp_path, tmp_path_factory):
+    """Among many registers, those never committed are found by one git log per parent folder: their
+    history is absent without a git process each; the committed one has its history."""
+    make_history(tmp_path, COMMITS[:2])
+    for n in range(1, 5):
+        shutil.copytree(tmp_path / "mini", tmp_path / f"mini{n}")
+        edit(tmp_path / f"mini{n}", "register.yml", ("id: mini", f"id: mini{n}"))
+    folders = [tmp_path / name for name in ("mini", "mini1", "mini2", "mini3", "mini4")]
+    assert history.untouched(folders) == set(folders[1:])
+    output = tmp_path / "catalog.db"
+    builder.build(folders, output)
+    assert rows(output, "select unit, status, commits from unit_history order by unit") == [
+        ("mini", "recorded", 2), *[(f"mini{n}", "absent", 0) for n in range(1, 5)]]
+    outside = tmp_path_factory.mktemp("outside") / "mini"
+    assert history.untouched([outside]) == set()  # outside git: each is asked on its own
