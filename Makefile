@@ -23,8 +23,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Rebuilt only when the catalogue or the build code changed.
-$(DB): $(CATALOG) $(CODE) $(VENV)/.installed
+# The history (修订记录) comes from git: a new commit rebuilds too (HEAD's reflog grows with each).
+GIT_LOG := $(wildcard $(shell git rev-parse --git-path logs/HEAD 2>/dev/null))
+
+# Rebuilt only when the catalogue, the build code or the commits changed.
+$(DB): $(CATALOG) $(CODE) $(GIT_LOG) $(VENV)/.installed
 	$(BIN)/python build.py -o $(DB)
 
 build: $(DB)

@@ -2,7 +2,8 @@
 
 For each size it generates synthetic registers (benchmarks.synth) into bench-out/, runs the
 real build and the floor (benchmarks.floor: parse + insert only) each in a fresh
-subprocess, then load-tests a real datasette serving the largest database, and writes the
+subprocess, builds the catalogue with and without a synthetic history of 1,000 commits
+(benchmarks.synth_history), then load-tests a real datasette serving the largest database, and writes the
 figures with the machine they were measured on to docs/benchmarks.md. Targets are reported,
 never asserted: a noisy shared machine must not turn a benchmark into a failure.
 """
@@ -18,6 +19,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +30,7 @@ import yaml
 
 from riskcatalog.site.serve import METADATA, serving
 
-from . import ROOT, synth, workbooks
+from . import ROOT, synth, synth_history, workbooks
 from .floor import TABLES as ROW_TABLES
 from .loadtest import run_load
 
@@ -42,6 +44,10 @@ EXPORT_UNITS, IMPORT_RISKS = 150, 500
 FLOOR_RATIO, PEAK_MIB, PAGE_RATIO, PAGE_P95_MS = 2.0, 1024, 5.0, 300.0
 #: Every reader page at one register.
 READER_P95_MS = 50.0
+#: Commits of the synthetic history, the target for the build with it against the build without,
+#: and how many times each is built (a build of one register takes a fraction of a second: the
+#: median of several is steadier than one on a shared machine).
+HISTORY_COMMITS, HISTORY_RATIO, HISTORY_RUNS = 1000, 2.0, 5
 
 
 def machine() -> dict[str, str]:
@@ -142,6 +148,73 @@ def bench_excel(folders: list[Path], where: Path) -> list[dict]:
     return results
 
 
+def bench_history(commits: int, seed: int, where: Path) -> dict:
+    """The shipped catalogue with a synthetic history of `commits` commits, built without it and with
+    it from nothing, in turns, then rebuilt over that database after one more commit; each build in
+    its own fresh process. The medians."""
+    shutil.rmtree(where, ignore_errors=True)
+    started = time.perf_counter()
+    folder = synth_history.generate(ROOT / "catalog", where / "repo", commits, seed)
+    made_s = time.perf_counter() - started
+    build = lambda flag, db: run_in_fresh_child([sys.executable, str(ROOT / "build.py"), flag, "-o",  # noqa: E731
+                                                  str(db), str(folder)])
+    runs: dict[str, list[dict]] = {"without": [], "with": [], "rebuild": []}
+    for _ in range(HISTORY_RUNS):
+        runs["without"].append(build("--no-history", where / "without.db"))
+        (where / "with.db").unlink(missing_ok=True)  # from nothing: no earlier history to reuse
+        runs["with"].append(build("--history", where / "with.db"))
+    with open(folder / "sources.yml", "a", encoding="utf-8") as sources:
+        sources.write("# 年度复核 annual review\n")
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", "commit", "-q", "-a",
+                    "-m", "年度复核"], cwd=folder, check=True)
+    for _ in range(HISTORY_RUNS):
+        shutil.copyfile(where / "with.db", where / "rebuild.db")
+        runs["rebuild"].append(build("--history", where / "rebuild.db"))
+    with sqlite3.connect(where / "with.db") as conn:
+        changes = conn.execute("select count(*) from changes").fetchone()[0]
+        recorded = conn.execute("select count(*) from commits").fetchone()[0]
+    result = {"commits": recorded, "changes": changes, "made_s": made_s}
+    for name, measured in runs.items():
+        result[f"{name}_s"] = statistics.median(r["wall_s"] for r in measured)
+        result[f"{name}_mib"] = statistics.median(r["peak_mib"] for r in measured)
+        result[f"{name}_db_mib"] = (where / f"{name}.db").stat().st_size / 1048576
+    return result
+
+
+def history_misses(history: dict) -> list[str]:
+    """The history target: a build with the history within HISTORY_RATIO× the build without it."""
+    verdicts = []
+    for name, what in (("with", "from nothing"), ("rebuild", "over the last database, one commit later")):
+        ratio = history[f"{name}_s"] / history["without_s"]
+        verdicts.append(f"build with {history['commits']:,} commits of history ({what}) within {HISTORY_RATIO:g}× "
+                        f"the build without: {ratio:.2f}× — " + ("met" if ratio <= HISTORY_RATIO else
+                        f"MISSED by {ratio / HISTORY_RATIO:.2f}× "
+                        f"({history[f'{name}_s'] - HISTORY_RATIO * history['without_s']:.2f} s over)"))
+    return verdicts
+
+
+def history_section(history: dict) -> list[str]:
+    """The report's history section: the builds side by side, and the target."""
+    h = history
+    return ["", "## History", "",
+            f"The shipped catalogue with a synthetic history of {h['commits']:,} commits "
+            f"(`python -m benchmarks.synth_history`, generated in {h['made_s']:.1f} s: re-ratings, review dates, "
+            "rewordings, new measures and withdrawals, one a day) in a temporary git repository, built without "
+            "its history (`--no-history`) and with it (`--history`, the default) from nothing, in turns, "
+            f"{HISTORY_RUNS} times each; then, after one more commit, rebuilt over the database the build with "
+            "history wrote (as `make build` does), which reuses the rows of the commits it holds. Each build "
+            "ran in a fresh process; the figures are medians. The build reads the history with one `git log "
+            "--raw` and one `git cat-file --batch` per register, in another process while it validates and "
+            "writes the register, and parses only what each commit changed (`riskcatalog.pieces`).", "",
+            "| build | s | peak MiB | database MiB |", "|---|---:|---:|---:|",
+            f"| without history | {h['without_s']:.2f} | {h['without_mib']:.0f} | {h['without_db_mib']:.1f} |",
+            f"| with history ({h['commits']:,} commits, {h['changes']:,} changes), from nothing | {h['with_s']:.2f} | "
+            f"{h['with_mib']:.0f} | {h['with_db_mib']:.1f} |",
+            f"| with history, rebuilt one commit later | {h['rebuild_s']:.2f} | {h['rebuild_mib']:.0f} | "
+            f"{h['rebuild_db_mib']:.1f} |",
+            "", "Targets:", ""] + [f"- {v}" for v in history_misses(h)]
+
+
 def pages(db_path: Path) -> list[str]:
     """The pages measured at the largest size, and the trivial one: home, the data table (faceted
     by metadata.yml's defaults), the search page for a broad word, a heat-map list, a table search,
@@ -202,7 +275,8 @@ def page_misses(site: dict, limit_ms: float = PAGE_P95_MS, ratio: float | None =
 
 
 def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict | None,
-           options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None) -> str:
+           options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None,
+           history: dict | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -239,6 +313,8 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
                   "科室 merged, numbered cells), each in a fresh process.", "",
                   "| command | what | s | peak MiB |", "|---|---|---:|---:|"]
         lines += [f"| {e['command']} | {e['what']} | {e['s']:.2f} | {e['mib']:.0f} |" for e in excel]
+    if history is not None:
+        lines += history_section(history)
     if shipped is not None:
         lines += ["", "## Site", "",
                   f"A real `datasette` (the command `riskcatalog.site.serve.command` gives) serving the "
@@ -287,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, help="load-test duration per page (default 10; 2 with --quick)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--history-commits", type=int, default=HISTORY_COMMITS,
+                        help=f"commits of the synthetic history (default {HISTORY_COMMITS}; 0 for none)")
     parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
     parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
                                                       "bench-out/benchmarks.md with --quick)")
@@ -308,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     excel = bench_excel(folders[:max(sizes)], options.out / "excel")
     for e in excel:
         print(f"{e['command']} {e['what']}: {e['s']:.2f} s / {e['mib']:.0f} MiB", flush=True)
+    history = None
+    if options.history_commits:
+        history = bench_history(options.history_commits, options.seed, options.out / "history")
+        print(f"history of {history['commits']} commits: build {history['with_s']:.2f} s with, "
+              f"{history['rebuild_s']:.2f} s rebuilt, {history['without_s']:.2f} s without", flush=True)
     db_path = builds[-1]["db"]
     shipped = bench_site(db_path, pages(db_path), options.seconds, options.concurrency)
     one = builds[0]["db"]
@@ -317,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel) + kept_notes(target),
+    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history) + kept_notes(target),
                       encoding="utf-8")
     print(f"wrote {target}")
     return 0

@@ -26,8 +26,9 @@ class OutputRefused(Exception):
     """The -o path is not one a build may write; the message says why and what to give instead."""
 
 
-def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> list[str]:
-    """Validate and compile the register folders into output, atomically; their summaries.
+def build(folders: Iterable[Path], output: Path, commit: str | None = None, history: bool = True) -> list[str]:
+    """Validate and compile the register folders, with their history from git, into output, atomically;
+    their summaries.
 
     Raises CatalogInvalid (the catalogue), OutputRefused (the -o path), files.WriteFailed (the disk)
     or files.Interrupted / KeyboardInterrupt; output is then as it was.
@@ -38,7 +39,8 @@ def build(folders: Iterable[Path], output: Path, commit: str | None = None) -> l
         raise OutputRefused(refused)
     try:
         with files.replacing(output) as temporary:
-            return _build_into(temporary, folders, commit)
+            # The database being replaced holds the history of the commits it saw: only newer ones are read.
+            return _build_into(temporary, folders, commit, history, output if _is_sqlite(output) else None)
     except (OSError, sqlite3.Error) as exc:  # a full disk, a file size limit, a read-only folder
         raise files.failed_write(output, exc) from None
 
@@ -88,29 +90,34 @@ def in_memory(folders: Iterable[Path]) -> sqlite_utils.Database:
     """The registers' tables in a database in memory, without search or summaries (for exports)."""
     database = sqlite_utils.Database(memory=True)
     db.create_schema(database)
-    _insert_registers(database, [Path(f) for f in folders])
+    _insert_registers(database, [Path(f) for f in folders], history=False, previous=None)
     database.conn.commit()
     return database
 
 
-def _build_into(path: Path, folders: list[Path], commit: str | None) -> list[str]:
+def _build_into(path: Path, folders: list[Path], commit: str | None, history: bool,
+                previous: Path | None) -> list[str]:
     database = db.open_private(path)
     try:
         db.create_schema(database)
-        summaries = _insert_registers(database, folders)
+        summaries = _insert_registers(database, folders, history, previous)
         db.finish(database, commit, folders)
     finally:
         database.close()
     return summaries
 
 
-def _insert_registers(database: sqlite_utils.Database, folders: list[Path]) -> list[str]:
-    """Validate and write every register; their summaries, or CatalogInvalid with every error."""
+def _insert_registers(database: sqlite_utils.Database, folders: list[Path], history: bool,
+                      previous: Path | None) -> list[str]:
+    """Validate and write every register (with its history, if asked; previous is the database the
+    build replaces, whose history is reused); their summaries, or CatalogInvalid with every error."""
     # Summaries only: a city's registers must not all stay in memory.
     summaries, errors = [], []
-    for compiled in compile_all(folders, errors):
+    for compiled in compile_all(folders, errors, with_history=history, previous=previous):
         if not errors:  # once the build is doomed, keep validating but stop writing
             db.insert_rows(database, compiled.rows)
+            if compiled.history_rows:  # written while another process read the history
+                db.insert_rows(database, compiled.history_rows())
         summaries.append(compiled.summary)
     if errors:
         raise CatalogInvalid(errors)

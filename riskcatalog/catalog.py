@@ -74,6 +74,15 @@ def display_name(folder: Path, name: str) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
+def stored_folder(folder: Path) -> str:
+    """A register folder as the database keeps it: relative to the working directory when it lies
+    under it, else only its name; the database is published, the builder's file system is not."""
+    path, here = Path(folder).resolve(), Path.cwd().resolve()
+    if path != here and path.is_relative_to(here):
+        return path.relative_to(here).as_posix()
+    return path.name
+
+
 def load_register(folder: Path) -> Register:
     """Load and validate a register folder; raises CatalogInvalid with every error found."""
     folder = Path(folder)

@@ -42,12 +42,14 @@ def cli() -> None:
 @click.option("-o", "--output", default="catalog.db", show_default=True, type=click.Path(path_type=Path),
               help="Database to write.")
 @click.option("--check", is_flag=True, help="Validate only; print a summary or the errors (same as `check`).")
-def build(folders: tuple[Path, ...], output: Path, check: bool) -> int:
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Record each register's history (修订记录) from git.")
+def build(folders: tuple[Path, ...], output: Path, check: bool, history: bool) -> int:
     """Validate register folders (default: catalog) and compile them into one database."""
     folders = list(folders) or [DEFAULT_FOLDER]
     if check:
         return _run(lambda: builder.check(folders), "OK")
-    return _run(lambda: builder.build(folders, output), f"built {output}", output)
+    return _run(lambda: builder.build(folders, output, history=history), f"built {output}", output)
 
 
 @cli.command()

@@ -1,13 +1,14 @@
 """A register folder in, the rows of every table out: the part of a build that runs in parallel.
 
 compile_register() validates one folder and turns it into rows, in riskcatalog.tables'
-column order, with each risk's and measure's search text already expanded. It needs
-nothing from the database, so compile_all() spreads many registers (a district, a city)
+column order, with each risk's and measure's search text already expanded and, if asked, the
+folder's history from git (riskcatalog.history). It needs nothing from the database, so compile_all() spreads many registers (a district, a city)
 over worker processes while riskcatalog.db writes the rows in order.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import functools
 import json
@@ -15,9 +16,10 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from .catalog import REGISTER_FILE, Register, display_name, load_register
+from . import history
+from .catalog import REGISTER_FILE, Register, display_name, load_register, stored_folder
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
 from .tables import SEARCHED, TABLES
@@ -42,26 +44,47 @@ class Compiled:
     keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
     #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
+    #: The history's rows, when another process is still reading the history: they come last.
+    history_rows: Callable[[], dict[str, list[tuple]]] | None = None
 
 
-def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
-    """Validate one register folder and, if asked, turn it into rows."""
+def compile_register(folder: Path, with_rows: bool = True, with_history: bool = False,
+                     history_of: Callable[[], history.History] | None = None,
+                     previous: Path | None = None, untouched: bool = False) -> Compiled:
+    """Validate one register folder and, if asked, turn it into rows, with or without its history
+    (read here, or by history_of when another process reads it; previous is the database this build
+    replaces, whose history is reused)."""
     try:
         register = load_register(folder)
     except CatalogInvalid as exc:
         return Compiled(folder, exc.errors)
-    return Compiled(folder, [], register.summary(), register.unit["id"], register.doc.error(("unit", "id"), ""),
-                    keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
+    unit = register.unit["id"]
+    compiled = Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""),
+                        keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
+    if history_of:
+        compiled.history_rows = lambda: history_rows(history_of(), folder, unit)
+    elif with_rows:
+        found = history.OFF if not with_history else history.UNTOUCHED if untouched else history.read(folder, previous)
+        compiled.rows.update(history_rows(found, folder, unit))
+    return compiled
 
 
-def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True) -> Iterator[Compiled]:
+def history_rows(found: history.History, folder: Path, unit: str) -> dict[str, list[tuple]]:
+    """A register's history as rows of unit_history, commits and changes."""
+    if found.reused_unit not in (None, unit):  # the unit was renamed: the reused rows have the old keys
+        found = history.read(folder)
+    return {table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()}
+
+
+def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True,
+                with_history: bool = False, previous: Path | None = None) -> Iterator[Compiled]:
     """The valid registers among folders, in order; every problem goes into errors.
 
     Two registers may not share a unit id, nor a key: a table's rows would collide.
     """
     units: dict[str, Path] = {}
     keys: dict[tuple[str, str], str] = {}  # (table, key) -> what it names, "source 'x' of unit 'y' (file:line)"
-    for compiled in _compiled(folders, with_rows):
+    for compiled in _compiled(folders, with_rows, with_history, previous):
         if not compiled.errors and compiled.unit in units:
             compiled.errors.append(replace(compiled.unit_at, message=_same_unit(compiled, units[compiled.unit])))
         if not compiled.errors:
@@ -110,14 +133,32 @@ def _shared_keys(compiled: Compiled, keys: dict[tuple[str, str], str]) -> list[C
     return errors
 
 
-def _compiled(folders: list[Path], with_rows: bool) -> Iterator[Compiled]:
-    work = functools.partial(compile_register, with_rows=with_rows)
+def _compiled(folders: list[Path], with_rows: bool, with_history: bool, previous: Path | None) -> Iterator[Compiled]:
+    work = functools.partial(compile_register, with_rows=with_rows, with_history=with_history, previous=previous)
+    if len(folders) < PARALLEL_FROM and with_rows and with_history:
+        # git and the reading of its history take as long as the rest of a small build: a thread reads
+        # them meanwhile (git itself runs in its own processes; a forked pool worker could inherit a
+        # lock another thread holds, such as tracemalloc's or logging's, and never start)
+        with concurrent.futures.ThreadPoolExecutor(1) as reader:
+            pending = [reader.submit(history.read, folder, previous) for folder in folders]
+            for folder, found in zip(folders, pending):
+                yield compile_register(folder, history_of=found.result)
+        return
     if len(folders) < PARALLEL_FROM or WORKERS < 2:
         yield from map(work, folders)
         return
+    # Most of a city's registers may never have been committed: one git process finds which.
+    untouched = history.untouched(folders) if with_rows and with_history else set()
+    tasks = [(folder, folder in untouched) for folder in folders]
     # imap keeps the folders' order, so the database comes out the same as a serial build's.
     with multiprocessing.Pool(WORKERS) as pool:  # the platform's start method: compile_register pickles
-        yield from pool.imap(work, folders, chunksize=4)
+        yield from pool.imap(functools.partial(_task, work), tasks, chunksize=4)
+
+
+def _task(work: Callable[..., Compiled], task: tuple[Path, bool]) -> Compiled:
+    """One register for a worker: its folder, and whether no commit touched it."""
+    folder, untouched = task
+    return work(folder, untouched=untouched)
 
 
 def register_rows(register: Register) -> dict[str, list[tuple]]:
@@ -176,15 +217,6 @@ def found_by(register: Register) -> dict[tuple[str, str], dict]:
                                               "area_en": [a.get("name_en") for a in records],
                                               "cited": [titles[s] for s in entry.get("sources", [])]}
     return found
-
-
-def stored_folder(folder: Path) -> str:
-    """A register folder as the database keeps it: relative to the working directory when it lies
-    under it, else only its name; the database is published, the builder's file system is not."""
-    path, here = Path(folder).resolve(), Path.cwd().resolve()
-    if path != here and path.is_relative_to(here):
-        return path.relative_to(here).as_posix()
-    return path.name
 
 
 def _values(table: str, row: dict) -> tuple:

@@ -105,7 +105,7 @@ def open_private(path: Path) -> sqlite_utils.Database:
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every table with types, NOT NULL, keys and foreign keys; fill the lookups."""
     for name, (columns, pk, foreign_keys) in TABLES.items():
-        db[name].create(columns, pk=pk, not_null={c for c in columns if c not in NULLABLE},
+        db[name].create(columns, pk=pk, not_null={c for c in columns if not {c, f"{name}.{c}"} & NULLABLE},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
     for table, columns in SEARCHED.items():
@@ -137,8 +137,10 @@ def _insert_many(db: sqlite_utils.Database, table: str, columns: list[str], rows
 
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
-#: the sort column, then the key), the heat map's lists and an area's risks of one level.
-INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level")]}
+#: the sort column, then the key), the heat map's lists and an area's risks of one level; an entry's
+#: history, newest first; the changes of a period; the changes page's filters.
+INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level")],
+           "changes": [("entry", "date"), ("date",), ("day",), ("area", "date")]}
 
 #: Partial indexes of the withdrawn entries, few among many: the search page leaves them out by
 #: rowid without reading the active ones (an index on all statuses would mislead the planner).

@@ -15,7 +15,9 @@ import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from . import git
 from .catalog import REGISTER_FILE, SOURCES_FILE
@@ -36,9 +38,17 @@ class DiffError(Exception):
     """Something that stops the comparison; the message says what to do."""
 
 
-def _entries(doc: Document, file: str) -> Entries:
-    """The entries of one file, keyed by (kind, id)."""
-    data = doc.data if isinstance(doc.data, dict) else {}
+def entries(text: str, file: str) -> Entries:
+    """The entries of one file's text, keyed by (kind, id); DiffError if it is not strict YAML."""
+    doc, errors = load_text(text, file)
+    if errors:
+        raise DiffError("\n".join(map(str, errors)))
+    return entries_of(doc.data, file)
+
+
+def entries_of(data: object, file: str) -> Entries:
+    """The entries in a file's parsed data (or any of its top-level keys), keyed by (kind, id)."""
+    data = data if isinstance(data, dict) else {}
     name = Path(file).name
     if name == REGISTER_FILE:  # the register is one record: unit, totals, areas, levels
         return {("register", "register"): (file, data)}
@@ -47,8 +57,8 @@ def _entries(doc: Document, file: str) -> Entries:
     found: Entries = {}
     if name != SOURCES_FILE and isinstance(data.get("area"), dict):
         found[("area", str(data["area"].get("id")))] = (file, data["area"])
-    for kind, entries in lists.items():
-        for entry in entries if isinstance(entries, list) else []:
+    for kind, items in lists.items():
+        for entry in items if isinstance(items, list) else []:
             if isinstance(entry, dict) and "id" in entry:
                 found[(kind, str(entry["id"]))] = (file, entry)
     return found
@@ -74,7 +84,7 @@ def _old_side(root: Path, prefix: str, rev: str, errors: list[CatalogError]) -> 
         doc, problems = (None, problems) if text is None else load_text(text, shown)
         errors.extend(problems)
         if doc is not None:
-            found.update(_entries(doc, path))
+            found.update(entries_of(doc.data, path))
     return found, register
 
 
@@ -84,7 +94,7 @@ def _new_side(folder: Path, prefix: str, errors: list[CatalogError]) -> Entries:
         doc, problems = load_file(path, prefix + path.name)  # a regular file, within the size limit
         errors.extend(problems)
         if doc is not None:
-            found.update(_entries(doc, prefix + path.name))
+            found.update(entries_of(doc.data, prefix + path.name))
     return found
 
 
@@ -144,23 +154,51 @@ def _show(value) -> str:
     return _md(value)
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed field of an entry, old and new value; a mapping's keys count as fields (totals.risks)."""
+
+    field: str
+    old: object
+    new: object
+
+
+def field_changes(item: dict) -> list[FieldChange]:
+    """The changed fields of one entry of compare()'s result, in its order, mappings key by key."""
+    found = []
+    for name, (old, new) in item.get("fields", {}).items():
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += [FieldChange(f"{name}.{key}", *values) for key, values in _changed_fields(old, new).items()]
+        else:
+            found.append(FieldChange(name, old, new))
+    return found
+
+
+def entry_changes(changes: dict[str, list[dict]]) -> Iterator[tuple[str, dict, list[FieldChange]]]:
+    """Each entry of compare()'s result, section by section: the section, the entry, its changed fields.
+
+    The one description of a change: `build.py diff` prints it, the build's history stores it.
+    """
+    for section in SECTIONS:
+        for item in changes[section]:
+            yield section, item, field_changes(item)
+
+
 def render(changes: dict[str, list[dict]], rev: str) -> str:
     """Markdown for a pull-request comment: a heading per section, a line per entry."""
     if not any(changes.values()):
         return "No catalogue changes."
     lines = [f"## Catalogue changes since {_md(rev)}"]
-    for section in SECTIONS:
-        if not changes[section]:
-            continue
-        lines += ["", f"### {section.capitalize()} ({len(changes[section])})"]
-        for item in changes[section]:
-            label = " ".join(_md(part) for part in (item["id"], item["title"]) if part)
-            notes = [f"{_md(k)} {_show(old)} → {_show(new)}" for k, (old, new) in item.get("fields", {}).items()]
-            if section == "withdrawn":
-                notes.insert(0, f"replaced by {_md(item['replaced_by'])}" if item["replaced_by"] else "no replacement")
-            if section in ("added", "removed"):
-                notes = [f"{item['kind']} in {_md(item['file'])}"]
-            lines.append(f"- {label}: " + "; ".join(notes))
+    for section, item, fields in entry_changes(changes):
+        if item is changes[section][0]:
+            lines += ["", f"### {section.capitalize()} ({len(changes[section])})"]
+        label = " ".join(_md(part) for part in (item["id"], item["title"]) if part)
+        notes = [f"{_md(change.field)} {_show(change.old)} → {_show(change.new)}" for change in fields]
+        if section == "withdrawn":
+            notes.insert(0, f"replaced by {_md(item['replaced_by'])}" if item["replaced_by"] else "no replacement")
+        if section in ("added", "removed"):
+            notes = [f"{item['kind']} in {_md(item['file'])}"]
+        lines.append(f"- {label}: " + "; ".join(notes))
     return "\n".join(lines)
 
 

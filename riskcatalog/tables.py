@@ -50,15 +50,32 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "measure_sources": ({"measure": str, "source": str}, ("measure", "source"),
                         {"measure": ("measures", "key"), "source": ("sources", "key")}),
     "build_info": ({"key": str, "value": str}, "key", {}),
+    # The history (修订记录, riskcatalog.history): what each commit that touched a register changed.
+    "change_kinds": (LOOKUP, "id", {}),
+    "entry_kinds": (LOOKUP, "id", {}),
+    "unit_history": ({"unit": str, "status": str, "note_zh": str, "note_en": str, "commits": int,
+                      "first_day": str, "last_day": str, "path": str, "format": str}, "unit",
+                     {"unit": ("units", "id")}),
+    "commits": ({"key": str, "unit": str, "sha": str, "date": str, "day": str, "author": str, "subject": str,
+                 "body": str, "changes": int, "invalid": int}, "key", {"unit": ("units", "id")}),
+    "changes": ({"id": int, "unit": str, "commit_key": str, "date": str, "day": str, "kind": str, "entry": str,
+                 "entry_id": str, "title": str, "area": str, "change": str, "field": str, "field_zh": str,
+                 "old": str, "new": str, "old_text": str, "new_text": str, "replaced_by": str, "summary_zh": str,
+                 "file": str}, "id",
+                {"unit": ("units", "id"), "commit_key": ("commits", "key"), "kind": ("entry_kinds", "id"),
+                 "change": ("change_kinds", "id")}),
 }
 
-#: Columns that may be empty; every other column is NOT NULL. A register need give only ids, Chinese
-#: names and titles, each risk's level, measures and review date (schema.json): English is optional
-#: in a register kept in Chinese (languages: [zh]), and a level may stand without the ratings.
+#: Columns that may be empty, by name or as "table.column"; every other column is NOT NULL. A register
+#: need give only ids, Chinese names and titles, each risk's level, measures and review date
+#: (schema.json): English is optional in a register kept in Chinese (languages: [zh]), and a level may
+#: stand without the ratings. A change need not name an area, a field or values (an entry added).
 NULLABLE = {"number", "date", "replaced_by", "provenance_source", "provenance_note_zh", "district_zh", "city_zh",
             "description_zh", "post_zh", "power_zh", "category", "likelihood", "impact", "score",
             "responsible_post_zh", "responsible_leader_zh", "supervisor_zh", "type", "nature", "owner_zh",
-            "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year"}
+            "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year",
+            "unit_history.first_day", "unit_history.last_day", "unit_history.path",
+            *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text"))}
 NULLABLE |= {column for columns, _, _ in TABLES.values() for column in columns if column.endswith("_en")}
 
 #: What readers find entries by: each searched table's search columns and the fields that fill

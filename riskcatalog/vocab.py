@@ -56,6 +56,23 @@ SOURCE_KINDS = {
     "rule": ("部门规章和规范性文件", "ministerial rule"),
 }
 
+#: 修订类型: what a commit did to an entry (the history's changes table).
+CHANGE_KINDS = {
+    "added": ("新增", "added"),
+    "changed": ("修改", "changed"),
+    "withdrawn": ("撤销", "withdrawn"),
+    "removed": ("删除", "removed"),
+}
+
+#: 条目类型: the kinds of entry a register holds, as the history names them.
+ENTRY_KINDS = {
+    "risk": ("风险点", "risk"),
+    "measure": ("防控措施", "measure"),
+    "area": ("领域", "area"),
+    "source": ("依据", "source"),
+    "register": ("登记", "register"),
+}
+
 
 def lookup_rows(vocabulary: dict[str, tuple[str, str]]) -> list[dict]:
     """Rows for a lookup table: id, a readable bilingual label, and its parts, in rank order."""
@@ -76,4 +93,6 @@ LOOKUPS = {
     "measure_types": lambda: lookup_rows(MEASURE_TYPES),
     "natures": lambda: lookup_rows(NATURES),
     "source_kinds": lambda: lookup_rows(SOURCE_KINDS),
+    "change_kinds": lambda: lookup_rows(CHANGE_KINDS),
+    "entry_kinds": lambda: lookup_rows(ENTRY_KINDS),
 }

@@ -11,7 +11,7 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     """Two sizes, a short load test: both tables filled from this run, the hand-written notes kept."""
     report = tmp_path / "benchmarks.md"
     report.write_text("# old figures\n\n## Notes\n\n- why a target was missed\n", encoding="utf-8")
-    assert bench.main(["--units", "1,2", "--seconds", "0.3", "--concurrency", "2",
+    assert bench.main(["--units", "1,2", "--seconds", "0.3", "--concurrency", "2", "--history-commits", "20",
                        "--out", str(tmp_path / "out"), "--report", str(report)]) == 0
     text = report.read_text(encoding="utf-8")
     assert "# old figures" not in text and text.endswith("\n## Notes\n\n- why a target was missed\n")
@@ -31,3 +31,11 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     excel = re.findall(r"^\| (export|import) \| ([^|]+) \| [\d.]+ \| \d+ \|$", text, re.M)
     assert excel == [("export", "1 register (51 risks), one workbook"), ("export", "2 registers, one workbook"),
                      ("export", "2 registers, one workbook each"), ("import", "a unit's workbook of 500 risk rows")]
+    # The history: the shipped catalogue with 20 commits, built with and without them.
+    without = re.search(r"^\| without history \| ([\d.]+) \| \d+ \| [\d.]+ \|$", text, re.M)
+    with_history = re.search(r"^\| with history \(20 commits, ([\d,]+) changes\), from nothing \| [\d.]+ \|",
+                             text, re.M)
+    rebuilt = re.search(r"^\| with history, rebuilt one commit later \| [\d.]+ \|", text, re.M)
+    assert without and with_history and rebuilt and int(with_history.group(1)) > 20
+    assert len(re.findall(r"^- build with 20 commits of history \(.*\) within 2× the build without: [\d.]+× — ",
+                          text, re.M)) == 2

@@ -232,7 +232,8 @@ READER_PAGES = {
     "area and level": "/catalog/risks_by_area_and_level", "high risks": "/catalog/high_risks_with_measures",
     "cross-area": "/catalog/cross_area_measures", "single measure": "/catalog/single_measure_risks",
     "responsibility": "/catalog/responsibility_list", "due": "/catalog/due_for_review?as_of=2019-05-01",
-    "register": "/catalog/full_register", "not found": "/catalog/risks/LAND-99",
+    "register": "/catalog/full_register", "not found": "/catalog/risks/LAND-99", "changes": "/changes",
+    "changes since": "/catalog/changes_since?since=&until=", "level changes": "/catalog/level_changes?since=",
 }
 
 
@@ -271,7 +272,7 @@ def test_first_search_result_is_visible_without_scrolling(sized_page, server):
         _screenshot(sized_page, "phone-register.png")
 
 
-@pytest.mark.parametrize("name", ["home", "area", "risk", "measure", "regulation", "search", "list"])
+@pytest.mark.parametrize("name", ["home", "area", "risk", "measure", "regulation", "search", "list", "changes"])
 def test_print_shows_the_content_not_the_site_around_it(page, server, name):
     """In print, no navigation, footer, search form, edit link or button is shown; the content is."""
     page.goto(server + READER_PAGES[name])

@@ -15,7 +15,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound
 
 from ..search import fts_query
-from . import cells, downloads, errors, hardening, limits, pages, search, wording
+from . import cells, downloads, errors, hardening, history, limits, pages, search, wording
 
 DATABASE = pages.DATABASE
 
@@ -35,7 +35,8 @@ def prepare_jinja2_environment(env):
 
 @hookimpl
 def register_routes(datasette):
-    """The catalogue's own pages, when it is served: home, search and lists, short addresses."""
+    """The catalogue's own pages, when it is served: home, search and lists, short addresses, the
+    changes page (最近修订), the workbook."""
     if DATABASE not in datasette.databases:
         return []
     return [
@@ -43,6 +44,7 @@ def register_routes(datasette):
         # (most of its time) for a list the page doesn't show.
         (r"^/$", _home),
         (r"^/search(?P<format>\.json)?$", _search),
+        (r"^/changes$", _changes),
         # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
         (rf"^/{DATABASE}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$", _short_address),
         *downloads.routes(),
@@ -82,6 +84,13 @@ async def _short_address(datasette, request):
     if len(keys) == 1:
         return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
     return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+
+
+async def _changes(datasette, request):
+    """The changes page (最近修订): recent changes across the registers, from the build's history."""
+    context = await history.changes_page(datasette, request)
+    return Response.html(await datasette.render_template("changes.html", context, request=request,
+                                                         view_name="changes"))
 
 
 @hookimpl
@@ -132,6 +141,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             found["column_labels"] = wording.column_labels(datasette, database, table)
         if view_name == "row" and table in pages.ROW_PAGES:
             found.update(await pages.ROW_PAGES[table](datasette, tilde_decode(request.url_vars["pks"])))
+        if view_name == "row" and database == DATABASE and table in history.HISTORY_PAGES:
+            found.update(await history.entry_history(datasette, table, tilde_decode(request.url_vars["pks"])))
         return found
 
     return variables

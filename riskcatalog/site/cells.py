@@ -20,6 +20,10 @@ def badge(level: dict) -> Markup:
                   f'<span lang="en">{escape(level["label_en"])}</span></span>')
 
 
+#: Columns of canned queries that hold a level (its id or Chinese label): shown as its badge.
+LEVEL_HEADS = {"风险等级", "原等级", "新等级"}
+
+
 def may_render(column: str, table: str | None) -> bool:
     """Whether render() may have something for this column: a table page renders thousands of cells,
     and most need no coroutine at all."""
@@ -32,7 +36,7 @@ async def render(datasette, row, value, column: str, table: str | None) -> Marku
         return await _level(datasette, value) if column == "level" else None
     keys = row.keys()
     head = column.split(" ")[0]
-    if head == "风险等级":
+    if head in LEVEL_HEADS:
         return await _level(datasette, value)
     link = _entry_link(datasette, row, keys, head)
     if link is None and "_area_id" in keys and isinstance(value, int) and value:
@@ -43,10 +47,11 @@ async def render(datasette, row, value, column: str, table: str | None) -> Marku
 
 
 def _entry_link(datasette, row, keys, head: str) -> str | None:
-    """A risk's, measure's or area's name links to its page (or its list, for an area)."""
-    if head == "风险点" and "_risk" in keys:
+    """A risk's, measure's or area's name links to its page (or its list, for an area); a 名称 column
+    links to whichever of the two its row names."""
+    if head in ("风险点", "名称") and "_risk" in keys and row["_risk"]:
         return datasette.urls.row(DATABASE, "risks", row["_risk"])
-    if head == "防控措施" and "_measure" in keys:
+    if head in ("防控措施", "名称") and "_measure" in keys and row["_measure"]:
         return datasette.urls.row(DATABASE, "measures", row["_measure"])
     if head == "领域" and "_area_id" in keys:
         return datasette.urls.path("/search?" + urlencode({"area": row["_area_id"]}))

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import datasette
 from datasette.database import QueryInterrupted
-from datasette.handle_exception import handle_exception as datasette_handle_exception
+from datasette import Response
+from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 
@@ -34,14 +35,32 @@ _STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 
 def answer(datasette, request, exception):
-    """A client error as 400 in both languages; an unexpected error as a 500 that shows no detail."""
-    if isinstance(exception, Base400) or (isinstance(exception, DatasetteError) and exception.status != 500):
-        return None  # already a client error, worded by Datasette
-    error = client_error(exception)
-    if error is None:  # Datasette's own handler, called after this one, logs its traceback
-        error = DatasetteError("服务器出错，已记录在日志中。The server failed; the error is in its log.",
-                               title=SERVER_ERROR, status=500)
-    return datasette_handle_exception(datasette, request, error)
+    """A client error as 4xx in both languages; an unexpected error as a 500 that shows no detail.
+    Either as the site's own error page (with its styles), or as JSON for a .json address."""
+    if isinstance(exception, Base400):
+        status, message, title = exception.status, exception.args[0] if exception.args else "", None
+    elif isinstance(exception, DatasetteError) and exception.status != 500:  # a client error Datasette worded
+        status, message, title = exception.status, exception.message, exception.title
+    else:
+        error = client_error(exception)
+        if error is None:
+            traceback.print_exception(exception)  # for the log; the reader sees nothing of the server
+            error = DatasetteError("服务器出错，已记录在日志中。The server failed; the error is in its log.",
+                                   title=SERVER_ERROR, status=500)
+        status, message, title = error.status, error.message, error.title
+    return _error_page(datasette, request, status, message, title)
+
+
+async def _error_page(datasette, request, status: int, message: str, title: str | None) -> Response:
+    """templates/error.html rendered as every page is (styles, levels), or the error as JSON."""
+    info = {"ok": False, "error": message, "status": status, "title": title}
+    headers: dict = {}
+    if datasette.cors:
+        add_cors_headers(headers)
+    if request.path.split("?")[0].endswith(".json"):
+        return Response.json(info, status=status, headers=headers)
+    html = await datasette.render_template("error.html", info, request=request, view_name="error")
+    return Response.html(html, status=status, headers=headers)
 
 
 def client_error(exception: BaseException) -> DatasetteError | None:

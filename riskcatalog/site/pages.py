@@ -65,7 +65,8 @@ async def home(datasette) -> dict:
         "totals": totals, "unit": unit, "areas": areas,
         "heatmap": await _heatmap(datasette, db),
         "queries": [{"name": name, "title": q.get("title", name), "description": q.get("description", ""),
-                     "url": datasette.urls.query(DATABASE, name)} for name, q in queries.items()],
+                     "url": datasette.urls.query(DATABASE, name)} for name, q in queries.items()
+                    if q.get("listed", True)],
     }}
 
 

@@ -15,6 +15,8 @@ _LABELLED = re.compile(r"^([^A-Za-z]*[^\x00-\x7f])\s*([A-Za-z].*)$")
 #: Parameters of the canned queries, as a reader fills them in: (Chinese, English, check).
 PARAMETERS = {
     "as_of": ("评估基准日", "As of (YYYY-MM-DD; blank = today)", "date"),
+    "since": ("起始日期", "Since (YYYY-MM-DD; blank = from the start)", "date"),
+    "until": ("截止日期", "Until (YYYY-MM-DD; blank = to date)", "date"),
 }
 
 
