@@ -111,6 +111,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for table, columns in SEARCHED.items():
         # rowid of the search row = rowid of the record, so Datasette's table search can use it.
         db[f"{table}_search"].create({"rowid": int, **{column: str for column in columns}}, pk="rowid")
+        # The search index is filled as the rows come (insert_rows): the main process would otherwise
+        # wait on the workers, then index a city's text alone at the end.
+        db[f"{table}_search"].enable_fts(list(columns), tokenize=TOKENIZE, create_triggers=False)
     for name, rows in vocab.LOOKUPS.items():
         db[name].insert_all(rows())
 
@@ -126,8 +129,9 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
             continue
         if table in SEARCHED:  # the records written next take the rowids from `first` on, in order
             first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
-            _insert_many(db, f"{table}_search", ["rowid", *SEARCHED[table]],
-                         ((rowid, *texts) for rowid, texts in enumerate(rows[f"{table}_search"], first)))
+            texts = [(rowid, *columns) for rowid, columns in enumerate(rows[f"{table}_search"], first)]
+            for search_table in (f"{table}_search", f"{table}_search_fts"):  # the text, and its index
+                _insert_many(db, search_table, ["rowid", *SEARCHED[table]], texts)
         _insert_many(db, table, list(columns), rows[table])
 
 
@@ -160,9 +164,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:
-    """Indexes, search, summaries, the register view, build facts, and the integrity checks."""
-    for table, columns in SEARCHED.items():
-        db[f"{table}_search"].enable_fts(list(columns), tokenize=TOKENIZE, create_triggers=False)
+    """Indexes, summaries, the register view, build facts, and the integrity checks."""
     db.create_view("register", REGISTER_VIEW.strip())
     for name, (columns, pk, rows) in SUMMARIES.items():
         level_key = [("level", "levels", "id")] if "level" in columns else []

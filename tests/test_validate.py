@@ -15,7 +15,7 @@ from riskcatalog import validate
 from riskcatalog.errors import format_path
 from riskcatalog.yamlload import load_text
 
-from .conftest import MINI
+from .conftest import CATALOG, MINI
 
 ALPHA = textwrap.dedent(MINI["alpha.yml"])
 
@@ -87,6 +87,25 @@ def test_editor_and_check_refuse_the_same_values(editor, name, old, new):
     found = validate.check(doc, "area_file")
     assert found, name
     assert {error.path for error in found} == _area_file_errors(editor, doc.data)
+
+
+@pytest.mark.parametrize("name, old, new", BROKEN, ids=[case[0] for case in BROKEN])
+def test_both_validators_of_the_check_give_the_same_verdict(name, old, new):
+    """jsonschema-rs (the verdict) and jsonschema (the words) agree on every broken file: a value
+    jsonschema-rs cannot read counts as failing, so jsonschema then looks."""
+    doc, _ = load_text(ALPHA.replace(old, new), "alpha.yml")
+    python = validate.validator("area_file").is_valid(doc.data)
+    assert validate.passes(doc.data, "area_file") == python is False
+
+
+@pytest.mark.parametrize("path", sorted(CATALOG.glob("*.yml")), ids=lambda path: path.name)
+def test_both_validators_pass_every_shipped_file(path):
+    """Every file of the shipped catalogue passes both validators, in both language modes."""
+    doc, _ = load_text(path.read_text(encoding="utf-8"), path.name)
+    definition = {"register.yml": "register_file", "sources.yml": "sources_file"}.get(path.name, "area_file")
+    for english in (True, False):
+        assert validate.passes(doc.data, definition, english)
+        assert validate.validator(definition, english).is_valid(doc.data)
 
 
 def test_editor_and_check_accept_the_same_file(editor):

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 
+from .. import vocab
 from .pages import DATABASE, levels
 
 
@@ -24,10 +25,16 @@ def badge(level: dict) -> Markup:
 LEVEL_HEADS = {"风险等级", "原等级", "新等级"}
 
 
+#: Columns of canned queries whose cells may become links: entries, areas, and counts by level.
+LINK_HEADS = {"风险点", "防控措施", "领域", "名称", "合计", *(zh for zh, _ in vocab.LEVELS.values())}
+
+
 def may_render(column: str, table: str | None) -> bool:
-    """Whether render() may have something for this column: a table page renders thousands of cells,
-    and most need no coroutine at all."""
-    return column == "level" if table is not None else not column.startswith("_")
+    """Whether render() may have something for this column: a page renders thousands of cells, and
+    most need no coroutine at all."""
+    if table is not None:
+        return column == "level"
+    return column.split(" ")[0] in LEVEL_HEADS | LINK_HEADS
 
 
 async def render(datasette, row, value, column: str, table: str | None) -> Markup | None:
