@@ -204,7 +204,7 @@ def history_section(history: dict) -> list[str]:
             f"{HISTORY_RUNS} times each; then, after one more commit, rebuilt over the database the build with "
             "history wrote (as `make build` does), which reuses the rows of the commits it holds. Each build "
             "ran in a fresh process; the figures are medians. The build reads the history with one `git log "
-            "--raw` and one `git cat-file --batch` per register, in another process while it validates and "
+            "--raw` and one `git cat-file --batch` per register, in a thread (git in its own processes) while it validates and "
             "writes the register, and parses only what each commit changed (`riskcatalog.pieces`).", "",
             "| build | s | peak MiB | database MiB |", "|---|---:|---:|---:|",
             f"| without history | {h['without_s']:.2f} | {h['without_mib']:.0f} | {h['without_db_mib']:.1f} |",
