@@ -330,7 +330,7 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
     if readers is not None:
         lines += ["", "### Every reader page at one register", "",
                   "The same server and load, serving the one-register database: each kind of page a reader "
-                  f"reaches (home, area, risk, measure, regulation, search, lists, every ready-made query).", ""]
+                  "reaches (home, area, risk, measure, regulation, search, lists, every ready-made query).", ""]
         lines += site_table(readers)
         lines += ["", f"Targets (each page's p95 under {READER_P95_MS:g} ms):", ""]
         lines += [f"- {v}" for v in page_misses(readers, READER_P95_MS, ratio=None)]

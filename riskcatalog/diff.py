@@ -23,7 +23,7 @@ from . import git
 from .catalog import REGISTER_FILE, SOURCES_FILE
 from .errors import UNSAFE, CatalogError, printable
 from .git import GitError
-from .yamlload import MAX_FILE_BYTES, Document, decode, load_file, load_text, too_big
+from .yamlload import MAX_FILE_BYTES, decode, load_file, load_text, too_big
 
 SECTIONS = ("added", "removed", "withdrawn", "changed")
 #: Fields that say what an entry is called, for the one-line summaries.
