@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlencode
 
-from .pages import DATABASE
+from .pages import DATABASE, query_rows, repository
 
 #: Pages whose entries show their history (templates/_history.html).
 HISTORY_PAGES = ("risks", "measures")
@@ -34,14 +34,10 @@ _CHANGES = """
     join entry_kinds ek on ek.id = c.kind"""
 
 
-async def _rows(db, sql: str, **params) -> list[dict]:
-    return [dict(row) for row in (await db.execute(sql, params)).rows]
-
-
 def commit_url(datasette, sha: str) -> str | None:
     """Link to a commit in the repository metadata.yml names (plugins.riskcatalog.repository), if any."""
-    repository = (datasette.plugin_config("riskcatalog") or {}).get("repository")
-    return f"{repository.rstrip('/')}/commit/{sha}" if repository else None
+    base = repository(datasette)
+    return f"{base}/commit/{sha}" if base else None
 
 
 def _by_commit(datasette, changes: list[dict]) -> list[dict]:
@@ -64,14 +60,14 @@ def _by_commit(datasette, changes: list[dict]) -> list[dict]:
 
 async def _notes(db, unit: str | None = None) -> list[dict]:
     """Each register's history: what it covers, or why it is absent or partial."""
-    return await _rows(db, "select * from unit_history where :unit is null or unit = :unit order by unit", unit=unit)
+    return await query_rows(db, "select * from unit_history where :unit is null or unit = :unit order by unit", unit=unit)
 
 
 async def entry_history(datasette, table: str, key: str) -> dict:
     """The history (修订记录) on a risk's or measure's page: its changes by commit, newest first."""
     db = datasette.get_database(DATABASE)
-    changes = await _rows(db, f"{_CHANGES} where c.entry = :key order by c.date desc, c.id", key=key)
-    unit = await _rows(db, f"select unit from [{table}] where key = :key", key=key)
+    changes = await query_rows(db, f"{_CHANGES} where c.entry = :key order by c.date desc, c.id", key=key)
+    unit = await query_rows(db, f"select unit from [{table}] where key = :key", key=key)
     return {"entry_history": {"commits": _by_commit(datasette, changes),
                               "notes": await _notes(db, unit[0]["unit"] if unit else None)}}
 
@@ -83,7 +79,7 @@ async def changes_page(datasette, request) -> dict:
     chosen = {name: request.args.get(name, "").strip() for name in ("area", "change", "kind", "since")}
     page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
     where, params = _filters(chosen)
-    changes = await _rows(db, f"""
+    changes = await query_rows(db, f"""
         with shown as (select distinct c.commit_key, c.date from changes c {where}
                        order by c.date desc, c.commit_key desc limit {PAGE_COMMITS + 1} offset :skip)
         {_CHANGES} join shown on shown.commit_key = c.commit_key {where}
@@ -95,9 +91,9 @@ async def changes_page(datasette, request) -> dict:
         "older": "/changes?" + urlencode({**filters, "page": page + 1}) if len(commits) > PAGE_COMMITS else None,
         "newer": "/changes?" + urlencode({**filters, "page": page - 1}) if page > 1 else None,
         # area ids are shared by every register, so one choice covers a district's or a city's registers
-        "areas": await _rows(db, "select id, name_zh, name_en from area_summary order by position, id"),
-        "change_kinds": await _rows(db, "select * from change_kinds order by rank"),
-        "entry_kinds": await _rows(db, "select * from entry_kinds order by rank"),
+        "areas": await query_rows(db, "select id, name_zh, name_en from area_summary order by position, id"),
+        "change_kinds": await query_rows(db, "select * from change_kinds order by rank"),
+        "entry_kinds": await query_rows(db, "select * from entry_kinds order by rank"),
         "notes": await _notes(db),
         "feed_url": datasette.urls.query(DATABASE, "changes_feed") + ".atom"
                     + ("?" + urlencode({k: v for k, v in filters.items() if k != "since"}) if filters else ""),

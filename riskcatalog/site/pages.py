@@ -27,12 +27,19 @@ def list_url(datasette, **filters) -> str:
     return datasette.urls.path("/search?" + urlencode(filters))
 
 
+def repository(datasette) -> str | None:
+    """The catalogue's repository URL (plugins.riskcatalog.repository in metadata.yml), if any."""
+    url = (datasette.plugin_config("riskcatalog") or {}).get("repository")
+    return url.rstrip("/") if url else None
+
+
 def _edit_url(datasette, entry: dict) -> str | None:
     """Link to the entry's YAML file and line in the repository, if metadata names one."""
-    config = datasette.plugin_config("riskcatalog") or {}
-    if not config.get("repository") or not entry.get("file"):
+    base = repository(datasette)
+    if not base or not entry.get("file"):
         return None
-    return f"{config['repository'].rstrip('/')}/blob/{config.get('branch', 'main')}/{entry['file']}#L{entry['line']}"
+    branch = (datasette.plugin_config("riskcatalog") or {}).get("branch", "main")
+    return f"{base}/blob/{branch}/{entry['file']}#L{entry['line']}"
 
 
 #: Each served Datasette's levels: read once, as the database is served immutable.
