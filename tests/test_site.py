@@ -229,6 +229,8 @@ async def test_risk_page_shows_every_field_measures_sources_and_edit_link(ds):
     assert all(escape(m["zh"]) in html for m in risk["manifestations"])
     for measure_id in risk["measures"]:
         assert f'href="/catalog/measures/yijia-{measure_id}"><span class="entry-id">{measure_id}</span>' in html
+    # each measure with its type, as a link to the list of measures of that type
+    assert html.count('class="tag">') >= len(risk["measures"]) and 'href="/search?type=' in html
     assert ('<a href="/catalog/sources/yijia-expropriation-regulation">《国有土地上房屋征收与补偿条例》</a>'
             in html and "国务院令第590号" in html)
     line = next(n for n, text in enumerate((PROJECT_ROOT / "catalog/land.yml").read_text().splitlines(), 1)

@@ -109,7 +109,7 @@ async def risk_page(datasette, key: str) -> dict:
     return {"entry": risk,
             "manifestations": list(zip(json.loads(risk["manifestations_zh"]), json.loads(risk["manifestations_en"]))),
             "measures": await query_rows(db, """
-                select m.key, m.id, m.title_zh, m.title_en, m.owner_zh, m.owner_en, m.frequency_zh, m.status,
+                select m.key, m.id, m.title_zh, m.title_en, m.type, m.owner_zh, m.owner_en, m.frequency_zh, m.status,
                        t.label_zh as type_zh, t.label_en as type_en, n.label_zh as nature_zh, n.label_en as nature_en
                 from risk_measures rm join measures m on m.key = rm.measure
                 left join measure_types t on t.id = m.type left join natures n on n.id = m.nature
