@@ -127,7 +127,7 @@ async def test_a_database_that_is_not_a_catalogue_is_plain_datasette_and_the_log
     with caplog.at_level(logging.WARNING, logger=LOG):
         home = await ds.client.get("/")
     assert home.status_code == 200 and 'href="/notes"' in home.text
-    assert "<html>" in home.text and "Powered by" in home.text and "static-plugins/riskcatalog" not in home.text
+    assert 'lang="zh-CN"' not in home.text and "Powered by" in home.text and "static-plugins/riskcatalog" not in home.text
     assert "廉政风险点" not in home.text
     for path in ("/search", "/changes", "/-/register.xlsx", "/-/levels.css"):
         assert (await ds.client.get(path)).status_code == 404, path
@@ -170,8 +170,8 @@ async def test_two_catalogues_one_site_and_a_clear_message(hanzheng, catalog_db,
     with caplog.at_level(logging.WARNING, logger=LOG):
         home = await ds.client.get("/")
     assert "小街道廉政风险点与防控措施目录" in home.text
-    notice = ('<p class="message-info catalog-unshown">本站展示的目录是 <a href="/hanzheng">hanzheng</a>；\n'
-              '  <a href="/yijia">yijia</a>\n  也是目录数据库，在本站只以数据表提供。')
+    notice = ('<p class="message-info catalog-unshown">本站展示的目录是 <a href="/hanzheng">hanzheng</a>；'
+              '<a href="/yijia">yijia</a>也是目录数据库，在本站只以数据表提供。')
     assert notice in home.text
     database = await ds.client.get("/yijia")
     assert database.status_code == 200 and notice in database.text and "数据表与查询" not in database.text

@@ -171,7 +171,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     async def variables() -> dict:
         found = {"page_lang": PAGE_LANG, "catalog_database": db.name, "catalog_page": database == db.name,
                  "catalog_unshown": recognised(datasette).unshown,
-                 "catalog_levels": await pages.levels(datasette), "catalog_titles": wording.titles(datasette, db.name)}
+                 "catalog_levels": await pages.levels(datasette), "catalog_titles": await wording.titles(datasette, db.name)}
         if database != db.name:
             return found
         # By template: Datasette renders a canned query from its table view.
@@ -179,7 +179,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             found["parameter_errors"] = wording.parameter_errors(request)
             found["parameter_labels"] = wording.PARAMETERS
         elif template.startswith(("table", "row")):
-            found["column_labels"] = wording.column_labels(datasette, database, table)
+            found["column_labels"] = await wording.column_labels(datasette, database, table)
         if view_name == "row":
             found.update(await _row_page(datasette, table, tilde_decode(request.url_vars["pks"])))
         return found

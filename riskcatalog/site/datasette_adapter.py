@@ -53,13 +53,14 @@ def _fresh(value):
     return {key: _fresh(item) for key, item in value.items()} if isinstance(value, dict) else value
 
 
-def tables_metadata(datasette, database: str) -> dict[str, dict]:
+async def tables_metadata(datasette, database: str) -> dict[str, dict]:
     """Each table's metadata in a database (title, description, columns…), as served: the package's
-    under the deployment's. 0.65's datasette.metadata() (undocumented); 1.0: get_resource_metadata."""
+    under the deployment's. 0.65's datasette.metadata() (undocumented); 1.0: get_resource_metadata,
+    which is async, as this is for that reason."""
     return datasette.metadata("tables", database=database) or {}
 
 
-def table_metadata(datasette, database: str, table: str | None) -> dict:
+async def table_metadata(datasette, database: str, table: str | None) -> dict:
     """One table's metadata (empty for a query). 0.65's datasette.table_metadata() (undocumented);
     1.0: get_resource_metadata and get_column_metadata, which are async."""
     return (datasette.table_metadata(database, table) or {}) if table else {}

@@ -95,7 +95,7 @@ async def _download(datasette, request, database, table, query_name, sql, view_n
             selected = await _all_table_rows(datasette, request, limits)
         elif view_name != "row" and sql:
             selected = await _all_query_rows(datasette, database, sql, data["query"].get("params") or {}, limits)
-        headings = _headings(datasette, database, table, selected[0])
+        headings = await _headings(datasette, database, table, selected[0])
         return await asyncio.get_running_loop().run_in_executor(None, write, headings, *selected)
 
     try:
@@ -169,9 +169,9 @@ class _Limits:
         return rows
 
 
-def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
+async def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
     """Each column's Chinese name from its description (catalogue.yml: its Chinese words), else ""."""
-    described = table_metadata(datasette, database, table).get("columns") or {}
+    described = (await table_metadata(datasette, database, table)).get("columns") or {}
     return [_chinese_words(str(described.get(column, ""))) for column in columns]
 
 

@@ -23,14 +23,15 @@ PARAMETERS = {
 }
 
 
-def titles(datasette, database: str) -> dict[str, str]:
+async def titles(datasette, database: str) -> dict[str, str]:
     """Each table's title ("风险点 Risks"), for headings and breadcrumbs."""
-    return {name: meta["title"] for name, meta in tables_metadata(datasette, database).items() if meta.get("title")}
+    tables = await tables_metadata(datasette, database)
+    return {name: meta["title"] for name, meta in tables.items() if meta.get("title")}
 
 
-def column_labels(datasette, database: str, table: str) -> dict[str, tuple[str, str]]:
+async def column_labels(datasette, database: str, table: str) -> dict[str, tuple[str, str]]:
     """column -> (Chinese label, English text), from the column descriptions."""
-    described = table_metadata(datasette, database, table).get("columns") or {}
+    described = (await table_metadata(datasette, database, table)).get("columns") or {}
     labels = {}
     for column, description in described.items():
         match = _LABELLED.match(description)
