@@ -60,7 +60,7 @@ test-datasette-1: browser
 	$(VENV1)/bin/python -m pip install --quiet -e '.[test]'
 	$(VENV1)/bin/python -m pip install --quiet --upgrade --pre 'datasette>=1.0a0' || true
 	$(VENV1)/bin/python -c "import datasette; print('Datasette', datasette.__version__)" | tee datasette-1.log
-	-$(VENV1)/bin/python -m pytest -p no:cacheprovider -q -rf --tb=line 2>&1 | tee -a datasette-1.log
+	-COLUMNS=250 $(VENV1)/bin/python -m pytest -p no:cacheprovider -q -rfE --tb=line 2>&1 | tee -a datasette-1.log
 
 fmt: $(VENV)/.installed
 	$(BIN)/python build.py fmt
