@@ -47,6 +47,12 @@ LEVEL_COLOURS = {
     "low": ("#66bb6a", "#111111"),
 }
 
+#: 状态: whether an entry is in force or retired (its id is never reused).
+STATUSES = {
+    "active": ("现行", "active"),
+    "withdrawn": ("已撤销", "withdrawn"),
+}
+
 #: Source kinds.
 SOURCE_KINDS = {
     "report": ("报道", "report"),
