@@ -25,6 +25,7 @@ from . import diff, fields, git, pieces, vocab, yamlload
 from .catalog import REGISTER_FILE, stored_folder
 from .diff import DiffError, Entries, FieldChange, compare, entries, entry_changes
 from .git import GitError
+from .tables import as_row
 
 #: One record per commit: id, parents, committer date, author, subject, body; then its --raw lines.
 LOG_FORMAT = "%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s%x1f%b%x1d"
@@ -398,3 +399,10 @@ def _summary(change: FieldChange, old_text: str | None, new_text: str | None, is
     if old_text == new_text:  # e.g. only the English of 表现形式 changed
         return "内容修改"
     return f"{old_text or '（无）'} → {new_text or '（无）'}"
+
+
+def table_rows(found: History, folder: Path, unit: str) -> dict[str, list[tuple]]:
+    """A register's history as rows of unit_history, commits and changes, in the tables' column order."""
+    if found.reused_unit not in (None, unit):  # the unit was renamed: the reused rows have the old keys
+        found = read(folder)
+    return {table: [as_row(table, row) for row in records] for table, records in found.rows(unit).items()}

@@ -8,6 +8,8 @@ column order) and riskcatalog.db (which creates the tables and writes the rows).
 
 from __future__ import annotations
 
+import json
+
 from . import fields
 
 LOOKUP = {"id": str, "label": str, "label_zh": str, "label_en": str, "rank": int}
@@ -89,3 +91,12 @@ def _searched(record: fields.Record) -> dict[str, tuple[str, ...]]:
 #: control) and `cited` (the titles of the regulations they cite).
 SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
     record.table: _searched(record) for record in (fields.RISK, fields.MEASURE, fields.SOURCE)}
+
+
+def as_row(table: str, record: dict) -> tuple:
+    """A record as a tuple in the table's column order: absent columns NULL, lists and mappings as JSON."""
+    columns = TABLES[table][0]
+    if not record.keys() <= columns.keys():  # a bug in the build, not in the catalogue: the schema allows no other field
+        raise KeyError(f"{table} has no column {sorted(record.keys() - columns.keys())}")
+    return tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                 for v in map(record.get, columns))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import riskcatalog.build
-import riskcatalog.compile
+import riskcatalog.schedule
 import riskcatalog.db
 from riskcatalog.cli import main
 from riskcatalog.errors import CatalogInvalid
@@ -401,7 +401,7 @@ def test_same_ids_in_two_registers_build_when_their_keys_differ(mini, previous, 
 def test_a_date_past_2100_among_many_registers_is_located_not_a_worker_traceback(mini, previous, capsys, monkeypatch):
     """Item 7: from four registers on, compiling runs in worker processes; a date whose next review
     overflowed came back as a RemoteTraceback. It is a located error, from the build and the check."""
-    monkeypatch.setattr(riskcatalog.compile, "WORKERS", 2)  # worker processes even on a one-core machine
+    monkeypatch.setattr(riskcatalog.schedule, "WORKERS", 2)  # worker processes even on a one-core machine
     folders = [mini] + [_another_register(mini, f"mini{n}", f"mini{n}") for n in range(1, 5)]
     edit(folders[3], "alpha.yml", 'reviewed: "2019-01-15"', 'reviewed: "9999-12-01"')
     lines = assert_refused_many(folders, previous, capsys)

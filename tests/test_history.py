@@ -551,7 +551,7 @@ def _tables(db_path: Path) -> dict[str, list[tuple]]:
 @pytest.fixture
 def described(monkeypatch) -> list[int]:
     """How many commits each history read described (in this process: the build runs serially)."""
-    from riskcatalog import compile as compiler
+    from riskcatalog import schedule as compiler
 
     counts: list[int] = []
     describe = history._describe
