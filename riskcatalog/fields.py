@@ -19,6 +19,7 @@ Adding a field to risks is one line in RISK (plus data); CONTRIBUTING.md says wh
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -529,9 +530,56 @@ def schema_text() -> str:
     return json.dumps(schema(), ensure_ascii=False, indent=2) + "\n"
 
 
-if __name__ == "__main__":  # python -m riskcatalog.fields: write schema.json anew
+# --- the format document ------------------------------------------------------------------------
+
+_KINDS_SHOWN = {TEXT: "text", PLAIN: "text", ITEMS: "list of {zh, en}", ID: "id", IDS: "list of ids", DATE: "date",
+                INTEGER: "whole number", CHOICE: "one of", LANGUAGES: "[zh, en] or [zh]", RECORD: "mapping",
+                RECORDS: "list of mappings"}
+
+
+def _form(f: Field) -> str:
+    """A field's form in the format document: its kind and its limits."""
+    if f.kind == CHOICE:
+        return "one of " + ", ".join(f"`{key}` {zh}" for key, (zh, _) in f.vocabulary.items())
+    shown = _KINDS_SHOWN[f.kind]
+    if f.kind in (ID, IDS):
+        shown += f" ({_DEFS[f.ref]['description']})"
+    if f.kind == INTEGER and f.minimum is not None:
+        shown += f" {f.minimum}–{f.maximum}" if f.maximum is not None else f" ≥ {f.minimum}"
+    elif f.maximum and f.kind in (TEXT, PLAIN, ITEMS):
+        shown += f", ≤ {f.maximum:,} characters" + (" each" if f.kind == ITEMS else "")
+    return shown
+
+
+def format_table(record: Record) -> str:
+    """The Markdown table of a record's fields for docs/catalog-format.md."""
+    lines = ["| field | 名称 | name | must give | form |", "|---|---|---|---|---|"]
+    for f in record.yaml_fields:
+        keys = " ".join(f"`{key}`" for key in f.keys)
+        must = "yes" if f.required else ""
+        lines.append(f"| {keys} | {f.zh} | {f.en} | {must} | {_form(f)} |")
+    return "\n".join(lines)
+
+
+#: docs/catalog-format.md's generated parts: <!-- fields: risk --> … <!-- /fields -->.
+_FORMAT_PART = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- /fields -->)", re.S)
+_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "totals": TOTALS, "level": LEVEL,
+                   "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE}
+
+
+def format_document(text: str) -> str:
+    """docs/catalog-format.md with each field table written anew from the registry."""
+    return _FORMAT_PART.sub(lambda m: f"{m.group(1)}{format_table(_FORMAT_RECORDS[m.group(2)])}\n{m.group(3)}", text)
+
+
+if __name__ == "__main__":  # python -m riskcatalog.fields: write schema.json and the format document anew
     from importlib import resources
+    from pathlib import Path
 
     target = resources.files(__package__) / "schema.json"
     target.write_text(schema_text(), encoding="utf-8")
     print(f"wrote {target}")
+    document = Path(str(target)).parent.parent / "docs" / "catalog-format.md"
+    if document.exists():  # a checkout, not an installed copy
+        document.write_text(format_document(document.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"wrote {document}")

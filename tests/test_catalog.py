@@ -15,7 +15,7 @@ from riskcatalog.catalog import level_for, load_register
 from riskcatalog.cli import main
 from riskcatalog.validate import SCHEMA
 
-from .conftest import CATALOG
+from .conftest import CATALOG, PROJECT_ROOT
 
 AREAS = ["land", "village", "enterprise", "welfare", "reimbursement", "petitions", "cases", "workstyle"]
 
@@ -185,3 +185,12 @@ def test_schema_json_is_the_registry_written_out():
     assert defs["risk"]["properties"]["category"]["enum"] == list(vocab.CATEGORIES)
     assert defs["measure"]["properties"]["type"]["enum"] == list(vocab.MEASURE_TYPES)
     assert defs["risk"]["properties"]["level"]["enum"] == list(vocab.LEVELS)
+
+def test_the_format_document_has_every_field_of_the_registry():
+    """docs/catalog-format.md's field tables are the registry's (python -m riskcatalog.fields writes them), and
+    they name every field a register may give, with its Chinese name."""
+    text = (PROJECT_ROOT / "docs" / "catalog-format.md").read_text(encoding="utf-8")
+    assert fields.format_document(text) == text
+    for record in (fields.RISK, fields.MEASURE, fields.AREA, fields.SOURCE, fields.UNIT):
+        for declared in record.yaml_fields:
+            assert f"| {' '.join(f'`{key}`' for key in declared.keys)} | {declared.zh} |" in text, declared.name
