@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import fields
 from .catalog import REGISTER_FILE, Register, display_name, load_register, stored_folder
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
@@ -173,25 +174,35 @@ def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
     return result
 
 
+def _columns(record: fields.Record, entry: dict) -> dict:
+    """An entry's fields as its table's columns (riskcatalog.fields): a list of {zh, en} as a list per language,
+    ids under their column's name (measures -> measure_ids), defaults where the entry leaves a field out."""
+    row = {}
+    for declared in record.yaml_fields:
+        value = entry.get(declared.name) if declared.kind in (fields.ITEMS, fields.IDS, fields.CHOICE) else None
+        if declared.kind == fields.ITEMS:  # two lists of the same length: an English item missing is null
+            row[f"{declared.name}_zh"] = [item["zh"] for item in value or []]
+            row[f"{declared.name}_en"] = [item.get("en") for item in value or []]
+        elif declared.kind == fields.IDS:
+            row[declared.column or declared.name] = value or []
+        elif declared.kind == fields.CHOICE and value is None:
+            row[declared.column or declared.name] = declared.default
+        else:
+            row.update((key, entry[key]) for key in declared.keys if key in entry)
+    return {**row, "file": entry["file"], "line": entry["line"]}
+
+
 def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
     reviewed = parse_date(risk["reviewed"])  # a real date from 1900 to 2100: the schema says so
-    row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
-    manifestations = risk.get("manifestations", [])
     rated = "likelihood" in risk  # a unit may give the level alone: no score then
-    return {**row, "key": _key(unit, risk["id"]), "unit": unit, "seq": seq, "area": _key(unit, area_id),
-            # Two lists of the same length: an English item missing is null, never a shifted pair.
-            "manifestations_zh": [m["zh"] for m in manifestations],
-            "manifestations_en": [m.get("en") for m in manifestations],
-            "score": risk["likelihood"] * risk["impact"] if rated else None,
+    return {**_columns(fields.RISK, risk), "key": _key(unit, risk["id"]), "unit": unit, "seq": seq,
+            "area": _key(unit, area_id), "score": risk["likelihood"] * risk["impact"] if rated else None,
             "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
-            "status": risk.get("status", "active"), "replaced_by": _key(unit, risk.get("replaced_by")),
-            "measure_ids": risk["measures"], "source_ids": risk.get("sources", [])}
+            "replaced_by": _key(unit, risk.get("replaced_by"))}
 
 
 def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:
-    row = {k: v for k, v in measure.items() if k != "sources"}
-    return {**row, "key": _key(unit, measure["id"]), "unit": unit, "area": _key(unit, area_id),
-            "status": measure.get("status", "active"), "replaced_by": _key(unit, measure.get("replaced_by")),
+    return {**_columns(fields.MEASURE, measure), "key": _key(unit, measure["id"]), "unit": unit,
+            "area": _key(unit, area_id), "replaced_by": _key(unit, measure.get("replaced_by")),
             "risk_ids": [risk_id for risk_id, _ in controlled],
-            "area_ids": list(dict.fromkeys(area for _, area in controlled)),
-            "source_ids": measure.get("sources", [])}
+            "area_ids": list(dict.fromkeys(area for _, area in controlled))}
