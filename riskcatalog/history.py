@@ -36,7 +36,7 @@ FIELD_LABELS = {
     "impact": "影响", "level": "风险等级", "responsible_post_zh": "直接责任人", "responsible_leader_zh": "责任领导",
     "supervisor_zh": "监督主体", "sources": "依据", "measures": "防控措施", "reviewed": "最近评估日期",
     "status": "状态", "replaced_by": "替代条目", "type": "措施类型", "nature": "措施性质", "owner_zh": "责任部门",
-    "frequency_zh": "执行频次", "evidence_zh": "留痕资料", "kind": "依据类型", "issuer_zh": "发布机关",
+    "frequency_zh": "执行频次", "evidence_zh": "留痕资料", "notes_zh": "备注", "kind": "依据类型", "issuer_zh": "发布机关",
     "year": "年份", "number": "文号", "date": "日期", "file": "所在文件", "unit": "单位", "provenance": "来源",
     "totals": "总数", "totals.risks": "风险点总数", "totals.measures": "防控措施总数", "areas": "领域",
     "languages": "登记语言",
