@@ -51,10 +51,11 @@ COMPUTED = "computed"
 
 #: The longest text a field may hold, by length class: short names, titles, one item of a list,
 #: running text. Sized from the shipped register (its longest English description is 1,372
-#: characters) and from units' published registers, where one cell of numbered measures runs to a
-#: few hundred characters; far enough under SQLite's 1 MB value limit on the served site
+#: characters; an English translation runs to four times its Chinese, so an owner of 50 characters
+#: reads 220 in English) and from units' published registers, where one cell of numbered measures
+#: runs to a few hundred characters; far enough under SQLite's 1 MB value limit on the served site
 #: (riskcatalog.site.hardening) that a risk's whole search text still fits.
-NAME, TITLE, ITEM, PROSE = 200, 500, 2_000, 10_000
+NAME, TITLE, ITEM, PROSE = 400, 500, 2_000, 10_000
 #: The most items one list may hold (表现形式, measures, sources of one entry).
 MAX_ITEMS = 100
 
@@ -185,6 +186,11 @@ _WHERE = (Field("file", "所在文件", "YAML file", COMPUTED, required=True),
           Field("line", "所在行", "Line in the YAML file", COMPUTED, required=True, of=int))
 
 
+#: The keeper's notes on a risk or measure (what a threshold rests on, what was assumed): never official text.
+NOTES = _text("notes", "备注", "Notes", PROSE, width=24,
+              doc="备注: the keeper's notes (what a threshold rests on, what was assumed), never official text")
+
+
 def _in_area(zh: str, en: str) -> Field:
     """The area an entry belongs to: its key in the database, its id in the field sheets."""
     return Field("area", zh, en, COMPUTED, required=True, note="its key", sheet=True, sheet_zh=f"{zh}标识", width=12)
@@ -295,6 +301,7 @@ RISK = Record("risk", "风险点", "risk point", (
           headings=("分管领导", "领导责任人", "分管责任领导")),
     _text("supervisor", "监督主体", "Supervising body", NAME, width=18, search="body", register=16,
           headings=("监督责任人", "监督部门", "监督人", "监督责任部门")),
+    NOTES,
     Field("sources", "依据", "Regulations", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS, column="source_ids",
           width=22, register=28, headings=("法规依据", "制度依据", "政策依据", "依据文件", "相关依据", "法律法规依据"),
           doc="Regulations the risk rests on (ids in sources.yml)", note="source ids, JSON list"),
@@ -326,6 +333,7 @@ MEASURE = Record("measure", "防控措施", "control measure", (
     _text("owner", "责任部门", "Owner", NAME, width=16, search="body", doc="责任部门或岗位: the post or office that runs it"),
     _text("frequency", "执行频次", "When it runs", NAME, width=14, search="body"),
     _text("evidence", "留痕资料", "Evidence that it ran", TITLE, width=18, search="body"),
+    NOTES,
     Field("sources", "依据", "Regulations", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS, column="source_ids",
           width=22, note="source ids, JSON list"),
     *_retirement("measure", "替代措施"),

@@ -59,7 +59,8 @@ SOURCE_KINDS = {
     "law": ("法律", "law"),
     "regulation": ("行政法规", "administrative regulation"),
     "party-rule": ("党内法规", "Party regulation"),
-    "rule": ("部门规章和规范性文件", "ministerial rule"),
+    "rule": ("部门规章", "ministerial rule"),
+    "normative": ("规范性文件", "normative document"),
 }
 
 #: 修订类型: what a commit did to an entry (the history's changes table).

@@ -124,8 +124,8 @@ def test_json_arrays_mirror_the_link_table(database):
                              "join measures m on m.key = rm.measure order by rm.risk, rm.position").fetchall()
     for risk in database["risks"].rows:
         assert risk["measure_ids"] == __import__("json").dumps([m for r, m, _ in links if r == risk["id"]])
-    style = next(database["measures"].rows_where("key = ?", ["yijia-STYLE-M01"]))
-    assert len(__import__("json").loads(style["area_ids"])) >= 4
+    register = next(database["measures"].rows_where("key = ?", ["yijia-CASE-M01"]))
+    assert len(__import__("json").loads(register["area_ids"])) >= 4
 
 
 def test_register_view_has_the_chinese_layout(database):

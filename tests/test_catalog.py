@@ -66,8 +66,8 @@ def test_cross_cutting_measures_span_areas(register):
         for risk in area.risks:
             for m in risk["measures"]:
                 areas_of.setdefault(m, set()).add(area.record["id"])
-    assert len(areas_of["STYLE-M01"]) >= 4
-    assert len(areas_of["CASE-M01"]) >= 3
+    assert len(areas_of["STYLE-M01"]) >= 2  # the sub-district's own decisions only (not the land or village ones)
+    assert len(areas_of["CASE-M01"]) >= 4  # the one register of staff relatives, used wherever work is assigned
 
 
 def test_levels_agree_with_the_matrix(register):

@@ -140,4 +140,4 @@ def test_the_history_names_them_in_chinese(followed):
 
 def test_the_format_document_lists_them(followed):
     assert "| `budget_yuan` | 涉及金额（元） | Amount involved (yuan) |  | whole number 0–1000000000000 |" in followed["document"]
-    assert "| `funding_zh` `funding_en` | 资金来源 | Source of funds |  | text, ≤ 200 characters |" in followed["document"]
+    assert "| `funding_zh` `funding_en` | 资金来源 | Source of funds |  | text, ≤ 400 characters |" in followed["document"]
