@@ -75,8 +75,8 @@ async def test_a_catalogue_by_another_name_gets_the_whole_site(hanzheng, path, s
 
 
 async def test_a_catalogue_by_another_name_keeps_its_addresses_feed_styles_and_workbook(hanzheng):
-    """Short addresses, the Atom feed's links, the levels' colours, the plugin's CSS and the 登记表
-    workbook all follow the database's own name."""
+    """Short addresses, the Atom feed's links, the levels' colours, the plugin's CSS, the SQL editor and
+    the 登记表 workbook all follow the database's own name."""
     client = plain_datasette(hanzheng).client
     short = await client.get("/hanzheng/risks/al-1")
     assert (short.status_code, short.headers["location"]) == (302, "/hanzheng/risks/mini-AL-01")
@@ -89,6 +89,7 @@ async def test_a_catalogue_by_another_name_keeps_its_addresses_feed_styles_and_w
     workbook = await client.get("/-/register.xlsx")
     assert workbook.status_code == 200 and workbook.headers["content-type"] == downloads.XLSX
     assert load_workbook(io.BytesIO(workbook.content))["登记表"]["A1"].value == "小街道廉政风险点登记表"
+    assert '<form class="sql" action="/hanzheng" method="get">' in (await client.get("/hanzheng")).text
     feed = await client.get("/hanzheng/changes_feed.atom")
     assert feed.status_code == 200 and "<feed" in feed.text and "/catalog/" not in feed.text
 

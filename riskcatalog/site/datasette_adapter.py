@@ -72,6 +72,12 @@ async def canned_queries(datasette, database: str) -> dict[str, dict]:
     return await datasette.get_canned_queries(database, None)
 
 
+def sql_path(datasette, database: str) -> str:
+    """Where a database's arbitrary SQL runs (?sql=…): 0.65's database page; 1.0 moved it to
+    /<database>/-/query (and redirects the old address)."""
+    return datasette.urls.database(database)
+
+
 # --- Responses ---------------------------------------------------------------------------------
 
 def renderer_refusal(text: str, status: int, headers: dict | None = None) -> dict:
