@@ -18,6 +18,7 @@ import pytest
 import yaml
 from openpyxl import Workbook
 
+from benchmarks import workbooks
 from riskcatalog.catalog import load_register
 from riskcatalog.cli import main
 
@@ -329,3 +330,293 @@ def test_level_words_said_with_level_are_taken(tmp_path, capsys):
     assert "- 「一般」→ 三级（低）：1 个风险点；由 --level 指定 · given by --level" in text
     assert "- 「高」→ 一级（高）：1 个风险点；按「高/中/低」三级读 · read on the scale 高/中/低" in text
     assert [r["level"] for r in load(tmp_path / "out", "area-1.yml")["risks"]] == ["high", "low"]
+
+
+def _xlsx_bytes(tmp_path: Path) -> bytes:
+    return make_workbook(tmp_path / "good.xlsx", BUREAU, BUREAU_MERGES).read_bytes()
+
+
+def _zip(files: dict[str, str | bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _unzipped(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _sheet(good: bytes, change) -> bytes:
+    """The good workbook with its sheet's XML changed."""
+    files = _unzipped(good)
+    files["xl/worksheets/sheet1.xml"] = change(files["xl/worksheets/sheet1.xml"].decode()).encode()
+    return _zip(files)
+
+
+DAMAGED = " — open it in Excel or WPS, save a new copy and import that"
+LIMITS = " — delete the rows and columns beyond the register (even empty ones that carry a format), or split it"
+
+#: (name, the file's bytes from a good workbook's, the one line said about it).
+BAD_FILES = [
+    ("empty", lambda good: b"", "book.xlsx: the file is empty — save the register from Excel, WPS or Word again"),
+    ("binary", lambda good: bytes(range(256)) * 4,
+     "book.xlsx: this is not a workbook, a Word document or CSV text — save the register from Excel, WPS or Word as "
+     ".xlsx or .docx"),
+    ("text-without-delimiters", lambda good: "古田街道廉政风险点登记表\n没有表格\n".encode(),
+     "book.xlsx: this is a text file with no commas or tabs in its first lines, not a register — save the register "
+     "from Excel or WPS as .xlsx"),
+    ("neither-utf8-nor-gb18030", lambda good: b"\x80\x80,\xff\xff\n",
+     "book.xlsx: this text is neither UTF-8 nor GB18030 — open it in Excel or WPS and save it as an Excel workbook "
+     "(.xlsx), or as CSV UTF-8"),
+    ("web-page-saved-as-xls", lambda good: "<html><body><table><tr><td>风险点</td></tr></table></body></html>".encode(),
+     "book.xlsx: this is a web page or XML saved under a workbook's name — open it in Excel or WPS and save it as an "
+     "Excel workbook (.xlsx)"),
+    ("pdf", lambda good: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+     "book.xlsx: this is a PDF, which keeps the register's look but not its table — import the register's own .xlsx, "
+     ".docx or .xls file"),
+    ("word-97", lambda good: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2000 + "WordDocument".encode("utf-16-le"),
+     "book.xlsx: this is a Word 97–2003 document (.doc) — open it in Word or WPS and save it as a Word document "
+     "(.docx)"),
+    ("damaged-xls", lambda good: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2000,
+     "book.xlsx: this is an Excel 97–2003 file that cannot be read (CompDocError: Expected \"little-endian\" marker, "
+     "found b'\\x00\\x00') — open it in Excel or WPS, save it as an Excel workbook (.xlsx) and import that"),
+    ("password-protected", lambda good: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2000
+     + "EncryptionInfo".encode("utf-16-le") + "EncryptedPackage".encode("utf-16-le"),
+     "book.xlsx: the file is password-protected — open it in Excel, WPS or Word, remove the password "
+     "(文件 › 信息 › 保护工作簿 › 用密码进行加密, leave it empty) and save it again"),
+    ("truncated", lambda good: good[: len(good) // 2], "book.xlsx: the file is damaged (File is not a zip file)" + DAMAGED),
+    ("ods", lambda good: _zip({"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<x/>"}),
+     "book.xlsx: this is an OpenDocument file (.ods or .odt) — open it in Excel, WPS or Word and save it as .xlsx or "
+     ".docx"),
+    ("zip-not-workbook", lambda good: _zip({"readme.txt": "hello"}),
+     "book.xlsx: this is a zip archive, not a workbook — open it in Excel or WPS and save it as an Excel workbook "
+     "(.xlsx)"),
+    ("broken-sheet-xml", lambda good: _zip({**_unzipped(good), "xl/worksheets/sheet1.xml": "<worksheet><sheetData><row"}),
+     "book.xlsx!Sheet1: the file is damaged (xl/worksheets/sheet1.xml: unclosed token: line 1, column 22)" + DAMAGED),
+    ("zip-bomb", lambda good: _zip({**_unzipped(good), "xl/media/padding.bin": "0" * (101 * 1024 * 1024)}),
+     "book.xlsx: the file unpacks to 101 MB, over the 100 MB limit — split the register into several files"),
+    ("entity-declaration", lambda good: _sheet(good, lambda xml: xml.replace(
+        "<worksheet", '<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet', 1)),
+     "book.xlsx!Sheet1: the file declares a document type, which a workbook never does — save it again from Excel or "
+     "WPS"),
+    ("declared-size-over-limits", lambda good: _sheet(good, lambda xml: re.sub(
+        r"<dimension ref=\"[^\"]*\"/>", '<dimension ref="A1:Z30000"/>', xml)),
+     "book.xlsx!Sheet1: the sheet's used range is A1:Z30000 (30,000 rows, 26 columns), over the limit of 20,000 rows "
+     "and 200 columns" + LIMITS),
+    ("cell-beyond-the-rows", lambda good: _sheet(good, lambda xml: xml.replace(
+        "</sheetData>", '<row r="20001"><c r="A20001" s="0"/></row></sheetData>')),
+     "book.xlsx!Sheet1: a cell at row 20,001, column 1, beyond the limit of 20,000 rows and 200 columns — delete the "
+     "rows and columns beyond the register (even empty ones that carry a format), or split it into several files"),
+    ("cell-beyond-the-columns", lambda good: _sheet(good, lambda xml: xml.replace(
+        "</sheetData>", '<row r="30"><c r="ZZ30" t="inlineStr"><is><t>x</t></is></c></row></sheetData>')),
+     "book.xlsx!Sheet1: a cell at row 30, column 702, beyond the limit of 20,000 rows and 200 columns — delete the "
+     "rows and columns beyond the register (even empty ones that carry a format), or split it into several files"),
+    ("cell-text-over-excels-limit", lambda good: _sheet(good, lambda xml: xml.replace(
+        "</sheetData>", '<row r="30"><c r="B30" t="inlineStr"><is><t>' + "长" * 40_000 + "</t></is></c></row></sheetData>")),
+     "book.xlsx!Sheet1!B30: a text of more than 32,767 characters, over the limit of one cell — shorten it, or check "
+     "that the file is a register"),
+    ("merged-whole-columns", lambda good: _sheet(good, lambda xml: xml.replace(
+        "</mergeCells>", '<mergeCell ref="K:K"/></mergeCells>')),
+     "book.xlsx!Sheet1: merged range K:K covers whole rows or columns — unmerge it and merge only the register's "
+     "cells"),
+]
+
+
+@pytest.mark.parametrize("name, damage, message", BAD_FILES, ids=[case[0] for case in BAD_FILES])
+def test_a_file_that_cannot_be_read_gets_one_line(tmp_path, capsys, monkeypatch, name, damage, message):
+    """Not a register file, damaged, password-protected, past a limit: one line each, no traceback, nothing written."""
+    good = _xlsx_bytes(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    Path("book.xlsx").write_bytes(damage(good))
+    assert run_import(Path("book.xlsx"), Path("out")) == 1
+    assert capsys.readouterr().err.splitlines() == [message, "1 problem(s); nothing written"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "good.xlsx"]
+
+
+@pytest.mark.parametrize("name", list(workbooks.BOMBS))
+def test_bomb_files_are_refused_at_their_limit_and_nothing_written(tmp_path, capsys, name):
+    """The red team's files (a merged range over a sheet, millions of empty cells in a small file, a huge
+    shared string used by a thousand cells): one line naming the limit. make bench times them."""
+    what, make = workbooks.BOMBS[name]
+    (tmp_path / "bomb.xlsx").write_bytes(make())
+    assert run_import(tmp_path / "bomb.xlsx", tmp_path / "out") == 1
+    assert capsys.readouterr().err.splitlines() == [{
+        "merged-range": "bomb.xlsx!Sheet: merged range E3:XFD1048576 reaches row 1,048,576, column 16,384, beyond the "
+                        "limit of 20,000 rows and 200 columns — unmerge it (合并后居中 › 取消单元格合并) and merge only the "
+                        "register's cells",
+        "empty-cells": "bomb.xlsx!Sheet: more than 500,000 cells (empty ones counted), over the limit — delete the empty "
+                       "rows and columns beyond the register, or split it into several files",
+        "shared-string": "bomb.xlsx!sharedStrings (string 1): a text of more than 32,767 characters, over the limit of "
+                         "one cell — shorten it, or check that the file is a register",
+    }[name], "1 problem(s); nothing written"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.xlsx"]
+
+
+def test_huge_file_is_refused_by_its_size(tmp_path, capsys):
+    big = tmp_path / "big.xlsx"
+    with big.open("wb") as file:
+        file.write(b"PK\x03\x04")
+        file.truncate(21 * 1024 * 1024)
+    assert run_import(big, tmp_path / "out") == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "big.xlsx: file is 21.0 MB, over the 20 MB limit — split the register into several files")
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_lists_export_and_import(capsys):
+    """`build.py --help` names the two workbook commands beside the others."""
+    assert main(["--help"]) == 0
+    assert {"export", "import"} <= set(capsys.readouterr().out.split("Commands:")[1].split())
+
+
+# A sub-district's register as the issue found it: the unit's discipline office and a stamp note in the
+# title, 较高/一般/较低, 防控责任 over three columns, 风险点描述 the only column naming the risk.
+HANZHENG = [
+    ["汉正街道廉政风险点登记表"] + [None] * 8,
+    ["填报单位：汉正街道纪工委（盖章）　　　日期：2024年3月8日"] + [None] * 8,
+    ["序号", "工作岗位", "廉政风险点描述", "主要表现", "等级", "防范措施", "防控责任", None, None],
+    [None, None, None, None, None, None, "直接责任人", "部门责任人", "责任领导"],
+    [1, "财务会计", "虚报冒领补贴资金", "1.虚增人数；2.重复申领", "较高", "1.三级审核；2.张榜公示", "会计", "财政所所长",
+     "分管副主任"],
+    [2, "城管执法", "执法尺度不一", "选择性执法", "一般", "1.执法全过程记录；2.张榜公示", "执法队员", "执法中队长", "分管副主任"],
+    [3, "信访接待", "压案不报", "对信访件不登记不转办", "较低", "信访件台账月度核查", "接待员", "信访办主任", "分管副主任"],
+]
+HANZHENG_MERGES = ("A1:I1", "A2:I2", "G3:I3", "A3:A4", "B3:B4", "C3:C4", "D3:D4", "E3:E4", "F3:F4")
+
+
+def test_every_reading_is_said_and_kept_in_the_folder(tmp_path, capsys):
+    """The unit and what was taken off its name, the pinyin id, the date and its cell, each column's reading
+    (the group heading read with those below it), each level word and its level, the areas and rows."""
+    workbook = make_workbook(tmp_path / "汉正.xlsx", HANZHENG, HANZHENG_MERGES, title="登记表")
+    out = tmp_path / "registers" / "汉正街道"
+    assert run_import(workbook, out) == 0
+    text = note(out)
+    assert capsys.readouterr().out.startswith(text)
+    for line in [
+        "- 读取工作表「登记表」 · read sheet 登记表",
+        "表头在第 3–4 行（两行表头，上行为分组 · a heading of two rows, the upper one grouping） · the heading's row(s) in 登记表",
+        "| C4 | 廉政风险点描述 | 风险点 `title_zh` | 含「描述」 · holds 描述；没有别的列写风险点，读作风险点 · no other column names the "
+        "risk, so it is the risk |",
+        "| D4 | 主要表现 | 表现形式 `manifestations` | 已知表头 · a known heading |",
+        "| E4 | 等级 | 风险等级 `level` | 已知表头 · a known heading |",
+        "| F4 | 防范措施 | 防控措施 `measures` | 已知表头 · a known heading |",
+        "| G4 | 防控责任/直接责任人 | 直接责任人 `responsible_post_zh` | 已知表头 · a known heading（在「防控责任」之下 · under "
+        "防控责任） |",
+        "| H4 | 防控责任/部门责任人 | 直接责任人 `responsible_post_zh` | 已知表头 · a known heading（在「防控责任」之下 · under "
+        "防控责任） |",
+        "| I4 | 防控责任/责任领导 | 责任领导 `responsible_leader_zh` | 已知表头 · a known heading（在「防控责任」之下 · under "
+        "防控责任） |",
+        "G4、H4 都读作直接责任人，各行的文字合在一起 · all read as responsible_post_zh: each row's texts are joined",
+        "- 单位名称「汉正街道」：取自 汉正.xlsx!登记表!A2「填报单位：汉正街道纪工委（盖章）　　　日期：2024年3月8日」，去掉 「（盖章）」、"
+        "「纪工委」 · unit name 汉正街道, from 汉正.xlsx!登记表!A2, with （盖章）、纪工委 taken off",
+        "- 单位标识 hanzheng：取自文件夹名「汉正街道」的拼音（另定请用 --unit ID） · unit id hanzheng, from the folder's name "
+        "in pinyin (--unit ID gives another)",
+        "- 2024-03-08：取自 汉正.xlsx!登记表!A2「填报单位：汉正街道纪工委（盖章）　　　日期：2024年3月8日」 · from 汉正.xlsx!登记表!A2",
+        "- 「较高」→ 一级（高）：1 个风险点；按「较高/一般/较低」三级读 · read on the scale 较高/一般/较低",
+        "- 「一般」→ 二级（中）：1 个风险点；按「较高/一般/较低」三级读 · read on the scale 较高/一般/较低",
+        "- 「较低」→ 三级（低）：1 个风险点；按「较高/一般/较低」三级读 · read on the scale 较高/一般/较低",
+        "- area-1：汉正街道（3 个风险点 · risks）",
+        "- 1 处防控措施与前面的风险点文字相同，合为同一条措施并链接 · measures written the same as an earlier risk's were made "
+        "one measure, linked to each",
+        "- 1 个领域、3 个风险点、4 条防控措施 · 1 areas, 3 risks, 4 measures",
+    ]:
+        assert line in text.splitlines(), line
+    register = load(out, "register.yml")
+    assert register["unit"] == {"id": "hanzheng", "name_zh": "汉正街道"}
+    (area,) = [load(out, "area-1.yml")]
+    assert area["risks"][0] == {
+        "id": "A1-01", "title_zh": "虚报冒领补贴资金", "post_zh": "财务会计", "responsible_post_zh": "会计；财政所所长",
+        "responsible_leader_zh": "分管副主任", "manifestations": [{"zh": "虚增人数"}, {"zh": "重复申领"}],
+        "level": "high", "measures": ["A1-M01", "A1-M02"], "reviewed": "2024-03-08"}
+    assert [r["level"] for r in area["risks"]] == ["high", "medium", "low"]
+    assert area["risks"][1]["measures"] == ["A1-M03", "A1-M02"]  # 张榜公示 once, linked to both
+    assert_checked_and_formatted(out, capsys)
+
+
+@pytest.mark.parametrize("name, unit", [("汉正街道", "hanzheng"), ("古田街道办事处", "gutian"), ("易家村", "yijiacun"),
+                                        ("硚口区A片区", "qiaokouqu-a-pianqu"), ("Gutian_2019", "gutian-2019")])
+def test_a_folder_named_as_offices_name_it_gives_a_readable_stable_id(tmp_path, capsys, name, unit):
+    workbook = make_workbook(tmp_path / "b.xlsx", BUREAU, BUREAU_MERGES)
+    assert run_import(workbook, tmp_path / name) == 0
+    assert load(tmp_path / name, "register.yml")["unit"]["id"] == unit
+    assert f"单位标识 {unit}：取自文件夹名「{name}」" in note(tmp_path / name)
+    assert run_import(workbook, tmp_path / name, "--force") == 0  # the same id again
+    assert load(tmp_path / name, "register.yml")["unit"]["id"] == unit
+
+
+def _sheets(path: Path, sheets: list[tuple[str, list[list], tuple[str, ...], str]]) -> Path:
+    """A workbook of several sheets: (title, rows, merges, state: visible, hidden or veryHidden)."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows, merges, state in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        for area in merges:
+            sheet.merge_cells(area)
+        sheet.sheet_state = state
+    workbook.save(path)
+    return path
+
+
+def test_a_hidden_sheet_is_never_imported_unless_asked(tmp_path, capsys):
+    """A hidden old register comes first: the visible one is read, the hidden one named as hidden; --sheet reads it."""
+    old = _edit(BUREAU, 4, 4, "旧登记表里的风险")
+    workbook = _sheets(tmp_path / "b.xlsx", [("2018年", old, BUREAU_MERGES, "hidden"),
+                                             ("说明", [["填表说明：每年一月更新"]], (), "visible"),
+                                             ("2019年", BUREAU, BUREAU_MERGES, "visible"),
+                                             ("草稿", BUREAU, BUREAU_MERGES, "veryHidden")])
+    assert run_import(workbook, tmp_path / "out") == 0
+    text = note(tmp_path / "out")
+    for line in ["- 读取工作表「2019年」 · read sheet 2019年",
+                 "- 跳过 · passed over 「2018年」（隐藏，未读；要导入它请用 --sheet 2018年 · hidden, not read; --sheet 2018年 "
+                 "imports it）",
+                 "- 跳过 · passed over 「说明」（前 15 行没有登记表表头 · no register heading in its first 15 rows）",
+                 "- 跳过 · passed over 「草稿」（未读：登记表已在前面找到 · not read: the register came first）"]:
+        assert line in text.splitlines(), line
+    assert "旧登记表里的风险" not in (tmp_path / "out" / "area-1.yml").read_text(encoding="utf-8")
+    assert run_import(workbook, tmp_path / "old", "--sheet", "2018年") == 0
+    assert load(tmp_path / "old", "area-1.yml")["risks"][0]["title_zh"] == "旧登记表里的风险"
+    assert "- 读取工作表「2018年」（隐藏，按 --sheet 读取 · hidden, read as asked by --sheet） · read sheet 2018年" in (
+        note(tmp_path / "old").splitlines())
+
+
+def test_a_register_only_on_a_hidden_sheet_is_refused_saying_so(tmp_path, capsys):
+    workbook = _sheets(tmp_path / "b.xlsx", [("旧表", BUREAU, BUREAU_MERGES, "hidden"), ("说明", [["无"]], (), "visible")])
+    assert run_import(workbook, tmp_path / "out") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "b.xlsx: no sheet has a register's heading row (a row naming 风险点、风险等级、防控措施 …) in its first 15 rows; "
+        "hidden sheets were not read (旧表) — --sheet NAME reads one — put the column headings in one row above the "
+        "risks, or say what a heading means with --column 'HEADING=风险点'", "1 problem(s); nothing written"]
+    assert run_import(workbook, tmp_path / "out", "--sheet", "附表") == 1
+    assert capsys.readouterr().err.splitlines()[0] == "b.xlsx: no sheet '附表' — the file's sheets are: 旧表、说明"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mapping_file_says_what_columns_are_for_many_files(tmp_path, capsys):
+    """A district's mapping file, given to every unit's import: headings it names are read as it says."""
+    rows = _edit(_edit(BUREAU, 3, 4, "风险事项名称"), 3, 7, "整改举措")
+    workbook = make_workbook(tmp_path / "b.xlsx", rows, BUREAU_MERGES)
+    assert run_import(workbook, tmp_path / "out") == 1
+    capsys.readouterr()
+    mapping = tmp_path / "列名对照.yml"
+    mapping.write_text("# 本区各单位登记表的列名\n风险事项名称: 风险点\n整改举措: 防控措施\n", encoding="utf-8")
+    assert run_import(workbook, tmp_path / "out", "--columns", str(mapping)) == 0
+    text = note(tmp_path / "out")
+    assert "| D3 | 风险事项名称 | 风险点 `title_zh` | 由 列名对照.yml 指定 · given by the user |" in text
+    assert "| G3 | 整改举措 | 防控措施 `measures` | 由 列名对照.yml 指定 · given by the user |" in text
+    mapping.write_text("- 风险事项名称\n", encoding="utf-8")
+    assert run_import(workbook, tmp_path / "again", "--columns", str(mapping)) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{mapping}: the mapping file is not a list of `heading: field` lines — write one a line, e.g. `风险点描述: 风险点`",
+        "1 problem(s); nothing written"]
+    assert run_import(workbook, tmp_path / "again", "--column", "风险事项名称=风险名目", "--level", "很高") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "--column '风险事项名称=风险名目': '风险名目' is not a field — name one of 序号、科室、领域、岗位、职权事项、风险类别、风险点、"
+        "风险描述、表现形式、风险等级、防控措施、直接责任人、责任领导、监督主体、依据、评估日期, or 不导入 to leave the column out",
+        "--level '很高': write it as --level 'WORD=LEVEL' with LEVEL one of 一级, 二级, 三级 (or 高, 中, 低), e.g. "
+        "--level '一般=二级'", "2 problem(s); nothing written"]
+    assert not (tmp_path / "again").exists()

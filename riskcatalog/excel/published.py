@@ -312,7 +312,7 @@ def _values(found: Layout, row: int) -> dict[str, str]:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= 30 else text[:30] + "…"
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def _check_unheaded(grid: Grid, found: Layout, problems: list[Problem]) -> None:
