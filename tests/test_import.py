@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -620,3 +622,157 @@ def test_a_mapping_file_says_what_columns_are_for_many_files(tmp_path, capsys):
         "--level '很高': write it as --level 'WORD=LEVEL' with LEVEL one of 一级, 二级, 三级 (or 高, 中, 低), e.g. "
         "--level '一般=二级'", "2 problem(s); nothing written"]
     assert not (tmp_path / "again").exists()
+
+
+def make_docx(path: Path, title: list[str], rows: list[list], merges: tuple[str, ...] = (), after: list[str] = (),
+              numbered: dict[tuple[int, int], list[str]] | None = None) -> Path:
+    """A Word document as units keep one: title paragraphs, the register's table (cells merged as given, in
+    A1 notation over the table), cells whose items are paragraphs Word numbers itself, paragraphs after."""
+    import docx
+    from openpyxl.utils import range_boundaries
+
+    document = docx.Document()
+    for line in title:
+        document.add_paragraph(line)
+    width = max(len(row) for row in rows)
+    table = document.add_table(rows=len(rows), cols=width)
+    cells = table._cells
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                cells[r * width + c].text = str(value)
+    for (r, c), items in (numbered or {}).items():
+        cell = cells[(r - 1) * width + c - 1]
+        cell.text = ""
+        cell.paragraphs[0].text, cell.paragraphs[0].style = items[0], document.styles["List Number"]
+        for item in items[1:]:
+            cell.add_paragraph(item, style="List Number")
+    for area in merges:
+        first_column, first_row, last_column, last_row = range_boundaries(area)
+        cells[(first_row - 1) * width + first_column - 1].merge(cells[(last_row - 1) * width + last_column - 1])
+    for line in after:
+        document.add_paragraph(line)
+    document.save(path)
+    return path
+
+
+def test_a_word_table_imports_with_merged_cells_and_numbered_paragraphs(tmp_path, capsys):
+    """The bureau's register as a Word table: title paragraphs above, 科室 merged down, a measures cell of
+    paragraphs Word numbers itself, the signature line below — the same register as the workbook gives."""
+    document = make_docx(tmp_path / "亳州住建局.docx", [BUREAU[0][0], BUREAU[1][0]], BUREAU[2:8],
+                         ("B2:B3", "B4:B6"), [BUREAU[8][0]],
+                         numbered={(4, 7): ["报销三级签字", "每月对账"]})
+    assert run_import(document, tmp_path / "word") == 0
+    workbook = make_workbook(tmp_path / "亳州住建局.xlsx", BUREAU, BUREAU_MERGES)
+    assert run_import(workbook, tmp_path / "excel") == 0
+    for name in ("area-1.yml", "area-2.yml"):
+        assert load(tmp_path / "word", name) == load(tmp_path / "excel", name)
+    assert load(tmp_path / "word", "register.yml")["unit"]["name_zh"] == "亳州市住房和城乡建设局"
+    text = note(tmp_path / "word")
+    assert "- Word 文档 (.docx) · Word document (.docx)" in text
+    assert "- 读取表格「表格1」 · read table 表格1" in text
+    assert "| 第1行第4列 | 廉政风险点 | 风险点 `title_zh` | 已知表头 · a known heading |" in text
+    assert "取自 亳州住建局.docx!段落2「填报单位：亳州市住房和城乡建设局　　　填报日期：2019年3月1日」" in text
+    assert_checked_and_formatted(tmp_path / "word", capsys)
+
+
+def test_a_word_register_continued_in_tables_with_headings_between(tmp_path, capsys):
+    """A register split into one table per 科室, each repeating the heading under a paragraph naming it."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("古田街道廉政风险点登记表（2019年1月20日）")
+    for name, rows in (("一、财务管理", STREET[3:5]), ("二、工程建设", STREET[6:7])):
+        document.add_paragraph(name)
+        table = document.add_table(rows=1 + len(rows), cols=8)
+        for r, row in enumerate([STREET[1], *rows]):
+            for c, value in enumerate(row):
+                table.rows[r].cells[c].text = str(value)
+    document.save(tmp_path / "gutian.docx")
+    assert run_import(tmp_path / "gutian.docx", tmp_path / "gutian") == 0
+    finance, works = load(tmp_path / "gutian", "area-1.yml"), load(tmp_path / "gutian", "area-2.yml")
+    assert (finance["area"]["name_zh"], works["area"]["name_zh"]) == ("财务管理", "工程建设")
+    assert [r["title_zh"] for r in finance["risks"]] == ["虚报差旅费", "公款私存"]
+    assert works["risks"][0]["measures"] == ["A2-M01", "A1-M01"]
+    text = note(tmp_path / "gutian")
+    assert "- 表格2 重复第一个表格的表头，作为其续表读入 · repeat the first table's heading: read as its continuation" in text
+    assert "- gutian.docx!段落2「一、财务管理」：领域标题行，其下各行属「财务管理」 · a heading row: the risks below it are in " \
+           "the area 财务管理" in text
+    assert "- gutian.docx!段落3「二、工程建设」：领域标题行，其下各行属「工程建设」 · a heading row: the risks below it are in the " \
+           "area 工程建设" in text
+
+
+def test_an_xls_workbook_imports(tmp_path, capsys):
+    """Excel 97–2003: merged cells, a date cell in the title rows, a hidden sheet passed over."""
+    import xlwt
+
+    workbook = xlwt.Workbook()
+    hidden = workbook.add_sheet("旧表")
+    hidden.write(0, 0, "旧的登记表")
+    hidden.visibility = 1
+    sheet = workbook.add_sheet("登记表")
+    rows = [list(row) for row in BUREAU]
+    rows[1] = ["填报单位：亳州市住房和城乡建设局", None, "填报日期：", datetime.date(2019, 3, 1)] + [None] * 5
+    merged = {(0, 0): (0, 8), (3, 1): (4, 1), (5, 1): (7, 1), (8, 0): (8, 8)}  # (row, col) -> (last row, last col)
+    dated = xlwt.easyxf(num_format_str="yyyy年m月d日")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if (r, c) in merged:
+                sheet.write_merge(r, merged[(r, c)][0], c, merged[(r, c)][1], value)
+            elif value is not None and not any(r0 <= r <= r1 and c0 <= c <= c1 for (r0, c0), (r1, c1) in merged.items()):
+                sheet.write(r, c, value, dated if isinstance(value, datetime.date) else xlwt.Style.default_style)
+    workbook.save(str(tmp_path / "亳州住建局.xls"))
+    assert run_import(tmp_path / "亳州住建局.xls", tmp_path / "xls") == 0
+    assert run_import(make_workbook(tmp_path / "b.xlsx", BUREAU, BUREAU_MERGES), tmp_path / "xlsx") == 0
+    for name in ("area-1.yml", "area-2.yml"):
+        assert load(tmp_path / "xls", name) == load(tmp_path / "xlsx", name)
+    text = note(tmp_path / "xls")
+    assert "- Excel 97–2003 工作簿 (.xls) · Excel 97–2003 workbook (.xls)" in text
+    assert "- 2019-03-01：取自 亳州住建局.xls!登记表!D2「2019-03-01」 · from 亳州住建局.xls!登记表!D2" in text
+    assert "- 跳过 · passed over 「旧表」（隐藏，未读；要导入它请用 --sheet 旧表 · hidden, not read; --sheet 旧表 imports it）" in text
+
+
+@pytest.mark.parametrize("encoding, said", [("gb18030", "GB18030"), ("utf-8-sig", "UTF-8（带 BOM · with byte-order mark）"),
+                                            ("utf-8", "UTF-8")])
+def test_a_csv_imports_in_gb18030_or_utf8(tmp_path, capsys, encoding, said):
+    """CSV as Chinese Excel and WPS save it (GB18030), or UTF-8 with or without its mark; a merged 科室 saved
+    as CSV is blank below its first row, read as the one above and said."""
+    lines = [",".join("" if v is None else f'"{v}"' if any(x in str(v) for x in ",\n") else str(v) for v in row)
+             for row in BUREAU[:8]]
+    (tmp_path / "亳州.csv").write_bytes("\r\n".join(lines).encode(encoding))
+    assert run_import(tmp_path / "亳州.csv", tmp_path / "csv") == 0
+    assert run_import(make_workbook(tmp_path / "b.xlsx", BUREAU, BUREAU_MERGES), tmp_path / "xlsx") == 0
+    for name in ("area-1.yml", "area-2.yml"):
+        assert load(tmp_path / "csv", name) == load(tmp_path / "xlsx", name)
+    text = note(tmp_path / "csv")
+    assert f"- {said}，分隔符：逗号 comma · encoding {said}, delimiter comma" in text
+    assert "- 3 个空的科室单元格按上一行读（亳州.csv!B5 起） · empty cells read as the one above them (from 亳州.csv!B5)" in text
+
+
+def test_force_replaces_only_a_register_folder_and_folders_follow_the_umask(tmp_path, capsys):
+    """--force never replaces a file, a link or a folder that is not a register; a new folder gets the user's
+    umask (not 0700)."""
+    workbook = make_workbook(tmp_path / "b.xlsx", BUREAU, BUREAU_MERGES)
+    (tmp_path / "a-file").write_text("keep me")
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / "letter.txt").write_text("keep me")
+    (tmp_path / "link").symlink_to(tmp_path / "documents")
+    for name, kind in (("a-file", "is a file, not a register folder — --force replaces only a register folder; "
+                                  "choose another --out"),
+                       ("link", "is a link, not a register folder — --force replaces only a register folder; "
+                                "choose another --out"),
+                       ("documents", "the folder holds no register.yml: it is not a register folder, and --force "
+                                     "replaces only one — choose another --out")):
+        assert run_import(workbook, tmp_path / name, "--unit", "bozhou", "--force") == 1
+        assert capsys.readouterr().err.splitlines() == [f"{tmp_path / name}: {kind}", "1 problem(s); nothing written"]
+    assert (tmp_path / "a-file").read_text() == "keep me" and (tmp_path / "documents" / "letter.txt").exists()
+    old = os.umask(0o022)
+    try:
+        assert run_import(workbook, tmp_path / "new" / "bozhou") == 0
+        assert run_import(workbook, tmp_path / "new" / "bozhou", "--force") == 0
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "new", tmp_path / "new" / "bozhou"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o755, path
+    assert stat.S_IMODE((tmp_path / "new" / "bozhou" / "register.yml").stat().st_mode) == 0o644
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["bozhou"]

@@ -44,6 +44,8 @@ class DocxBook(Book):
                                  "save a new copy and import that") from None
         self.blocks = list(self.document.iter_inner_content())  # paragraphs and tables, in order
         self.tables = [n for n, block in enumerate(self.blocks) if _is_table(block)]
+        paragraphs = [n for n, block in enumerate(self.blocks) if not _is_table(block)]
+        self.paragraph_number = {n: k for k, n in enumerate(paragraphs, 1)}
         self.sheets = [Sheet(f"表格{k}") for k in range(1, len(self.tables) + 1)]
         #: Tables read as the continuation of an earlier one.
         self.continued: set[str] = set()
@@ -95,38 +97,53 @@ class DocxBook(Book):
         _parse(archive, "word/document.xml", where, start, end, text)
 
     def read(self, name: str) -> Grid:
-        """The table, with the tables after it that repeat its heading, as one grid."""
+        """The table, with the tables after it that repeat its heading, as one grid; the paragraph before
+        each of them (一、财务管理) a heading row between their risks."""
         first = int(name.removeprefix("表格")) - 1
         grid = Grid(self.shown, name)
-        grid.preamble = [(f"{self.shown}!段落{n + 1}", block.text.strip())
-                         for n, block in enumerate(self.blocks[:self.tables[first]])
-                         if not _is_table(block) and block.text.strip()]
-        heading = _first_row(self.blocks[self.tables[first]])
-        self._add_table(grid, first, skip_rows=0)
-        between: list[tuple[int, str]] = []
+        first_table = self.blocks[self.tables[first]]
+        continued = []  # (table index, the paragraph before it, if short enough to be a heading)
         for later in range(first + 1, len(self.tables)):
-            block_index = self.tables[later]
-            between = [(n, self.blocks[n].text.strip()) for n in range(self.tables[later - 1] + 1, block_index)
-                       if self.blocks[n].text.strip()]
-            table = self.blocks[block_index]
-            if _first_row(table) != heading:
+            if _first_row(self.blocks[self.tables[later]]) != _first_row(first_table):
                 break
-            for n, text in between[-1:]:
-                if len(text) <= _HEADING_LENGTH:
-                    row = grid.rows + 1
-                    grid.parts.append(Part("paragraph", f"段落{n + 1}", row))
-                    grid.put(row, 1, text)
-            self._add_table(grid, later, skip_rows=_repeated_rows(table, self.blocks[self.tables[first]]))
+            between = self._paragraphs(self.tables[later - 1] + 1, self.tables[later])
+            continued.append((later, between[-1] if between and len(between[-1][1]) <= _HEADING_LENGTH else None))
+        grid.preamble = [(f"{self.shown}!{label}", text) for label, text in self._paragraphs(0, self.tables[first])]
+        opening = None
+        if continued and all(banner for _, banner in continued) and grid.preamble and \
+                len(grid.preamble[-1][1]) <= _HEADING_LENGTH:
+            opening = grid.preamble.pop()  # the first table's own heading, like those before the others
+            opening = (opening[0].rsplit("!", 1)[-1], opening[1])
+        heading_rows = _repeated_rows(self.blocks[self.tables[continued[0][0]]], first_table) if continued else 0
+        if opening:
+            self._add_rows(grid, first, 1, heading_rows)
+            self._banner(grid, opening)
+        self._add_rows(grid, first, heading_rows + 1 if opening else 1)
+        for later, banner in continued:
+            if banner:
+                self._banner(grid, banner)
+            self._add_rows(grid, later, _repeated_rows(self.blocks[self.tables[later]], first_table) + 1)
             self.continued.add(f"表格{later + 1}")
         return grid
 
-    def _add_table(self, grid: Grid, index: int, skip_rows: int) -> None:
+    def _paragraphs(self, start: int, stop: int) -> list[tuple[str, str]]:
+        """(段落N, text) of the non-empty paragraphs among blocks[start:stop], numbered as paragraphs."""
+        return [(f"段落{self.paragraph_number[n]}", self.blocks[n].text.strip()) for n in range(start, stop)
+                if not _is_table(self.blocks[n]) and self.blocks[n].text.strip()]
+
+    def _banner(self, grid: Grid, paragraph: tuple[str, str]) -> None:
+        row = grid.rows + 1
+        grid.parts.append(Part("paragraph", paragraph[0], row))
+        grid.put(row, 1, paragraph[1])
+
+    def _add_rows(self, grid: Grid, index: int, start: int, stop: int | None = None) -> None:
+        """Rows start..stop (1-based, all to the end without stop) of a table, below the grid's rows."""
         table, label = self.blocks[self.tables[index]], f"表格{index + 1}"
-        offset = grid.rows - skip_rows
-        grid.parts.append(Part("table", label, offset + skip_rows + 1, skip_rows + 1))
+        offset = grid.rows - (start - 1)
+        grid.parts.append(Part("table", label, offset + start, start))
         down: dict[int, list[int]] = {}  # column -> the merged range running down from it [row, col, row, col]
         for number, tr in enumerate(table._tbl.tr_lst, 1):
-            if number <= skip_rows:
+            if number < start or (stop is not None and number > stop):
                 continue
             row, column = offset + number, tr.grid_before + 1
             for tc in tr.tc_lst:
