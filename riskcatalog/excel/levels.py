@@ -29,8 +29,11 @@ def normal(word: str) -> str:
     text = re.sub(r"\s", "", word)
     bare = re.sub(r"[（(][^）)]*[）)]", "", text)
     text = bare or re.sub(r"[（()）]", "", text)
-    text = re.sub(r"(风险等级|风险|等级|级别|级|色|类|等)$", "", text) or text
-    return text.upper() if text.isascii() and text.lower() not in ("high", "medium", "low") else text.lower()
+    while (shorter := re.sub(r"(风险等级|风险|等级|级别|级|色|类|等)$", "", text)) not in ("", text):
+        text = shorter  # 一级风险 -> 一级 -> 一
+    if not text.isascii():
+        return text  # Ⅰ (U+2160) must not become ⅰ
+    return text.lower() if text.lower() in ("high", "medium", "low") else text.upper()
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def read_levels(words: list[str], told: dict[str, str]) -> dict[str, Verdict]:
         n = normal(word)
         holding = [s for s in (fitting or SCALES) if n in s]
         if not any(n in s for s in SCALES):
-            verdicts[word] = Verdict(word, None, "not a level")
+            counts = re.fullmatch(r"(?:\d+\s*[^\d\s]{1,3}\s*[、,，]?\s*){2,}", word)
+            verdicts[word] = Verdict(word, None, "counts" if counts else "not a level")
             continue
         levels = {LEVELS[s.index(n)] for s in holding}
         if len(levels) == 1:

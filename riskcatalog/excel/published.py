@@ -109,12 +109,7 @@ def find_layout(grid: Grid, options: Options, problems: list[Problem]) -> Layout
         fields = _row_fields(grid, row, row, options)
         if len(fields) < HEADING_FIELDS or not fields & {"title_zh", "description_zh", "manifestations"}:
             continue
-        below = _row_fields(grid, row + 1, row + 1, options) if row < grid.rows else set()
-        texts_below = {grid.get(row + 1, c) for c in range(1, grid.columns + 1)} - {""}
-        own_below = {grid.get(row + 1, c) for c in range(1, grid.columns + 1)
-                     if grid.get(row + 1, c) and grid.get(row + 1, c) != grid.get(row, c)}
-        two_rows = bool(own_below) and len(below) * 2 >= len(texts_below) and bool(below)
-        last = row + 1 if two_rows else row
+        last = row + 1 if _heading_below(grid, row, options) else row
         return _columns(grid, row, last, options, problems)
     return None
 
@@ -132,6 +127,30 @@ def _category_as_area(found: Layout) -> None:
     found.readings = [(c, t, Reading("area", r.why + "；其内容不是五类风险类别，读作领域 · it holds no risk category "
                                                      "(思想道德风险 …), so it names the areas") if c == column else r)
                       for c, t, r in found.readings]
+
+
+def _heading_below(grid: Grid, row: int, options: Options) -> bool:
+    """Whether the row below a heading row is its second row: the heading's cells merge down into it or a
+    group heading spans columns above it, or it holds only short headings, most of them understood."""
+    if row >= grid.rows:
+        return False
+    merges = [grid.merge_of(row, c) for c in range(1, grid.columns + 1)]
+    if any(m and m[0] == row and (m[2] > row or m[3] > m[1]) and m[2] <= row + 1 for m in merges if m):
+        wide = any(m and m[0] == row and m[2] == row and m[3] > m[1] for m in merges)
+        down = any(m and m[0] == row and m[2] == row + 1 for m in merges)
+        if wide or down:
+            return any(grid.get(row + 1, c) and grid.merge_of(row + 1, c) in (None, grid.merge_of(row + 1, c))
+                       and grid.get(row + 1, c) != grid.get(row, c) for c in range(1, grid.columns + 1))
+    below = [grid.get(row + 1, c) for c in range(1, grid.columns + 1)
+             if grid.get(row + 1, c) and grid.get(row + 1, c) != grid.get(row, c)]
+    if not below or any(len(plain(text)) > _HEADING_LENGTH or plain(text).isdigit() for text in below):
+        return False
+    understood = _row_fields(grid, row + 1, row + 1, options)
+    return len(understood) * 2 >= len(set(below))
+
+
+#: A heading is short: a cell longer than this below the heading row is data.
+_HEADING_LENGTH = 12
 
 
 def _row_fields(grid: Grid, first: int, last: int, options: Options) -> set[str]:
@@ -436,6 +455,11 @@ def _levels(found: Layout, rows: list[Row], options: Options, report: Report, pr
             report.say("levels", f"「{word}」→ {levels.LEVEL_ZH[verdict.level]}：{counts[word]} 个风险点；"
                                  f"{verdict.how}")
             continue
+        if verdict.how == "counts":  # 1中2低: the levels of a row's several risks, counted
+            for row, where in cells:
+                problems.append(Problem(where, f"风险等级 {word!r} counts the levels of several risks — give each risk "
+                                               "its own row and its own level", grid.order(row)))
+            continue
         if verdict.how == "not a level":
             for row, where in cells:
                 problems.append(Problem(where, f"风险等级 {word!r} is not a level — write 高, 中 or 低 (or 一级, 二级, "
@@ -517,7 +541,8 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
     """A risk's fields from its row; problems with its category or date reported at their cells."""
     values = risk_row.values
     at = lambda name, message: grid.problem(risk_row.row, columns[name], message)  # noqa: E731
-    risk: dict = {"id": risk_id, "title_zh": _NUMBERED_TITLE.sub("", values["title_zh"])}
+    title = values["title_zh"]
+    risk: dict = {"id": risk_id, "title_zh": _NUMBERED_TITLE.sub("", title) if numbered_title(title) else title}
     for name in ("description_zh", "post_zh", "power_zh", "responsible_post_zh", "responsible_leader_zh",
                  "supervisor_zh"):
         if values.get(name):
@@ -545,7 +570,8 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
 
 
 def numbered_title(text: str) -> bool:
-    return _NUMBERED_TITLE.match(text) is not None
+    """Whether a risk's text starts with a number of its own (not the first of a list of several)."""
+    return _NUMBERED_TITLE.match(text) is not None and len(split_items(text)) == 1
 
 
 def _source(text: str, number: int) -> dict:
