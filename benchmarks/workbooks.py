@@ -96,7 +96,8 @@ def write_docx(path: Path, risks: int, seed: int = 0) -> Path:
     return path
 
 
-def _zip(files: dict[str, str | bytes]) -> bytes:
+def zipped(files: dict[str, str | bytes]) -> bytes:
+    """A zip archive (a workbook is one) of these parts."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
@@ -104,7 +105,8 @@ def _zip(files: dict[str, str | bytes]) -> bytes:
     return out.getvalue()
 
 
-def _unzipped(data: bytes) -> dict[str, bytes]:
+def unzipped(data: bytes) -> dict[str, bytes]:
+    """The parts of a zip archive."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
@@ -117,7 +119,7 @@ def _small_workbook() -> dict[str, bytes]:
     sheet.append(HEADING)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _unzipped(buffer.getvalue())
+    return unzipped(buffer.getvalue())
 
 
 def _with_sheet_data(files: dict[str, bytes], rows_xml: str, after: str = "") -> dict[str, bytes]:
@@ -131,7 +133,7 @@ def _with_sheet_data(files: dict[str, bytes], rows_xml: str, after: str = "") ->
 
 def merged_bomb() -> bytes:
     """One merged range from E3 to the sheet's last cell: 17 billion cells to a reader that fills them."""
-    return _zip(_with_sheet_data(_small_workbook(), '<row r="1"><c r="A1" t="inlineStr"><is><t>登记表</t></is></c></row>',
+    return zipped(_with_sheet_data(_small_workbook(), '<row r="1"><c r="A1" t="inlineStr"><is><t>登记表</t></is></c></row>',
                                  '<mergeCells count="1"><mergeCell ref="E3:XFD1048576"/></mergeCells>'))
 
 
@@ -140,7 +142,7 @@ def empty_cells_bomb(rows_: int = 10_000, columns: int = 200) -> bytes:
     small file."""
     cells = '<c s="0"/>' * columns  # a cell without r is the next in its row
     body = "".join(f'<row r="{r}">{cells}</row>' for r in range(1, rows_ + 1))
-    return _zip(_with_sheet_data(_small_workbook(), body))
+    return zipped(_with_sheet_data(_small_workbook(), body))
 
 
 def shared_string_bomb(characters: int = 20 * 1024 * 1024, cells: int = 1000) -> bytes:
@@ -161,7 +163,7 @@ def shared_string_bomb(characters: int = 20 * 1024 * 1024, cells: int = 1000) ->
                                                            'schemas.openxmlformats.org/officeDocument/2006/relationships/'
                                                            'sharedStrings" Target="sharedStrings.xml"/></Relationships>'
                                                            ).encode()
-    return _zip(files)
+    return zipped(files)
 
 
 #: name -> (what it is, how it is made): the hostile files `make bench` times and the tests refuse.

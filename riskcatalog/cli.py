@@ -102,7 +102,8 @@ def export_command(folders: tuple[Path, ...], output: Path | None, units: tuple[
 @click.argument("source", type=click.Path(path_type=Path), metavar="FILE")
 @click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FOLDER",
               help="Register folder to write (new, or a register folder replaced with --force).")
-@click.option("--unit", metavar="ID", help="Unit id of the register (default: the folder's name, in pinyin if Chinese).")
+@click.option("--unit", metavar="ID",
+              help="Unit id of the register (default: the folder's name, in pinyin if Chinese).")
 @click.option("--unit-name", metavar="NAME", help="Unit name, where the title rows give none.")
 @click.option("--reviewed", metavar="YYYY-MM-DD", help="Date of the register, where the title rows give none.")
 @click.option("--sheet", metavar="NAME", help="The sheet (or Word table, 表格2) to read, hidden ones too.")

@@ -9,11 +9,9 @@ folder it writes is checked by the real validator and formatter.
 from __future__ import annotations
 
 import datetime
-import io
 import os
 import re
 import stat
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,8 @@ import yaml
 from openpyxl import Workbook
 
 from benchmarks import workbooks
+from benchmarks.workbooks import unzipped as _unzipped
+from benchmarks.workbooks import zipped as _zip
 from riskcatalog.catalog import load_register
 from riskcatalog.cli import main
 
@@ -336,19 +336,6 @@ def test_level_words_said_with_level_are_taken(tmp_path, capsys):
 
 def _xlsx_bytes(tmp_path: Path) -> bytes:
     return make_workbook(tmp_path / "good.xlsx", BUREAU, BUREAU_MERGES).read_bytes()
-
-
-def _zip(files: dict[str, str | bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def _unzipped(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def _sheet(good: bytes, change) -> bytes:

@@ -5,8 +5,10 @@ names (title_zh, manifestations, level, …; seq, area and department are the la
 field has the headings published registers give it, compared whole, and the words that name it
 inside a longer heading. A heading is read as the field of the word it ends with, as Chinese
 puts the head of a phrase last (风险点涉及的岗位 is a post, 廉政风险点表现形式 a manifestation);
-two fields' words ending at the same place make it ambiguous, reported rather than guessed. A group heading over two rows is read with the one below it
-(防控责任 over 部门责任人 reads as 防控责任部门责任人: the responsible post).
+two fields' words ending at the same place make it ambiguous, reported rather than guessed.
+A group heading over two rows is read with the one below it: 防控责任 over 直接责任人 is the
+responsible post, 防控责任 over 部门 the department answerable, 风险等级 over 高 | 中 | 低 columns
+ticked for the level.
 
 Every reading carries why it was made, for the import report.
 """

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from . import layout, levels, naming
 from .headings import HEADINGS, NEEDED, Reading, field_names, plain, read_column, read_heading
-from .reading import Book, Grid, Imported, ImportRefused, Problem, register_record
+from .reading import Book, Grid, Imported, Problem, register_record
 from .report import Report
 
 #: Rows searched for the heading below the title rows.
@@ -628,6 +628,7 @@ def register_date(texts: list[tuple[str, str]], found: Layout, options: Options,
         report.say("date", f"{date}：取自 {where}「{_short(text)}」{note} · from {where}")
         return date
     if "reviewed" not in found.columns:
-        problems.append(Problem(found.grid.title_where(), "no date in the title rows — give the date the register was drawn up or last reviewed "
-                                "with --reviewed YYYY-MM-DD (the file's own save date is not taken for it)"))
+        problems.append(Problem(found.grid.title_where(), "no date in the title rows — give the date the register "
+                                                          "was drawn up or last reviewed with --reviewed YYYY-MM-DD "
+                                                          "(the file's own save date is not taken for it)"))
     return None
