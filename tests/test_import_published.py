@@ -226,6 +226,17 @@ def test_district_party_office_levels_left_empty_then_filled(tmp_path, capsys):
                 "- 按「科室」列（filled.xlsx!Sheet1!B2）分领域 · areas from that column")
 
 
+def test_county_water_bureau_chart_with_its_step_column_named_by_letter(tmp_path, capsys):
+    """A chart's step column has no heading: named with --column 'A=职权事项', the chart imports."""
+    path = save(tmp_path / "award.xlsx", record("county-water-bureau-award-chart"))
+    assert run(path, tmp_path / "out", "--reviewed", "2019-01-01", "--unit-name", "某县水利局",
+               "--column", "A=职权事项") == 0
+    got = risks(tmp_path / "out")
+    assert [(r["power_zh"], r["level"], len(r["title_zh"].splitlines()), len(m)) for _, r, m in got] == [
+        ("审核公示", "medium", 4, 8), ("表彰、奖励", "low", 1, 3)]
+    assert_said(tmp_path / "out", "| A2 | （A 列无表头 · no heading） | 职权事项 `power_zh` | 由 --column 指定 · given by the user |")
+
+
 #: Records whose registers cannot be imported as published: (record, file kind, options, the problems).
 REFUSED = [
     ("huoshan-hengshan-town-2023", ".xlsx", ["--reviewed", "2023-09-27"],
@@ -234,7 +245,8 @@ REFUSED = [
     ("shucheng-urban-management-2024", ".docx", ["--reviewed", "2024-01-08"],
      [f"book.docx!表格1!第{row}行第5列: no 风险等级 — write 高, 中 or 低 (or 一级, 二级, 三级)" for row in (2, 3, 4)]),
     ("county-water-bureau-award-chart", ".xlsx", ["--reviewed", "2019-01-01", "--unit-name", "某县水利局"],
-     ["book.xlsx!Sheet1!A3: this column has no heading — give it one, or delete the column"]),
+     ["book.xlsx!Sheet1!A3: this column has no heading — give it one, say what it is with --column 'A=职权事项' (any "
+      "field), or leave it out with --column 'A=不导入'"]),
     ("street-labour-security-centre-list", ".xlsx", [],
      ["book.xlsx: no sheet has a register's heading row (a row naming 风险点、风险等级、防控措施 …) in its first 15 rows — "
       "put the column headings in one row above the risks, or say what a heading means with --column 'HEADING=风险点'"]),
@@ -287,6 +299,6 @@ def test_a_heading_only_record_is_read_column_by_column(tmp_path, capsys):
 
 
 def test_every_record_is_tested():
-    tested = {"bozhou-key-projects-centre", "gezhouba-no2-engineering", "pingchuan-huangqiao-middle-school",
+    tested = {"bozhou-key-projects-centre", "county-water-bureau-award-chart", "gezhouba-no2-engineering", "pingchuan-huangqiao-middle-school",
               "xx-city-water-bureau-flowcharts", "district-party-office-responsibility-list"} | {c[0] for c in REFUSED}
     assert tested == {path.stem for path in RECORDS.glob("*.yml")}

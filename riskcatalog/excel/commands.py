@@ -120,9 +120,11 @@ def told_columns(options: Options, columns: tuple[str, ...], columns_file: Path 
             problems.append(Problem(where, f"{name!r} is not a field — name one of {field_names()}, or 不导入 to leave "
                                            "the column out"))
             continue
-        options.columns[plain(heading)] = field_name
+        # A column's letter (A, AB) names a column with no heading; anything else is heading text.
+        key = heading if re.fullmatch(r"[A-Z]{1,3}", heading) else plain(heading)
+        options.columns[key] = field_name
         options.columns[heading] = field_name
-        options.columns_from[plain(heading)] = where.split(" ", 1)[0] if where.startswith("--") else where
+        options.columns_from[key] = where.split(" ", 1)[0] if where.startswith("--") else where
     return problems
 
 

@@ -80,6 +80,10 @@ def _reading(grid: Grid, first: int, last: int, column: int, options: Options) -
     upper, lower = grid.get(first, column), grid.get(last, column)
     bounds = grid.merge_of(first, column)
     group = last > first and bounds is not None and bounds[3] > bounds[1] and bounds[2] < last
+    letter = get_column_letter(column)
+    if not (upper or lower) and letter in options.columns:  # a column with no heading, named by its letter
+        return Reading(options.columns[letter], f"由 {options.columns_from.get(letter, '--column')} 指定 · given by "
+                                                "the user"), f"（{letter} 列无表头 · no heading）"
     for text in (f"{upper}/{lower}", lower, upper):
         told = options.columns.get(plain(text).replace("/", "")) or options.columns.get(text)
         if told and text.strip("/"):
@@ -155,7 +159,12 @@ _HEADING_LENGTH = 12
 
 def _row_fields(grid: Grid, first: int, last: int, options: Options) -> set[str]:
     return {_reading(grid, first, last, c, options)[0].field for c in range(1, grid.columns + 1)
-            if grid.get(last, c) or grid.get(first, c)} - {None, "skip"}
+            if _headed(grid, first, last, c, options)} - {None, "skip"}
+
+
+def _headed(grid: Grid, first: int, last: int, column: int, options: Options) -> bool:
+    """Whether a column has a heading, or the user named it by its letter."""
+    return bool(grid.get(first, column) or grid.get(last, column)) or get_column_letter(column) in options.columns
 
 
 def _columns(grid: Grid, first: int, last: int, options: Options, problems: list[Problem]) -> Layout:
@@ -163,7 +172,7 @@ def _columns(grid: Grid, first: int, last: int, options: Options, problems: list
     found = Layout(grid, first, last, {})
     unknown = []
     for column in range(1, grid.columns + 1):
-        if not (grid.get(first, column) or grid.get(last, column)):
+        if not _headed(grid, first, last, column, options):
             continue
         reading, text = _reading(grid, first, last, column, options)
         found.readings.append((column, text, reading))
@@ -336,14 +345,17 @@ def _short(text: str) -> str:
 
 def _check_unheaded(grid: Grid, found: Layout, problems: list[Problem]) -> None:
     """A column with text below the heading but no heading of its own is reported, not left out unseen."""
+    read = {column for column, _, _ in found.readings}
     for column in range(1, grid.columns + 1):
-        if grid.get(found.first, column) or grid.get(found.last, column):
+        if column in read:
             continue
         row = next((r for r in range(found.last + 1, grid.rows + 1)
                     if grid.get(r, column) and grid.merge_of(r, column) is None), None)
         if row is not None:
-            problems.append(grid.problem(row, column, "this column has no heading — give it one, or delete the "
-                                                      "column"))
+            letter = get_column_letter(column)
+            problems.append(grid.problem(row, column, f"this column has no heading — give it one, say what it is with "
+                                                      f"--column '{letter}=职权事项' (any field), or leave it out with "
+                                                      f"--column '{letter}=不导入'"))
 
 
 def _banner(grid: Grid, row: int, filled: dict[int, str]) -> str | None:
