@@ -209,7 +209,7 @@ def test_the_same_workbook_gives_the_same_files(tmp_path, capsys):
 
 
 def test_an_unknown_column_may_be_named_or_left_out(tmp_path, capsys):
-    """--column says what a column is, or leaves it out (=不导入, or --skip-column); 备注 is left out and said."""
+    """--column says what a column is, or leaves it out (=不导入, or --skip-column); 备注 is the risk's notes."""
     rows = [row + [a, b] for row, a, b in zip(BUREAU, [None, None, "联系电话", "", "", "", "", "", ""],
                                               [None, None, "备注", "已整改", "", "", "", "", ""])]
     workbook = make_workbook(tmp_path / "b.xlsx", rows, BUREAU_MERGES)
@@ -218,7 +218,8 @@ def test_an_unknown_column_may_be_named_or_left_out(tmp_path, capsys):
         capsys.readouterr().err)
     assert run_import(workbook, tmp_path / "out", "--column", "联系电话=不导入") == 0
     assert "| J3 | 联系电话 | 不导入 · left out | 由 --column 指定 · given by the user |" in note(tmp_path / "out")
-    assert "| K3 | 备注 | 不导入 · left out | 已知表头 · a known heading |" in note(tmp_path / "out")
+    assert "| K3 | 备注 | 备注 `notes_zh` | 已知表头 · a known heading |" in note(tmp_path / "out")
+    assert load(tmp_path / "out", "area-1.yml")["risks"][0]["notes_zh"] == "已整改"
     assert run_import(workbook, tmp_path / "skipped", "--skip-column", "联系电话") == 0
     assert run_import(workbook, tmp_path / "named", "--column", "联系电话=监督主体") == 0
     assert "| J3 | 联系电话 | 监督主体 `supervisor_zh` | 由 --column 指定 · given by the user |" in note(tmp_path / "named")
@@ -238,6 +239,9 @@ def _edit(rows: list[list], row: int, column: int, value) -> list[list]:
     return changed
 
 
+#: The names a column may be given, as the messages list them (the registry's, in its order).
+FIELD_NAMES = ("序号、科室、领域、风险点、风险描述、岗位、职权事项、风险类别、表现形式、风险等级、直接责任人、责任领导、监督主体、备注、依据、"
+               "防控措施、最近评估日期")
 #: (name, rows, merges, the problems reported). Rows and columns counted as Excel counts them.
 HEADING_READ = ("A 序号→序号 | B 科室→科室 | C 风险类别→风险类别 | D 廉政风险点→风险点 | E 廉政风险主要内容及表现形式→表现形式 | "
                 "F 风险等级→风险等级 | G 防控措施→防控措施 | H 部门负责人→直接责任人 | I 责任领导→责任领导")
@@ -265,8 +269,7 @@ BAD = [
     ("unknown-columns", [row + [v, w] for row, v, w in zip(BUREAU, [None, None, "联系电话", *[""] * 6],
                                                            [None, None, "完成情况", *[""] * 6])], BUREAU_MERGES,
      [f"book.xlsx!Sheet1!{cell}: column '{text}' is not understood — say what it is with --column '{text}=风险点' "
-      "(any of 序号、科室、领域、岗位、职权事项、风险类别、风险点、风险描述、表现形式、风险等级、防控措施、直接责任人、责任领导、"
-      f"监督主体、依据、评估日期), or leave it out with --column '{text}=不导入'; a mapping file (--columns FILE) says it "
+      f"(any of {FIELD_NAMES}), or leave it out with --column '{text}=不导入'; a mapping file (--columns FILE) says it "
       f"for every file. The heading was read as: {HEADING_READ} | J 联系电话→? | K 完成情况→?"
       for cell, text in (("J3", "联系电话"), ("K3", "完成情况"))]),
     ("no-heading", [["这是一份说明"], ["没有登记表"]], (),
@@ -604,8 +607,8 @@ def test_a_mapping_file_says_what_columns_are_for_many_files(tmp_path, capsys):
         "1 problem(s); nothing written"]
     assert run_import(workbook, tmp_path / "again", "--column", "风险事项名称=风险名目", "--level", "很高") == 1
     assert capsys.readouterr().err.splitlines() == [
-        "--column '风险事项名称=风险名目': '风险名目' is not a field — name one of 序号、科室、领域、岗位、职权事项、风险类别、风险点、"
-        "风险描述、表现形式、风险等级、防控措施、直接责任人、责任领导、监督主体、依据、评估日期, or 不导入 to leave the column out",
+        f"--column '风险事项名称=风险名目': '风险名目' is not a field — name one of {FIELD_NAMES}, or 不导入 to leave the "
+        "column out",
         "--level '很高': write it as --level 'WORD=LEVEL' with LEVEL one of 一级, 二级, 三级 (or 高, 中, 低), e.g. "
         "--level '一般=二级'", "2 problem(s); nothing written"]
     assert not (tmp_path / "again").exists()

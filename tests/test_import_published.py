@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from riskcatalog.cli import main
 
-from .test_import import load, make_docx, make_workbook, note
+from .test_import import FIELD_NAMES, load, make_docx, make_workbook, note
 
 RECORDS = Path(__file__).parent / "data" / "published"
 
@@ -265,8 +265,7 @@ REFUSED = [
       "it is with --column 'HEADING=风险等级'. The heading was read as: A 序 号→序号 | B 岗位 类别→岗位 | C 风险 名称→风险点 | "
       "D 风险描述→风险描述 | E 防控措施→防控措施 | F 监测 指标→?",
       "book.xlsx!Sheet1!F1: column '监测 指标' is not understood — say what it is with --column '监测 指标=风险点' (any of "
-      "序号、科室、领域、岗位、职权事项、风险类别、风险点、风险描述、表现形式、风险等级、防控措施、直接责任人、责任领导、监督主体、依据、"
-      "评估日期), or leave it out with --column '监测 指标=不导入'; a mapping file (--columns FILE) says it for every "
+      f"{FIELD_NAMES}), or leave it out with --column '监测 指标=不导入'; a mapping file (--columns FILE) says it for every "
       "file. The heading was read as: A 序 号→序号 | B 岗位 类别→岗位 | C 风险 名称→风险点 | D 风险描述→风险描述 | "
       "E 防控措施→防控措施 | F 监测 指标→?"]),
 ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
 
+from .. import fields, vocab
 from . import layout, levels, naming
 from .headings import HEADINGS, NEEDED, Reading, field_names, plain, read_column, read_heading
 from .reading import Book, Grid, Imported, Problem, register_record
@@ -104,7 +105,7 @@ TICK = "tick"
 _TICKED_GROUPS = ("department", "responsible_post_zh")
 #: Fields whose text may come from several columns, joined (two leaders' columns, two lists of measures).
 _JOINABLE = ("post_zh", "power_zh", "description_zh", "manifestations", "measures", "responsible_post_zh",
-             "responsible_leader_zh", "supervisor_zh", "sources")
+             "responsible_leader_zh", "supervisor_zh", "notes_zh", "sources")
 
 
 def find_layout(grid: Grid, options: Options, problems: list[Problem]) -> Layout | None:
@@ -418,10 +419,10 @@ def _measure_key(text: str) -> str:
 
 def category_of(text: str) -> str | None:
     """A 风险类别 as its id: 思想道德风险, 思想道德 or ethics -> ethics."""
-    found = layout.value_of("category", text)
+    found = layout.value_of(fields.RISK["category"], text)
     if found:
         return found
-    return next((key for key, (zh, _) in layout.VOCABULARIES["category"].items()
+    return next((key for key, (zh, _) in vocab.CATEGORIES.items()
                  if zh.removesuffix("风险") == text.strip()), None)
 
 
@@ -556,7 +557,7 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
     title = values["title_zh"]
     risk: dict = {"id": risk_id, "title_zh": _NUMBERED_TITLE.sub("", title) if numbered_title(title) else title}
     for name in ("description_zh", "post_zh", "power_zh", "responsible_post_zh", "responsible_leader_zh",
-                 "supervisor_zh"):
+                 "supervisor_zh", "notes_zh"):
         if values.get(name):
             risk[name] = values[name]
     if values.get("department") and values.get("area"):  # 科室 beside 领域: the post is in that 科室
@@ -565,7 +566,7 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
         risk["category"] = category_of(values["category"])
         if risk["category"] is None:
             problems.append(at("category", f"风险类别 {values['category']!r} is not one of "
-                                           f"{'、'.join(zh for zh, _ in layout.VOCABULARIES['category'].values())} — "
+                                           f"{'、'.join(zh for zh, _ in vocab.CATEGORIES.values())} — "
                                            "use one of these, or leave the cell empty"))
     manifestations = split_items(values.get("manifestations", ""))
     if manifestations:
