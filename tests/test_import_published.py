@@ -18,6 +18,7 @@ import yaml
 from openpyxl.utils import get_column_letter
 
 from riskcatalog.cli import main
+from riskcatalog.excel import levels
 
 from .test_import import FIELD_NAMES, load, make_docx, make_workbook, note
 
@@ -297,7 +298,17 @@ def test_a_heading_only_record_is_read_column_by_column(tmp_path, capsys):
         assert line in printed, line
 
 
+def test_a_record_without_a_table_has_its_level_words_read_aloud():
+    """The village's register came only as flattened text (no heading or row can be rebuilt): what it does show,
+    its letter levels, is read on the A/B/C scale, and the report says so (the page does not say which is highest)."""
+    village = record("village-abc-risk-list")
+    assert village["header_rows"] is None and village["rows"] == []
+    verdicts = levels.read_levels(village["levels"], {})
+    assert [(v.level, v.how) for v in verdicts.values()] == [
+        (level, "按「A/B/C」三级读 · read on the scale A/B/C") for level in ("high", "medium", "low")]
+
+
 def test_every_record_is_tested():
-    tested = {"bozhou-key-projects-centre", "county-water-bureau-award-chart", "gezhouba-no2-engineering", "pingchuan-huangqiao-middle-school",
+    tested = {"village-abc-risk-list", "bozhou-key-projects-centre", "county-water-bureau-award-chart", "gezhouba-no2-engineering", "pingchuan-huangqiao-middle-school",
               "xx-city-water-bureau-flowcharts", "district-party-office-responsibility-list"} | {c[0] for c in REFUSED}
     assert tested == {path.stem for path in RECORDS.glob("*.yml")}
