@@ -62,18 +62,19 @@ def compile_register(folder: Path, with_rows: bool = True, with_history: bool = 
     compiled = Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""),
                         keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
     if history_of:
-        compiled.history_rows = lambda: history_rows(history_of(), folder, unit)
+        compiled.history_rows = lambda: history_rows(history_of(), folder, unit, history.titles(register))
     elif with_rows:
         found = history.OFF if not with_history else history.UNTOUCHED if untouched else history.read(folder, previous)
-        compiled.rows.update(history_rows(found, folder, unit))
+        compiled.rows.update(history_rows(found, folder, unit, history.titles(register)))
     return compiled
 
 
-def history_rows(found: history.History, folder: Path, unit: str) -> dict[str, list[tuple]]:
-    """A register's history as rows of unit_history, commits and changes."""
+def history_rows(found: history.History, folder: Path, unit: str,
+                 titles: dict[tuple[str, str], str]) -> dict[str, list[tuple]]:
+    """A register's history as rows of unit_history, commits and changes; titles name the entries changes name."""
     if found.reused_unit not in (None, unit):  # the unit was renamed: the reused rows have the old keys
         found = history.read(folder)
-    return {table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()}
+    return {table: [_values(table, row) for row in records] for table, records in found.rows(unit, titles).items()}
 
 
 def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True,
@@ -173,6 +174,7 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
             "id": unit, **{k: v for k, v in reg["unit"].items() if k != "id"},
             "provenance_source": _key(unit, provenance.get("source")),
             "provenance_note_zh": provenance.get("note_zh"), "provenance_note_en": provenance.get("note_en"),
+            **{f"baseline_{key}": value for key, value in reg.get("baseline", {}).items()},
             "languages": register.languages,
             "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
             "folder": stored_folder(register.folder)}],

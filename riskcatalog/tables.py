@@ -22,7 +22,7 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "source_kinds": (LOOKUP, "id", {}),
     "units": ({"id": str, **bilingual("name", "district", "city"), "provenance_source": str,
                **bilingual("provenance_note"), "declared_risks": int, "declared_measures": int, "folder": str,
-               "languages": str},
+               "languages": str, "baseline_date": str, "baseline_commit": str, **bilingual("baseline_note")},
               "id", {}),
     "unit_levels": ({"unit": str, "level": str, "min_score": int, "review_days": int}, ("unit", "level"),
                     {"unit": ("units", "id"), "level": ("levels", "id")}),
@@ -56,12 +56,14 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "unit_history": ({"unit": str, "status": str, "note_zh": str, "note_en": str, "commits": int,
                       "first_day": str, "last_day": str, "path": str, "format": str}, "unit",
                      {"unit": ("units", "id")}),
-    "commits": ({"key": str, "unit": str, "sha": str, "date": str, "day": str, "author": str, "subject": str,
-                 "body": str, "changes": int, "invalid": int}, "key", {"unit": ("units", "id")}),
+    # A register's baseline (kind baseline: 登记确定, where its revisions start) and each revision after it.
+    "commits": ({"key": str, "unit": str, "sha": str, "kind": str, "date": str, "day": str, "author": str,
+                 "subject": str, "body": str, "truncated": int, "changes": int, "invalid": int}, "key",
+                {"unit": ("units", "id")}),
     "changes": ({"id": int, "unit": str, "commit_key": str, "date": str, "day": str, "kind": str, "entry": str,
                  "entry_id": str, "title": str, "area": str, "change": str, "field": str, "field_zh": str,
-                 "old": str, "new": str, "old_text": str, "new_text": str, "replaced_by": str, "summary_zh": str,
-                 "file": str}, "id",
+                 "old": str, "new": str, "old_text": str, "new_text": str, "words": str, "replaced_by": str,
+                 "summary_zh": str, "headline": str, "file": str}, "id",
                 {"unit": ("units", "id"), "commit_key": ("commits", "key"), "kind": ("entry_kinds", "id"),
                  "change": ("change_kinds", "id")}),
 }
@@ -74,8 +76,10 @@ NULLABLE = {"number", "date", "replaced_by", "provenance_source", "provenance_no
             "description_zh", "post_zh", "power_zh", "category", "likelihood", "impact", "score",
             "responsible_post_zh", "responsible_leader_zh", "supervisor_zh", "type", "nature", "owner_zh",
             "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year",
+            "baseline_date", "baseline_commit", "baseline_note_zh",
             "unit_history.first_day", "unit_history.last_day", "unit_history.path",
-            *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text"))}
+            "commits.sha",
+            *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text", "words"))}
 NULLABLE |= {column for columns, _, _ in TABLES.values() for column in columns if column.endswith("_en")}
 
 #: What readers find entries by: each searched table's search columns and the fields that fill

@@ -81,7 +81,8 @@ def test_every_foreign_key_is_indexed(database):
 OPTIONAL = {"number", "date", "replaced_by", "provenance_source", "provenance_note_zh", "district_zh", "city_zh",
             "description_zh", "post_zh", "power_zh", "category", "likelihood", "impact", "score",
             "responsible_post_zh", "responsible_leader_zh", "supervisor_zh", "type", "nature", "owner_zh",
-            "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year"}
+            "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year", "baseline_date", "baseline_commit",
+            "baseline_note_zh"}
 
 
 def test_required_columns_are_not_null(database):

@@ -50,7 +50,9 @@ UNIT = Column("unit", "单位", 10)
 FIELD_SHEETS: dict[str, list[Column]] = {
     "单位": [Column("id", "单位标识", 12), *_pair("name", "单位名称", 16), *_pair("district", "所在区", 12),
              *_pair("city", "所在市", 10), Column("languages", "登记语言", 10),
-             Column("provenance_source", "来源依据", 16), *_pair("provenance_note", "来源说明", 40)],
+             Column("provenance_source", "来源依据", 16), *_pair("provenance_note", "来源说明", 40),
+             Column("baseline_date", "基线日期", 12), Column("baseline_commit", "基线提交", 12),
+             *_pair("baseline_note", "基线说明", 40)],
     "风险等级": [UNIT, Column("level", "风险等级", 10), Column("min_score", "最低分值", 10),
                  Column("review_days", "评估周期（天）", 12)],
     "领域": [UNIT, Column("id", "领域标识", 14), *_pair("name", "领域", 18), *_pair("description", "领域说明", 40)],
