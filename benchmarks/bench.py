@@ -204,9 +204,9 @@ def history_section(history: dict) -> list[str]:
             f"{HISTORY_RUNS} times each; then, after one more commit, rebuilt over the database the build with "
             "history wrote (as `make build` does), which reuses the rows of the commits it holds. Each build "
             "ran in a fresh process; the figures are medians. The first commit holds the register's baseline, "
-            "the others are its revisions. The build reads the history with one `git rev-list --first-parent` "
-            "and `git cat-file --batch` (the folder's trees, the versions of register.yml, the changed files "
-            "within the size limit, the commit objects) per register, in a thread (git in its own processes) "
+            "the others are its revisions. The build reads the history with one `git log --first-parent --raw` "
+            "and one `git cat-file --batch` (the versions of register.yml, the commit objects, the changed "
+            "files within the size limit) per register, in a thread (git in its own processes) "
             "while it validates and writes the register, and parses only what each commit changed "
             "(`riskcatalog.pieces`).", "",
             "| build | s | peak MiB | database MiB |", "|---|---:|---:|---:|",

@@ -50,49 +50,74 @@ def last_commit(folder: Path) -> str | None:
         return None
 
 
-def objects(cwd: Path, names: list[str], limit: int | None = None) -> Iterator[tuple[str, str, bytes]]:
-    """Each object's id, type and contents, in the order of names (object ids, or `rev:path` as git
-    names a file or folder at a commit), from one `git cat-file --batch` (not a process each), streamed:
-    git reads the next objects while the caller works on the first. An object git does not have is
-    ("", "missing", b""). Of an object over limit bytes only the first limit bytes are kept (the rest
-    is read past, never held): a commit's message may be a megabyte.
+class Batch:
+    """One `git cat-file --batch` that answers many reads in turn (not a process each): git keeps the
+    objects it unpacked, and a file's versions are mostly deltas of one another, so reading all of a
+    history's objects in one process costs a fraction of reading them in several.
 
     Every answer is delimited by the size git announces, so nothing inside an object can be read as
     the start of the next one; a name holding a line break could not be asked, and is refused.
     """
-    if any("\n" in name or "\r" in name for name in names):
-        raise GitError("error: git cat-file --batch: a name holds a line break")
-    try:
-        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=PIPE_BYTES)
-    except FileNotFoundError as exc:
-        raise GitError("error: git is not installed") from exc
-    with contextlib.suppress(AttributeError, OSError):  # Linux: room for git to run ahead by many blobs
-        fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    # The names go in from a thread: git answers while it reads them, and two full pipes would block both.
-    threading.Thread(target=_ask, args=(proc.stdin, names), daemon=True).start()
-    try:
-        for _ in names:
-            header = proc.stdout.readline().decode("utf-8", "replace").split()
-            if len(header) == 3 and OBJECT_ID.fullmatch(header[0]) and header[2].isdigit():
-                yield header[0], header[1], _read(proc.stdout, int(header[2]), limit)
-                proc.stdout.read(1)  # the newline after each object
-            elif len(header) >= 2 and header[-1] in ("missing", "ambiguous"):
-                yield "", "missing", b""
-            else:
-                raise GitError(f"error: git cat-file --batch: {' '.join(header)[:200] or 'no answer'}")
-    finally:
-        proc.kill()
-        proc.stdout.close()
-        proc.wait()
 
+    def __init__(self, cwd: Path):
+        try:
+            self.proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=PIPE_BYTES)
+        except FileNotFoundError as exc:
+            raise GitError("error: git is not installed") from exc
+        with contextlib.suppress(AttributeError, OSError):  # Linux: room for git to run ahead by many blobs
+            fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        self.unread = 0  # answers to an earlier read its caller did not take: read past before the next
+        self.asking: threading.Thread | None = None
 
-def blobs(cwd: Path, ids: list[str]) -> Iterator[tuple[str, bytes]]:
-    """Each blob's id and contents, in the order of ids (objects(), for blobs that must be there)."""
-    for (oid, kind, data), asked in zip(objects(cwd, ids), ids):
-        if kind != "blob":
-            raise GitError(f"error: git cat-file --batch: {asked} is {kind}, not a file's contents")
-        yield oid, data
+    def objects(self, names: list[str], limit: int | None = None) -> Iterator[tuple[str, str, bytes]]:
+        """Each object's id, type and contents, in the order of names (object ids, or `rev:path` as git
+        names a file or folder at a commit), streamed: git reads the next objects while the caller works
+        on the first. An object git does not have is ("", "missing", b""). Of an object over limit bytes
+        only the first limit bytes are kept (the rest is read past, never held)."""
+        if any("\n" in name or "\r" in name for name in names):
+            raise GitError("error: git cat-file --batch: a name holds a line break")
+        while self.unread:
+            self._answer(None)
+        if self.asking:
+            self.asking.join()
+        self.unread = len(names)
+        # The names go in from a thread: git answers while it reads them, and two full pipes would block both.
+        self.asking = threading.Thread(target=_ask, args=(self.proc.stdin, names), daemon=True)
+        self.asking.start()
+        while self.unread:
+            yield self._answer(limit)
+
+    def blobs(self, ids: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Each blob's id and contents, in the order of ids (objects(), for blobs that must be there)."""
+        for (oid, kind, data), asked in zip(self.objects(ids), ids):
+            if kind != "blob":
+                raise GitError(f"error: git cat-file --batch: {asked} is {kind}, not a file's contents")
+            yield oid, data
+
+    def _answer(self, limit: int | None) -> tuple[str, str, bytes]:
+        """The next answer: the object's id, type and (up to limit bytes of) contents."""
+        self.unread -= 1
+        header = self.proc.stdout.readline().decode("utf-8", "replace").split()
+        if len(header) == 3 and OBJECT_ID.fullmatch(header[0]) and header[2].isdigit():
+            data = _read(self.proc.stdout, int(header[2]), limit)
+            self.proc.stdout.read(1)  # the newline after each object
+            return header[0], header[1], data
+        if len(header) >= 2 and header[-1] in ("missing", "ambiguous"):
+            return "", "missing", b""
+        self.unread = 0
+        raise GitError(f"error: git cat-file --batch: {' '.join(header)[:200] or 'no answer'}")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.stdout.close()
+        self.proc.wait()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
 
 
 def sizes(cwd: Path, ids: list[str]) -> dict[str, int]:
@@ -124,7 +149,7 @@ def _read(stream, size: int, limit: int | None) -> bytes:
 #: An object id as git prints it: SHA-1 or SHA-256.
 OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 #: File modes of files that are files (not links or submodules), as trees hold them.
-_FILE_MODES = (b"100644", b"100755")
+FILE_MODES = (b"100644", b"100755")
 
 
 def tree_files(data: bytes, id_bytes: int) -> dict[str, str]:
@@ -135,7 +160,7 @@ def tree_files(data: bytes, id_bytes: int) -> dict[str, str]:
         space = data.index(b" ", at)
         nul = data.index(b"\0", space)
         mode, name = data[at:space], data[space + 1:nul]
-        if mode in _FILE_MODES:
+        if mode in FILE_MODES:
             found[name.decode("utf-8", "surrogateescape")] = data[nul + 1:nul + 1 + id_bytes].hex()
         at = nul + 1 + id_bytes
     return found
@@ -189,6 +214,6 @@ def _ident(value: bytes) -> tuple[bytes, datetime.datetime | None]:
 def _ask(stdin, ids: list[str]) -> None:
     try:
         stdin.write("".join(f"{i}\n" for i in ids).encode())
-        stdin.close()
+        stdin.flush()
     except (BrokenPipeError, ValueError):  # git was stopped early: nothing more to ask
         pass

@@ -9,14 +9,16 @@ revision. The baseline is the commit `baseline.commit` names, or else the commit
 changed `baseline`; a register without one counts from its first commit.
 
 How git is read, so that nothing a commit holds can pose as structure, and nothing is lost:
-- `git rev-list --first-parent` lists the commits, by id only. A merge is compared with its
-  first parent, like any commit: what it brought in, and what was changed while resolving it.
-- The folder's tree at each commit (git's binary layout, `git cat-file --batch`) gives each
-  file's blob. Only the register's own files are read (register.yml, sources.yml and the area
-  files register.yml names at that commit), and no blob over yamlload.MAX_FILE_BYTES.
+- `git log --first-parent --raw` lists the commits of the main line that changed the folder and
+  each file's new blob, printing nothing but commit ids and raw diff lines, each field ended by a
+  NUL. A merge is compared with its first parent, like any commit: what it brought in, and what
+  was changed while resolving it. The folder at each commit follows from the one before.
+- Only the register's own files are read (register.yml, sources.yml and the area files
+  register.yml names at that commit), and no blob over yamlload.MAX_FILE_BYTES (`git cat-file
+  --batch-check` gives the sizes first).
 - Each revision's commit object gives its author, committer date and message, parsed from git's
   own layout (riskcatalog.git.commit_object); subject and body are stored bounded, the full text
-  stays in git.
+  stays in git. One `git cat-file --batch` reads every object (riskcatalog.git.Batch).
 
 Each revision is described by the code that describes `build.py diff` (riskcatalog.diff.compare
 and entry_changes), then worded in Chinese: the entry, the field by its Chinese name, old → new,
@@ -40,7 +42,7 @@ from pathlib import Path, PurePosixPath
 
 from . import diff, git, pieces, vocab, words, yamlload
 from .catalog import REGISTER_FILE, SOURCES_FILE, Register, stored_folder
-from .diff import DiffError, Entries, FieldChange, compare, entries, entry_changes
+from .diff import DiffError, Entries, FieldChange, compare, entries, entries_of, entry_changes
 from .errors import UNSAFE
 from .git import GitError
 
@@ -210,19 +212,22 @@ def read(folder: Path, previous: Path | None = None) -> History:
     build's database described with the same code are taken from it."""
     try:
         repository = _Repository(folder)
-        walk = _walk(repository, _declared(folder)) if repository.head else None
     except GitError as error:
         return History("absent", "目录不在 git 仓库中（或无法运行 git），没有修订记录。",
                        f"No history: the folder is not in a git repository, or git could not run "
                        f"({_first_line(error)}).")
-    if walk is None:
+    if not repository.head:
         return UNTOUCHED
-    if walk.refused:
-        return History("absent", *walk.refused, path=repository.path, baseline=walk.baseline)
     try:
-        unit, known = _reusable(previous, folder, repository.path) if previous else (None, {})
-        todo = [c for c in walk.revisions if c.sha not in known]
-        described = _describe(todo, _Texts(repository.root, todo, walk), walk.versions)
+        with git.Batch(repository.root) as batch:  # one process reads every object: see git.Batch
+            walk = _walk(repository, batch, _declared(folder))
+            if walk is None:
+                return UNTOUCHED
+            if walk.refused:
+                return History("absent", *walk.refused, path=repository.path, baseline=walk.baseline)
+            unit, known = _reusable(previous, folder, repository.path) if previous else (None, {})
+            todo = [c for c in walk.revisions if c.sha not in known]
+            described = _describe(todo, _Texts(batch, todo, walk), walk.versions)
     except GitError as error:
         return History("absent", "读取 git 历史失败，没有修订记录。",
                        f"No history: reading git failed ({_first_line(error)}).")
@@ -320,11 +325,41 @@ class _Repository:
         except GitError:  # a repository without commits yet
             self.head = None
 
-    def first_parent(self, *revisions: str) -> list[str]:
-        """The commits of revisions' first-parent history that changed the folder, newest first."""
+    def log(self, revisions: str) -> list[tuple[str, dict[str, str]]]:
+        """The commits of the first-parent history of revisions that changed the folder, newest first, each
+        with what it did to the folder's YAML files: {name: its new blob, "0" if deleted or no longer a file}.
+        A merge's changes are those against its first parent.
+
+        git prints only commit ids and its raw diff lines, each field ended by a NUL, read in order (a path
+        is whatever follows a diff line): nothing a commit holds can pass as structure."""
         pathspec = f":(top,literal){self.path}" if self.path else ":(top)."
-        listed = git.run(self.root, "rev-list", "--first-parent", *revisions, "--", pathspec).split()
-        return [sha for sha in listed if git.OBJECT_ID.fullmatch(sha)]
+        args = ["log", "--first-parent", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-color", "--format=%H",
+                revisions, "--", pathspec]
+        try:
+            output = git.run_bytes(self.root, *args[:1], "--diff-merges=first-parent", *args[1:])
+        except GitError:  # git before 2.31: -m with --first-parent compares a merge with its first parent
+            output = git.run_bytes(self.root, *args[:1], "-m", *args[1:])
+        fields = output.split(b"\0")
+        found: list[tuple[str, dict[str, str]]] = []
+        at = 0
+        while at < len(fields):
+            field = fields[at].lstrip(b"\n").decode("ascii", "replace")
+            at += 1
+            if field.startswith(":") and found and at < len(fields):  # ":old-mode new-mode old-id new-id status"
+                meta, path = field[1:].split(" "), fields[at].decode("utf-8", "surrogateescape")
+                at += 1
+                folder, _, name = path.rpartition("/")
+                if folder == self.path and name.endswith(".yml") and len(meta) == 5:
+                    found[-1][1][name] = meta[3] if meta[1].encode() in git.FILE_MODES else "0"
+            elif git.OBJECT_ID.fullmatch(field):
+                found.append((field, {}))
+        return found
+
+    def tree(self, batch: git.Batch, revision: str) -> dict[str, str]:
+        """The folder's YAML files at a revision: {name: blob} ({} where it is not there)."""
+        (_, kind, data), = batch.objects([self.tree_name(revision)])
+        files = git.tree_files(data, len(self.head) // 2) if kind == "tree" else {}
+        return {name: blob for name, blob in files.items() if name.endswith(".yml")}
 
     def tree_name(self, revision: str) -> str:
         """How git names the folder at a revision."""
@@ -358,6 +393,7 @@ class _Walk:
     versions: dict[str, list[str]]  # path -> its blobs, newest first (where to look past an unreadable one)
     too_big: set[str]  # blobs over the size limit: never read
     texts: dict[str, bytes]  # blobs read already (the versions of register.yml)
+    parser: pieces.Parser = field(default_factory=pieces.Parser)  # what was parsed of them, kept for the rest
     shallow_since: str | None = None  # a shallow clone's boundary day, when the baseline lies beyond it
     pending: bool = False  # the working tree's baseline differs from the last commit's: no revisions yet
     refused: tuple[str, str] | None = None  # why there are no revisions: a baseline commit not found
@@ -369,7 +405,7 @@ def _declared(folder: Path) -> dict:
     return doc.data if doc is not None and isinstance(doc.data, dict) else {}
 
 
-def _walk(repository: _Repository, declared: dict) -> _Walk | None:
+def _walk(repository: _Repository, batch: git.Batch, declared: dict) -> _Walk | None:
     """The revisions after the register's baseline, and the baseline; None if no commit touched the folder."""
     baseline = declared.get("baseline") if isinstance(declared.get("baseline"), dict) else {}
     wanted = _baseline_key(baseline)
@@ -380,16 +416,21 @@ def _walk(repository: _Repository, declared: dict) -> _Walk | None:
             f"改为主线上的提交编号，或删去 commit，从设定基线的那次提交起算。",
             f"No history: baseline.commit in register.yml ({baseline['commit']}) is not a commit of the current "
             f"branch's main line; give one that is, or remove it to count from the commit that set the baseline."))
-    listed = repository.first_parent(f"{named}..HEAD" if named else "HEAD")
-    if not listed and not named:
+    logged = repository.log(f"{named}..HEAD" if named else "HEAD")
+    if not logged and not named:
         return None
-    # The state before the oldest listed commit: the named baseline's, its parent's (nothing, for the
-    # folder's first commit), or unknown (None) past a shallow clone's boundary.
-    before = named or (None if listed[-1] in repository.boundaries else f"{listed[-1]}^")
-    states = _trees(repository, listed + [before] if before else listed) + ([] if before else [None])
+    listed = [sha for sha, _ in logged]
+    # The folder before the oldest listed commit: the named baseline's state, nothing (the oldest made the
+    # folder), or unknown (None) past a shallow clone's boundary; each commit's state from the one before.
+    states: list[dict[str, str] | None] = [repository.tree(batch, named) if named else
+                                           None if listed and listed[-1] in repository.boundaries else {}]
+    for _, changed in reversed(logged):
+        state = {**(states[0] or {}), **changed}
+        states.insert(0, {name: blob for name, blob in state.items() if not _absent(blob)})
     sizes = git.sizes(repository.root, sorted({blob for state in states if state for blob in state.values()}))
     too_big = {blob for blob, size in sizes.items() if size > yamlload.MAX_FILE_BYTES}
-    texts, versions = _register_versions(repository, states, too_big)
+    parser = pieces.Parser()
+    texts, versions = _register_versions(batch, states, too_big, parser)
     found = len(listed) if named else None if baseline.get("commit") else _baseline_index(versions, wanted)
     beyond = found is None  # the baseline lies beyond a shallow clone's boundary: what came after that
     found = len(listed) - 1 if beyond else found
@@ -399,11 +440,11 @@ def _walk(repository: _Repository, declared: dict) -> _Walk | None:
         revision.files = _changed_files(repository, states[n + 1], versions[n + 1], states[n], versions[n], too_big)
     revisions = [r for r in revisions if r.files]  # commits that changed only other files are no revisions
     baseline_sha = None if pending or beyond else named or listed[found]
-    read = _commits(repository, [r.sha for r in revisions] + [baseline_sha or listed[-1]])
+    read = _commits(batch, [r.sha for r in revisions] + [baseline_sha or listed[-1]])
     for revision in revisions:
         _fill(revision, read[revision.sha])
     walk = _Walk(revisions, _declared_baseline(baseline, None if beyond else versions[found], declared), {}, too_big,
-                 texts, pending=pending)
+                 texts, parser, pending=pending)
     walk.baseline.sha = baseline_sha
     if beyond:
         walk.shallow_since = _day(read[listed[-1]])
@@ -440,21 +481,14 @@ def _named_commit(repository: _Repository, name: str) -> str | None:
     return sha
 
 
-def _trees(repository: _Repository, revisions: list[str]) -> list[dict[str, str] | None]:
-    """The folder at each revision: {file name: blob} of its YAML files ({} where the folder is not there)."""
-    id_bytes = len(repository.head) // 2
-    return [{name: blob for name, blob in git.tree_files(data, id_bytes).items() if name.endswith(".yml")}
-            if kind == "tree" else {}
-            for _, kind, data in git.objects(repository.root, [repository.tree_name(r) for r in revisions])]
-
-
-def _register_versions(repository: _Repository, states: list, too_big: set[str]) -> tuple[dict, list[_Version]]:
+def _register_versions(batch: git.Batch, states: list, too_big: set[str],
+                       parser: pieces.Parser) -> tuple[dict, list[_Version]]:
     """register.yml in each state (newest first): its baseline, areas and totals. A version that cannot be
     read keeps the areas and baseline of the one before it, so a broken commit does not look like a change."""
     blobs = list(dict.fromkeys(state[REGISTER_FILE] for state in states
                                if state and REGISTER_FILE in state and state[REGISTER_FILE] not in too_big))
-    texts = dict(git.blobs(repository.root, blobs))
-    parsed = {blob: _register_version(text) for blob, text in texts.items()}
+    texts = dict(batch.blobs(blobs))
+    parsed = {blob: _register_version(text, parser) for blob, text in texts.items()}
     versions: list[_Version] = []
     older = _Version(ABSENT, [], {})
     for state in reversed(states):
@@ -469,18 +503,34 @@ def _register_versions(repository: _Repository, states: list, too_big: set[str])
     return texts, versions
 
 
-def _register_version(text: bytes) -> _Version | None:
+def _register_version(text: bytes, parser: pieces.Parser) -> _Version | None:
     """What history needs of one version of register.yml, or None if it is not valid YAML."""
     try:
-        doc, errors = yamlload.load_text(text.decode("utf-8"), REGISTER_FILE)
-    except UnicodeDecodeError:
+        data = _register_data(REGISTER_FILE, text, parser)
+    except DiffError:
         return None
-    if errors or not isinstance(doc.data, dict):
-        return None
-    areas = doc.data.get("areas")
+    areas = data.get("areas")
     areas = [a for a in areas if isinstance(a, str) and _is_slug(a)] if isinstance(areas, list) else []
-    totals = doc.data.get("totals") if isinstance(doc.data.get("totals"), dict) else {}
-    return _Version(_baseline_key(doc.data.get("baseline")), areas, totals)
+    totals = data.get("totals") if isinstance(data.get("totals"), dict) else {}
+    return _Version(_baseline_key(data.get("baseline")), areas, totals)
+
+
+def _register_data(path: str, text: bytes, parser: pieces.Parser) -> dict:
+    """A version of register.yml, each of its top-level keys parsed once in the whole history (riskcatalog.pieces);
+    DiffError if it is not valid YAML or not a mapping."""
+    try:
+        return parser.document(path, text)
+    except pieces.Uncut:  # a layout the cut does not place: read whole
+        pass
+    except UnicodeDecodeError as error:
+        raise DiffError(f"{path}: not valid UTF-8") from error
+    try:
+        doc, errors = yamlload.load_text(text.decode("utf-8"), path)
+    except UnicodeDecodeError as error:
+        raise DiffError(f"{path}: not valid UTF-8") from error
+    if errors or not isinstance(doc.data, dict):
+        raise DiffError("\n".join(map(str, errors)) or f"{path}: not a mapping")
+    return doc.data
 
 
 def _is_slug(text: str) -> bool:
@@ -510,11 +560,10 @@ def _changed_files(repository: _Repository, before: dict | None, before_version:
             for name in sorted(old.keys() | new.keys()) if old.get(name) != new.get(name)]
 
 
-def _commits(repository: _Repository, shas: list[str]) -> dict[str, git.CommitObject]:
+def _commits(batch: git.Batch, shas: list[str]) -> dict[str, git.CommitObject]:
     """The commit objects of shas (each read up to COMMIT_BYTES)."""
     shas = list(dict.fromkeys(shas))
-    return {sha: git.commit_object(data) for sha, (_, _, data) in
-            zip(shas, git.objects(repository.root, shas, limit=COMMIT_BYTES))}
+    return {sha: git.commit_object(data) for sha, (_, _, data) in zip(shas, batch.objects(shas, limit=COMMIT_BYTES))}
 
 
 def _fill(revision: Commit, found: git.CommitObject) -> None:
@@ -558,12 +607,13 @@ class _Texts:
     first, the order git's packs store them in (older versions are deltas of newer ones). A blob over
     the size limit is never read: asking for it is an error, as for a version that is not valid YAML."""
 
-    def __init__(self, root: Path, commits: list[Commit], walk: _Walk):
+    def __init__(self, batch: git.Batch, commits: list[Commit], walk: _Walk):
         ids = dict.fromkeys(b for c in commits for _, old, new in c.files for b in (new, old)
                             if not _absent(b) and b not in walk.too_big and b not in walk.texts)
-        self.root = root
+        self.batch = batch
         self.too_big = walk.too_big
-        self.stream = git.blobs(root, list(ids))
+        self.parser = walk.parser
+        self.stream = batch.blobs(list(ids))
         self.found: dict[str, bytes] = dict(walk.texts)
 
     def get(self, blob: str) -> bytes:
@@ -573,7 +623,7 @@ class _Texts:
         while not _absent(blob) and blob not in self.found:
             got = next(self.stream, None)
             if got is None:  # not among those asked for: a look further back, past an unreadable version
-                self.found.update(git.blobs(self.root, [blob]))
+                self.found.update(self.batch.blobs([blob]))
             else:
                 self.found[got[0]] = got[1]
         return self.found.get(blob, b"")
@@ -593,7 +643,7 @@ def _describe(commits: list[Commit], texts: _Texts, versions: dict[str, list[str
     Commits come newest first. A file version that cannot be read has no changes of its own, and the
     change that follows it is read from the last readable version (versions: each file's blobs, newest first).
     """
-    reader = _Reader(texts)
+    reader = _Reader(texts, texts.parser)
     described = {}
     for commit in commits:
         recorded = described[commit.sha] = Recorded(commit)
@@ -632,15 +682,15 @@ class _Reader:
     """The entries a change to one file touched, before and after, from the blobs' texts
     (riskcatalog.pieces): a file's versions are cut once each, and only their differing pieces parsed."""
 
-    def __init__(self, texts: _Texts):
+    def __init__(self, texts: _Texts, parser: pieces.Parser | None = None):
         self.texts = texts
         self.cuts: dict[str, dict[str, pieces.Cut | None]] = {}  # path -> {blob: its cut}, the last few
-        self.parser = pieces.Parser()
+        self.parser = parser or pieces.Parser()
         self.whole: dict[tuple[str, str], Entries] = {}  # (path, blob) -> entries of a file read whole
 
     def sides(self, path: str, old: str, new: str) -> tuple[Entries, Entries]:
         """The entries a change from blob old to blob new touched, as they were and are; DiffError if unreadable."""
-        if PurePosixPath(path).name != REGISTER_FILE:  # the register is one entry: always read whole
+        if PurePosixPath(path).name != REGISTER_FILE:  # the register is one entry: read by its keys, whole
             try:
                 return self._changed(path, old, new)
             except pieces.Uncut:
@@ -670,10 +720,15 @@ class _Reader:
     def _whole(self, path: str, blob: str) -> Entries:
         if (path, blob) not in self.whole:
             text = self.texts.get(blob)
-            try:
-                self.whole[(path, blob)] = entries(text.decode("utf-8"), path) if text else {}
-            except UnicodeDecodeError as error:
-                raise DiffError(f"{path}: not valid UTF-8") from error
+            if not text:
+                self.whole[(path, blob)] = {}
+            elif PurePosixPath(path).name == REGISTER_FILE:
+                self.whole[(path, blob)] = entries_of(_register_data(path, text, self.parser), path)
+            else:
+                try:
+                    self.whole[(path, blob)] = entries(text.decode("utf-8"), path)
+                except UnicodeDecodeError as error:
+                    raise DiffError(f"{path}: not valid UTF-8") from error
         return self.whole[(path, blob)]
 
 
@@ -832,6 +887,9 @@ def _stored(value) -> str | None:
 def _clean_row(row: dict) -> dict:
     """A row with every text safe to show and to serve in a feed, and no value past VALUE_CHARS: control
     characters and other characters no page or XML may hold written as escapes (\\x07)."""
+    texts = [value for value in row.values() if isinstance(value, str)]
+    if not _UNCLEAN.search("\n".join(texts)) and max(map(len, texts), default=0) <= VALUE_CHARS:
+        return row  # as nearly always: one look at the whole row
     return {key: _clean(value) if isinstance(value, str) else value for key, value in row.items()}
 
 

@@ -24,6 +24,7 @@ from riskcatalog import diff, history
 from riskcatalog import git as git_module
 from riskcatalog.cli import main
 from riskcatalog.diff import compare, entries, entry_changes
+from riskcatalog.yamlload import load_text as yamlload_text
 
 from .conftest import MINI, PROJECT_ROOT, make_datasette
 
@@ -555,6 +556,25 @@ def test_reading_what_changed_equals_reading_everything(layout):
     assert cut_description(old, new) == (expected, layout in READ_WHOLE)
 
 
+#: Fields on one line: those read without a parse, and those that must be parsed (each read otherwise by YAML).
+ONE_LINE_FIELDS = ["likelihood: 4", "title_zh: 新增防控措施12", 'reviewed: "2019-02-03"', 'x: ""', "x: 0", "x: 中文：全角",
+                   "x: 012", "x: yes", "x: 中文 #注释", 'x: "a\\nb"', "x: 中文 ", "x: -3", "x: 1:30", "x: 2019-01-15",
+                   "x: 中文:", 'x: "中\u2028文"', "x: 中\u202e文", "x: 中\t文", "x: 'a'", "x: ~", "x: 中文: 冒号"]
+
+
+@pytest.mark.parametrize("line", ONE_LINE_FIELDS)
+def test_a_field_read_without_a_parse_is_read_as_yaml_reads_it(line):
+    """pieces.plain_field reads a one-line field only where YAML (the strict loader) reads the same value;
+    anything else is left to the parser."""
+    from riskcatalog.pieces import plain_field
+
+    chunk = f"    {line}\n".encode()
+    doc, errors = yamlload_text(chunk.decode(), "x.yml")
+    found = plain_field(chunk)
+    assert found is None or (not errors and doc.data == {found[0]: found[1]})
+    assert (found is not None) == (ONE_LINE_FIELDS.index(line) < 6)
+
+
 def test_a_synthetic_history_is_read_as_whole_parses_read_it(tmp_path):
     """Over 80 commits of re-ratings, rewordings, new measures and withdrawals of the shipped
     catalogue (benchmarks.synth_history; the first, which holds its baseline, is no revision), the
@@ -925,10 +945,10 @@ def test_only_the_registers_own_files_are_read_within_the_size_limit(tmp_path, m
     big = git(tmp_path, "rev-parse", "HEAD:mini/alpha.yml")
     alpha.write_text(good.replace("likelihood: 2\n    impact: 3", "likelihood: 2\n    impact: 2"), encoding="utf-8")
     commit(tmp_path, "AL-02 复评", "2024-02-04T09:00:00+08:00")
-    asked: list[str] = []
-    objects = git_module.objects
-    monkeypatch.setattr(git_module, "objects", lambda cwd, names, *rest, **options:
-                        asked.extend(names) or objects(cwd, names, *rest, **options))
+    asked: list[str] = []  # every object the build asks git for
+    objects = git_module.Batch.objects
+    monkeypatch.setattr(git_module.Batch, "objects", lambda batch, names, *rest, **options:
+                        asked.extend(names) or objects(batch, names, *rest, **options))
     output = tmp_path / "catalog.db"
     builder.build([tmp_path / "mini"], output)
     assert asked and stray not in asked and big not in asked
