@@ -112,14 +112,17 @@ async def _revisions(db, chosen: dict[str, str], limit: int, skip: int) -> list[
     if _is_date(chosen["since"]):
         baseline += " and k.day >= :since"
     if chosen["entry"]:
-        baseline += """ and k.unit = coalesce((select unit from risks where key = :entry),
+        baseline += """ and u.id = coalesce((select unit from risks where key = :entry),
             (select unit from measures where key = :entry), (select unit from changes where entry = :entry))
             and not exists (select 1 from changes c where c.entry = :entry and c.change = 'added')"""
+    # Two parts, each by an index: the revisions by their changes, the baselines by their units.
     return await query_rows(db, f"""
-        select k.*, u.name_zh as unit_name from commits k join units u on u.id = k.unit
-        where (k.kind = 'revision' and exists (select 1 from changes c where c.commit_key = k.key {where}))
-          or (k.kind = 'baseline' and {baseline})
-        order by k.kind = 'baseline', k.date desc, k.key desc limit :limit offset :skip""",
+        select * from (
+          select k.*, u.name_zh as unit_name from commits k join units u on u.id = k.unit
+          where k.key in (select c.commit_key from changes c where 1 {where})
+          union all
+          select k.*, u.name_zh from units u join commits k on k.key = u.id || '-baseline' where {baseline})
+        order by kind = 'baseline', date desc, key desc limit :limit offset :skip""",
                             limit=limit, skip=skip, **params)
 
 
