@@ -408,13 +408,7 @@ def _walk(repository: _Repository, batch: git.Batch, declared: dict) -> _Walk | 
     if not logged and not named:
         return None
     listed = [sha for sha, _ in logged]
-    # The folder before the oldest listed commit: the named baseline's state, nothing (the oldest made the
-    # folder), or unknown (None) past a shallow clone's boundary; each commit's state from the one before.
-    states: list[dict[str, str] | None] = [repository.tree(batch, named) if named else
-                                           None if listed and listed[-1] in repository.boundaries else {}]
-    for _, changed in reversed(logged):
-        state = {**(states[0] or {}), **changed}
-        states.insert(0, {name: blob for name, blob in state.items() if not _absent(blob)})
+    states = _folder_states(repository, batch, logged, named)
     sizes = git.sizes(repository.root, sorted({blob for state in states if state for blob in state.values()}))
     too_big = {blob for blob, size in sizes.items() if size > yamlload.MAX_FILE_BYTES}
     parser = pieces.Parser()
@@ -428,7 +422,8 @@ def _walk(repository: _Repository, batch: git.Batch, declared: dict) -> _Walk | 
         revision.files = _changed_files(repository, states[n + 1], versions[n + 1], states[n], versions[n], too_big)
     revisions = [r for r in revisions if r.files]  # commits that changed only other files are no revisions
     baseline_sha = None if pending or beyond else named or listed[found]
-    read = _commits(batch, [r.sha for r in revisions] + [baseline_sha or listed[-1]])
+    # the commits to describe, and the one that dates the baseline (or the boundary past which it lies)
+    read = _commits(batch, [r.sha for r in revisions] + ([baseline_sha] if baseline_sha else listed[-1:]))
     for revision in revisions:
         _fill(revision, read[revision.sha])
     walk = _Walk(revisions, _declared_baseline(baseline, None if beyond else versions[found], declared), {}, too_big,
@@ -442,6 +437,20 @@ def _walk(repository: _Repository, batch: git.Batch, declared: dict) -> _Walk | 
         for name, blob in (state or {}).items():
             walk.versions.setdefault(repository.file_path(name), []).append(blob)
     return walk
+
+
+def _folder_states(repository: _Repository, batch: git.Batch, logged: list[tuple[str, dict[str, str]]],
+                   named: str | None) -> list[dict[str, str] | None]:
+    """The folder's YAML files ({name: blob}) after each listed commit, newest first, then before the
+    oldest: the named baseline's state, nothing (the oldest made the folder), or None (unknown) past a
+    shallow clone's boundary. Each commit's state follows from the one before and what it changed."""
+    listed = [sha for sha, _ in logged]
+    states: list[dict[str, str] | None] = [repository.tree(batch, named) if named else
+                                           None if listed and listed[-1] in repository.boundaries else {}]
+    for _, changed in reversed(logged):
+        state = {**(states[0] or {}), **changed}
+        states.insert(0, {name: blob for name, blob in state.items() if not _absent(blob)})
+    return states
 
 
 def _day(commit: git.CommitObject) -> str:

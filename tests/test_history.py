@@ -780,6 +780,13 @@ def test_a_baseline_not_yet_committed_has_no_revisions_and_says_so(tmp_path):
     builder.build([tmp_path / "mini"], output)
     assert rows(output, "select kind, sha, day from commits") == [("baseline", None, "2019-01-29")]
     assert "基线已修改但尚未提交" in rows(output, "select note_zh from unit_history")[0][0]
+    # the same with the last commit named as the baseline: nothing after it, nothing committed of it
+    head = git(tmp_path, "rev-parse", "HEAD")
+    register.write_text(register.read_text(encoding="utf-8").replace('date: "2019-01-29"',
+                                                                      f'date: "2019-01-29"\n  commit: {head}'),
+                        encoding="utf-8")
+    builder.build([tmp_path / "mini"], output)
+    assert rows(output, "select kind, sha, day from commits") == [("baseline", None, "2019-01-29")]
 
 
 def test_the_shipped_register_shows_its_baseline_and_no_development_commit(catalog_db):
