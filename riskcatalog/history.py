@@ -117,6 +117,11 @@ class Recorded:
         return bool(self.rows[0]["changes"] if self.rows else self.changed)
 
     @property
+    def day(self) -> str:
+        """Its committer's day (an earlier build's row has it: its commit was not read again)."""
+        return self.rows[0]["day"] if self.rows else self.commit.date[:10]
+
+    @property
     def unreadable(self) -> int:
         """The file versions it left that could not be read."""
         return self.rows[0]["invalid"] if self.rows else self.invalid
@@ -138,7 +143,7 @@ class History:
         """Rows of unit_history, commits and changes (riskcatalog.tables), keyed for the register's unit;
         names are the titles of the register's entries by (kind, id), for changes that name them."""
         names = {**_described_names(self), **(names or {})}
-        days = [recorded.commit.date[:10] for recorded in self.commits if recorded.revised]
+        days = [recorded.day for recorded in self.commits if recorded.revised]
         found = {"unit_history": [{"unit": unit, "status": self.status, "note_zh": self.note_zh,
                                    "note_en": self.note_en, "commits": len(days),
                                    "first_day": min(days, default=None), "last_day": max(days, default=None),
@@ -207,13 +212,13 @@ def read(folder: Path, previous: Path | None = None) -> History:
     if not repository.head:
         return UNTOUCHED
     try:
+        unit, known = _reusable(previous, folder, repository.path) if previous else (None, {})
         with git.Batch(repository.root) as batch:  # one process reads every object: see git.Batch
-            walk = _walk(repository, batch, _declared(folder))
+            walk = _walk(repository, batch, _declared(folder), known)
             if walk is None:
                 return UNTOUCHED
             if walk.refused:
                 return History("absent", *walk.refused, path=repository.path, baseline=walk.baseline)
-            unit, known = _reusable(previous, folder, repository.path) if previous else (None, {})
             todo = [c for c in walk.revisions if c.sha not in known]
             described = _describe(todo, _Texts(batch, todo, walk), walk.versions)
     except GitError as error:
@@ -235,7 +240,7 @@ def _note(history: History, walk: _Walk) -> None:
         else "counted from the baseline"
     count = [r for r in history.commits if r.revised]
     if count:
-        first, last = count[0].commit.date[:10], count[-1].commit.date[:10]
+        first, last = count[0].day, count[-1].day
         history.note_zh = f"修订记录{since_zh}：{len(count)} 次修订，{first} 至 {last}。"
         history.note_en = f"Revisions {since_en}: {len(count)}, from {first} to {last}."
     else:
@@ -393,8 +398,9 @@ def _declared(folder: Path) -> dict:
     return doc.data if doc is not None and isinstance(doc.data, dict) else {}
 
 
-def _walk(repository: _Repository, batch: git.Batch, declared: dict) -> _Walk | None:
-    """The revisions after the register's baseline, and the baseline; None if no commit touched the folder."""
+def _walk(repository: _Repository, batch: git.Batch, declared: dict, known: dict) -> _Walk | None:
+    """The revisions after the register's baseline, and the baseline; None if no commit touched the folder.
+    The commits an earlier build described (known) are not read again."""
     baseline = declared.get("baseline") if isinstance(declared.get("baseline"), dict) else {}
     wanted = _baseline_key(baseline)
     named = _named_commit(repository, str(baseline["commit"])) if baseline.get("commit") else None
@@ -423,9 +429,11 @@ def _walk(repository: _Repository, batch: git.Batch, declared: dict) -> _Walk | 
     revisions = [r for r in revisions if r.files]  # commits that changed only other files are no revisions
     baseline_sha = None if pending or beyond else named or listed[found]
     # the commits to describe, and the one that dates the baseline (or the boundary past which it lies)
-    read = _commits(batch, [r.sha for r in revisions] + ([baseline_sha] if baseline_sha else listed[-1:]))
+    read = _commits(batch, [r.sha for r in revisions if r.sha not in known] +
+                    ([baseline_sha] if baseline_sha else listed[-1:]))
     for revision in revisions:
-        _fill(revision, read[revision.sha])
+        if revision.sha in read:
+            _fill(revision, read[revision.sha])
     walk = _Walk(revisions, _declared_baseline(baseline, None if beyond else versions[found], declared), {}, too_big,
                  texts, parser, pending=pending)
     walk.baseline.sha = baseline_sha
