@@ -43,6 +43,8 @@ INTEGER = "integer"
 CHOICE = "choice"
 #: The languages a register is kept in: [zh, en] or [zh].
 LANGUAGES = "languages"
+#: A web address (http:// or https://).
+URL = "url"
 #: A nested record (register.yml's unit), or a list of records (its levels).
 RECORD = "record"
 RECORDS = "records"
@@ -209,7 +211,22 @@ UNIT = Record("unit", "单位", "unit", (
 PROVENANCE = Record("provenance", "来源", "provenance", (
     Field("source", "来源依据", "The report the register is modelled on", ID, ref="slug", width=16,
           note="a source key"),
+    Field("kind", "文本性质", "Nature of the text", CHOICE, vocabulary=vocab.TEXT_KINDS, width=12,
+          doc="modelled: the entries are modelled on public practice, not the unit's official text — every entry "
+              "page and printed page then says so (模拟文本，非官方); official, or absent: nothing is said"),
     _text("note", "来源说明", "How the entries were drawn up", PROSE, required=True, width=40),
+))
+
+#: How a register is published: the site's title, the licence of its text, where it is kept. A register
+#: that gives none is served under its unit's name, with no licence line and no edit links.
+PUBLICATION = Record("publication", "发布信息", "publication", (
+    _text("title", "目录名称", "Title of the published register", TITLE, width=28,
+          doc="the site's title (default: the unit's name and 廉政风险点与防控措施目录)"),
+    Field("licence", "许可", "Licence of the text", PLAIN, maximum=NAME, width=16, doc="e.g. CC BY 4.0"),
+    Field("licence_url", "许可链接", "Address of the licence", URL, width=24),
+    Field("repository", "仓库地址", "Repository the register is kept in", URL, width=24,
+          doc="where readers can see each entry's file and each revision (its edit and commit links); none: no links"),
+    Field("branch", "分支", "Branch of the repository", PLAIN, maximum=NAME, width=10, doc="default: main"),
 ))
 
 TOTALS = Record("totals", "总数", "totals", (
@@ -234,6 +251,7 @@ LEVEL = Record("level", "风险等级", "risk level", (
 REGISTER = Record("register", "登记", "register", (
     Field("unit", "单位", "Unit", RECORD, required=True, record=UNIT),
     Field("provenance", "来源", "Provenance", RECORD, record=PROVENANCE),
+    Field("publication", "发布信息", "Publication", RECORD, record=PUBLICATION),
     LANGUAGES_FIELD,
     Field("totals", "总数", "Totals", RECORD, required=True, record=TOTALS),
     Field("areas", "领域", "Areas", IDS, required=True, ref="slug", minimum=1, maximum=MAX_ITEMS),
@@ -344,11 +362,12 @@ MEASURE = Record("measure", "防控措施", "control measure", (
     *_WHERE,
 ), table="measures", sheet="防控措施")
 
-#: The units table, a row per register, from register.yml's unit, provenance, totals and languages:
-#: (column prefix, fields, whether the part may be absent).
-UNITS_TABLE = (("", UNIT.fields, False), ("provenance_", PROVENANCE.fields, True), ("declared_", TOTALS.fields, False),
-               ("", (Field("folder", "目录文件夹", "Folder the register was built from", COMPUTED, required=True),
-                     LANGUAGES_FIELD), False))
+#: The units table, a row per register, from register.yml: (the mapping of register.yml it comes from, or
+#: None for the register's own fields; the columns' prefix; the fields; whether the mapping may be absent).
+UNITS_TABLE = (("unit", "", UNIT.fields, False), ("provenance", "provenance_", PROVENANCE.fields, True),
+               ("publication", "publication_", PUBLICATION.fields, True), ("totals", "declared_", TOTALS.fields, False),
+               (None, "", (Field("folder", "目录文件夹", "Folder the register was built from", COMPUTED, required=True),
+                           LANGUAGES_FIELD), False))
 
 #: Every record kind, in the order of the workbook's field sheets.
 RECORDS_IN_ORDER = (UNIT, LEVEL, AREA, RISK, MEASURE, SOURCE)
@@ -385,9 +404,9 @@ class Column:
 
 def table_columns(table: str) -> list[Column]:
     """The columns of one of the register's tables (units, unit_levels, sources, areas, risks, measures), in order."""
-    parts = UNITS_TABLE if table == "units" else (("", record_of_table(table).fields, False),)
+    parts = UNITS_TABLE if table == "units" else ((None, "", record_of_table(table).fields, False),)
     return [Column(prefix + name, f, kind, optional or f.nullable or (name.endswith("_en") and f.kind in (TEXT, ITEMS)))
-            for prefix, fields, optional in parts for f in fields for name, kind in f.columns.items()]
+            for _, prefix, fields, optional in parts for f in fields for name, kind in f.columns.items()]
 
 
 #: The tables a register's fields fill.
@@ -445,6 +464,8 @@ _DEFS = {
                 "description": "PREFIX-NN (e.g. LAND-01)"},
     "measure_id": {"type": "string", "maxLength": 32, "pattern": "^[A-Z][A-Z0-9]*-M[0-9]{2,}$(?!\\n)",
                    "description": "PREFIX-MNN (e.g. LAND-M01)"},
+    "url": {"type": "string", "maxLength": 500, "pattern": "^https?://[^\\s<>\"]+$(?!\\n)",
+            "description": "a web address starting with http:// or https:// (e.g. https://example.org/register)"},
 }
 
 _SCHEMA_HEAD = {
@@ -518,6 +539,8 @@ def _value_rule(f: Field) -> dict:
                 "items": {"$ref": f"#/$defs/{f.ref}"}}
     if f.kind == DATE:
         return {"$ref": "#/$defs/date"}
+    if f.kind == URL:
+        return {"$ref": "#/$defs/url"}
     if f.kind == INTEGER:
         return {"type": "integer", **({"minimum": f.minimum} if f.minimum is not None else {}),
                 **({"maximum": f.maximum} if f.maximum is not None else {})}
@@ -540,7 +563,7 @@ def schema_text() -> str:
 
 # --- the format document ------------------------------------------------------------------------
 
-_KINDS_SHOWN = {TEXT: "text", PLAIN: "text", ITEMS: "list of {zh, en}", ID: "id", IDS: "list of ids", DATE: "date",
+_KINDS_SHOWN = {TEXT: "text", PLAIN: "text", URL: "web address", ITEMS: "list of {zh, en}", ID: "id", IDS: "list of ids", DATE: "date",
                 INTEGER: "whole number", CHOICE: "one of", LANGUAGES: "[zh, en] or [zh]", RECORD: "mapping",
                 RECORDS: "list of mappings"}
 
@@ -571,7 +594,7 @@ def format_table(record: Record) -> str:
 
 #: docs/catalog-format.md's generated parts: <!-- fields: risk --> … <!-- /fields -->.
 _FORMAT_PART = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- /fields -->)", re.S)
-_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "totals": TOTALS, "level": LEVEL,
+_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "publication": PUBLICATION, "totals": TOTALS, "level": LEVEL,
                    "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE}
 
 

@@ -52,12 +52,12 @@ def from_fields(workbook: Workbook, book: str, problems: list[Problem]) -> Impor
 def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
     """register.yml from the 单位 and 风险等级 sheets' rows."""
     register = register_record(unit.get("id"), unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
-    register["unit"] = {k: v for k, v in unit.items() if k != "languages" and not k.startswith("provenance_")}
-    provenance = {k: unit[f"provenance_{k}"] for k in ("source", "note_zh", "note_en") if f"provenance_{k}" in unit}
-    if provenance:
-        register["provenance"] = provenance
-    else:
-        del register["provenance"]
+    del register["provenance"]
+    for mapping, prefix, declared, _ in fields.UNITS_TABLE:  # the 单位 sheet's columns back into register.yml
+        keys = {prefix + key: key for f in declared if f.kind != fields.COMPUTED for key in f.keys}
+        found = {key: unit[column] for column, key in keys.items() if column in unit}
+        if mapping and found:
+            register[mapping] = found
     register["levels"] = [{"id": level.get("level"), **_without(level, "unit", "level")} for level in levels]
     return register
 
