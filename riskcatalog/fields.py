@@ -87,6 +87,8 @@ class Field:
     note: str = ""  #: more of the column's description on the site (English)
     of: type = str  #: COMPUTED: the column's type
     default: object = None  #: the value a register that leaves the field out means (status: active)
+    details: bool | None = None  #: in the entry page's list of details (default: a text, number, date or address
+    #: the page does not place itself)
     sheet: bool | None = None  #: in the workbook's field sheet (default: every field a register gives)
 
     @property
@@ -112,6 +114,11 @@ class Field:
         """Whether its Chinese (or only) column may be empty: a field a register may leave out, with no
         default; lists are stored as JSON, [] when empty."""
         return not (self.required or self.default is not None or self.kind in (IDS, ITEMS))
+
+    @property
+    def in_details(self) -> bool:
+        """Whether the entry page lists it among the entry's details (岗位, 监督主体 …), by its names."""
+        return self.kind in (TEXT, PLAIN, INTEGER, DATE, URL) if self.details is None else self.details
 
     @property
     def in_sheet(self) -> bool:
@@ -262,7 +269,7 @@ SOURCE = Record("source", "依据", "source", (
     KEY, OF_UNIT,
     Field("id", "依据标识", "Source id", ID, required=True, ref="slug", width=22),
     Field("kind", "类型", "Kind", CHOICE, vocabulary=vocab.SOURCE_KINDS, width=14, history_zh="依据类型"),
-    _text("title", "标题", "Title", TITLE, required=True, width=40, search="title", history_zh="名称"),
+    _text("title", "标题", "Title", TITLE, required=True, width=40, search="title", history_zh="名称", details=False),
     _text("issuer", "发布机关", "Issuer", NAME, width=20, search="body"),
     Field("year", "年份", "Year issued", INTEGER, minimum=1949, maximum=2100, width=8),
     Field("number", "文号", "Document number", PLAIN, maximum=NAME, width=18, search="title",
@@ -276,9 +283,9 @@ AREA = Record("area", "领域", "area", (
     KEY, OF_UNIT,
     Field("id", "领域标识", "Area id", ID, required=True, ref="slug", width=14, note="the YAML file name"),
     Field("position", "在登记中的顺序", "Order in the register", COMPUTED, required=True, of=int),
-    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, headings=("风险领域", "业务领域", "工作领域", "业务类别"),
+    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, details=False, headings=("风险领域", "业务领域", "工作领域", "业务类别"),
           history_zh="名称"),
-    _text("description", "领域说明", "Description", PROSE, width=40, history_zh="描述"),
+    _text("description", "领域说明", "Description", PROSE, width=40, history_zh="描述", details=False),
     *_WHERE,
 ), table="areas", sheet="领域")
 
@@ -289,9 +296,9 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("seq", "序号", "Number in the register's order", COMPUTED, required=True, of=int, register=6,
           headings=("序", "编号")),
     _in_area("领域", "Area"),
-    _text("title", "风险点", "Risk", TITLE, required=True, width=28, search="title", register=24,
+    _text("title", "风险点", "Risk", TITLE, required=True, width=28, search="title", register=24, details=False,
           headings=("廉政风险点", "风险点名称", "主要风险点", "岗位风险点"), history_zh="名称"),
-    _text("description", "风险描述", "Description", PROSE, width=40, search="body",
+    _text("description", "风险描述", "Description", PROSE, width=40, search="body", details=False,
           headings=("风险内容", "风险点描述"), history_zh="描述"),
     _text("post", "岗位", "Post", NAME, width=18, search="body", register=16,
           headings=("风险岗位", "涉及岗位", "岗位名称", "职位")),
@@ -304,9 +311,9 @@ RISK = Record("risk", "风险点", "risk point", (
           headings=("廉政风险主要内容及表现形式", "廉政风险点表现形式", "主要内容及表现形式", "风险表现形式",
                     "风险点表现形式", "主要表现形式", "具体表现", "主要表现"),
           doc="表现形式: how the risk shows up in practice", note="JSON list"),
-    Field("likelihood", "可能性", "Likelihood", INTEGER, minimum=1, maximum=5, width=8,
+    Field("likelihood", "可能性", "Likelihood", INTEGER, minimum=1, maximum=5, width=8, details=False,
           doc="Likelihood 可能性 1–5; give it with impact, or neither", note="1–5"),
-    Field("impact", "影响", "Impact", INTEGER, minimum=1, maximum=5, width=8,
+    Field("impact", "影响", "Impact", INTEGER, minimum=1, maximum=5, width=8, details=False,
           doc="Impact 影响 1–5; give it with likelihood, or neither", note="1–5"),
     Field("score", "分值", "Likelihood × impact", COMPUTED, of=int),
     Field("level", "风险等级", "Level", CHOICE, required=True, vocabulary=vocab.LEVELS, width=8, register=8,
@@ -331,7 +338,7 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("reviewed", "最近评估日期", "Date last reviewed", DATE, required=True, width=12,
           headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"),
           doc='Date last reviewed, quoted: "2019-01-15"'),
-    Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True,
+    Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True, details=True,
           note="reviewed + the level's interval"),
     *_retirement("risk", "替代风险点"),
     *_WHERE,
@@ -342,8 +349,9 @@ MEASURE = Record("measure", "防控措施", "control measure", (
     Field("id", "编号", "Measure id", ID, required=True, ref="measure_id", width=12, search="title",
           doc="Stable id, never reused (e.g. LAND-M01)", note="stable and never reused"),
     _in_area("所属领域", "Area whose file defines the measure"),
-    _text("title", "防控措施", "Measure", TITLE, required=True, width=28, search="title", history_zh="名称"),
-    _text("description", "措施内容", "Description", PROSE, width=40, search="body", history_zh="描述"),
+    _text("title", "防控措施", "Measure", TITLE, required=True, width=28, search="title", history_zh="名称",
+          details=False),
+    _text("description", "措施内容", "Description", PROSE, width=40, search="body", history_zh="描述", details=False),
     Field("type", "措施类型", "Type", CHOICE, vocabulary=vocab.MEASURE_TYPES, width=10,
           doc="措施类型: 教育 制度 流程 公开 监督 科技 回避/轮岗 问责"),
     Field("nature", "措施性质", "Nature", CHOICE, vocabulary=vocab.NATURES, width=10,
@@ -429,6 +437,25 @@ def register_heading(record: str, name: str) -> str:
 
 #: The record each kind of entry is, as the history names kinds (vocab.ENTRY_KINDS).
 ENTRY_RECORDS = {"risk": RISK, "measure": MEASURE, "area": AREA, "source": SOURCE, "register": REGISTER}
+
+
+def details(record: Record, row: dict) -> list[tuple[Field, object, object]]:
+    """What an entry page lists among an entry's details, in the registry's order: (field, Chinese or only value,
+    English value) for each field the page does not place itself and the entry gives."""
+    found = []
+    for f in record.fields:
+        if not f.in_details:
+            continue
+        zh, en = (row.get(f"{f.name}_zh"), row.get(f"{f.name}_en")) if f.is_text else (row.get(f.column or f.name), None)
+        if zh is not None or en is not None:
+            found.append((f, zh, en))
+    return found
+
+
+#: The registry as the site's templates read it: F.risk.supervisor.zh is 监督主体.
+LABELS = {name: record.by_name for name, record in
+          (("unit", UNIT), ("area", AREA), ("risk", RISK), ("measure", MEASURE), ("source", SOURCE),
+           ("provenance", PROVENANCE), ("publication", PUBLICATION))}
 
 
 def field_of(kind: str, key: str) -> Field | None:

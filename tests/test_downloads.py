@@ -116,7 +116,7 @@ async def test_excel_csv_has_a_byte_order_mark_chinese_headings_and_lists_one_it
     header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert header[:6] == ["键 key", "单位 unit", "编号 id", "序号 seq", "领域 area", "风险点 title_zh"]
     record = dict(zip(header, row))
-    assert record["防控措施编号 measure_ids"] == "LAND-M01\nLAND-M10"
+    assert record["防控措施 measure_ids"] == "LAND-M01\nLAND-M10"
     assert record["表现形式 manifestations_zh"].startswith("向亲友透露拟征收地块")
 
 

@@ -10,7 +10,8 @@ import datetime
 from urllib.parse import urlencode
 
 from .catalogue import catalogue_database
-from .pages import query_rows, repository
+from . import identity
+from .pages import query_rows
 
 #: Pages whose entries show their history (templates/_history.html).
 HISTORY_PAGES = ("risks", "measures")
@@ -35,16 +36,12 @@ _CHANGES = """
     join entry_kinds ek on ek.id = c.kind"""
 
 
-def commit_url(datasette, sha: str) -> str | None:
-    """Link to a commit in the repository metadata.yml names (plugins.riskcatalog.repository), if any."""
-    base = repository(datasette)
-    return f"{base}/commit/{sha}" if base else None
-
-
-def _by_commit(datasette, changes: list[dict]) -> list[dict]:
-    """Changes grouped by their commit, in the order given, each change with its entry's page."""
+async def _by_commit(datasette, changes: list[dict]) -> list[dict]:
+    """Changes grouped by their commit, in the order given, each change with its entry's page and each commit
+    with its page in the repository its register is kept in (none where it names none)."""
     commits: dict[str, dict] = {}
     database = catalogue_database(datasette).name
+    registers = await identity.units(datasette)
     for change in changes:
         table = ENTRY_TABLES.get(change["kind"])
         change["url"] = datasette.urls.row(database, table, change["entry"]) if change["present"] else None
@@ -54,10 +51,15 @@ def _by_commit(datasette, changes: list[dict]) -> list[dict]:
             change["replaced_by"] = change["replaced_by"].removeprefix(f"{change['unit']}-")
         commit = commits.setdefault(change["commit_key"], {
             "sha": change["sha"], "short": change["sha"][:8], "date": change["date"], "day": change["day"],
-            "subject": change["subject"], "author": change["author"], "url": commit_url(datasette, change["sha"]),
+            "subject": change["subject"], "author": change["author"], "url": _commit_url(datasette, registers.get(change["unit"]), change["sha"]),
             "changes": []})
         commit["changes"].append(change)
     return list(commits.values())
+
+
+def _commit_url(datasette, unit: dict | None, sha: str) -> str | None:
+    kept = identity.repository(datasette, unit)
+    return f"{kept[0]}/commit/{sha}" if kept else None
 
 
 async def _notes(db, unit: str | None = None) -> list[dict]:
@@ -70,7 +72,7 @@ async def entry_history(datasette, table: str, key: str) -> dict:
     db = catalogue_database(datasette)
     changes = await query_rows(db, f"{_CHANGES} where c.entry = :key order by c.date desc, c.id", key=key)
     unit = await query_rows(db, f"select unit from [{table}] where key = :key", key=key)
-    return {"entry_history": {"commits": _by_commit(datasette, changes),
+    return {"entry_history": {"commits": await _by_commit(datasette, changes),
                               "notes": await _notes(db, unit[0]["unit"] if unit else None)}}
 
 
@@ -86,7 +88,7 @@ async def changes_page(datasette, request) -> dict:
                        order by c.date desc, c.commit_key desc limit {PAGE_COMMITS + 1} offset :skip)
         {_CHANGES} join shown on shown.commit_key = c.commit_key {where}
         order by c.date desc, c.commit_key desc, c.id""", skip=(max(page, 1) - 1) * PAGE_COMMITS, **params)
-    commits = _by_commit(datasette, changes)
+    commits = await _by_commit(datasette, changes)
     filters = {name: value for name, value in chosen.items() if value}
     return {"changes": {
         "commits": commits[:PAGE_COMMITS], "chosen": chosen, "page": page,
