@@ -32,7 +32,8 @@ def make_datasette(db_path: Path, plugin_config: dict | None = None, **settings)
     riskcatalog plugin configuration), for in-process requests. The templates and static files
     come with the plugin, as for any Datasette with the package installed."""
     metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
-    metadata["plugins"]["riskcatalog"].update(plugin_config or {})
+    plugins = metadata.setdefault("plugins", {})
+    plugins["riskcatalog"] = {**(plugins.get("riskcatalog") or {}), **(plugin_config or {})}
     return Datasette([str(db_path)], metadata=metadata, settings={**SETTINGS, **settings})
 
 

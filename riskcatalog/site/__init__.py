@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 from datasette import NotFound, Response, hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
+from .. import fields
 from ..search import fts_query
-from . import cells, datasette_adapter, downloads, errors, hardening, history, limits, pages, search, wording
+from . import cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, search, wording
 from .catalogue import catalogue_database, log_recognition, recognised
 from .datasette_adapter import get_metadata  # noqa: F401 (a hook: the catalogue's metadata, in 0.65)
 
@@ -40,6 +41,7 @@ def prepare_jinja2_environment(env):
     """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None";
     the catalogue's pages declare their language (page_lang)."""
     env.finalize = lambda value: "" if value is None else value
+    env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
     datasette_adapter.set_page_language(env)
 
 
@@ -172,7 +174,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         found = {"page_lang": PAGE_LANG, "catalog_database": db.name, "catalog_page": database == db.name,
                  "catalog_sql_path": datasette_adapter.sql_path(datasette, db.name),
                  "catalog_unshown": recognised(datasette).unshown,
-                 "catalog_levels": await pages.levels(datasette), "catalog_titles": await wording.titles(datasette, db.name)}
+                 "catalog_levels": await pages.levels(datasette), "catalog_titles": await wording.titles(datasette, db.name),
+                 "catalog_identity": await identity.identity(datasette)}
         if database != db.name:
             return found
         # By template: Datasette renders a canned query from its table view.

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import fields
 from . import datasette_adapter
 
 LOG = logging.getLogger("riskcatalog.site")
@@ -129,6 +130,10 @@ def metadata() -> dict:
     """What every catalogue database is served with: its description, each table's title, description,
     column descriptions, facets, sort and search, and the ready-made queries (catalogue.yml).
 
-    The one place the site's table and column wording comes from; a deployment's metadata.yml
-    (databases: <name>: …) overrides it key by key."""
-    return yaml.safe_load((Path(__file__).parent / "catalogue.yml").read_text(encoding="utf-8"))
+    The one place the site's table and column wording comes from; the columns of the tables a register
+    fills are described by the field registry. A deployment's metadata.yml (databases: <name>: …)
+    overrides it key by key."""
+    found = yaml.safe_load((Path(__file__).parent / "catalogue.yml").read_text(encoding="utf-8"))
+    for table in fields.REGISTER_TABLES:
+        found["tables"][table]["columns"] = {column.name: column.description for column in fields.table_columns(table)}
+    return found

@@ -73,6 +73,12 @@ def _fresh(value):
     return {key: _fresh(item) for key, item in value.items()} if isinstance(value, dict) else value
 
 
+def site_metadata(datasette) -> dict:
+    """The site's own metadata (title, license, source, about…), as a deployment's metadata.yml sets it.
+    0.65's datasette.metadata() (undocumented); 1.0 reads these from the configuration's top level."""
+    return datasette.metadata() or {}
+
+
 async def tables_metadata(datasette, database: str) -> dict[str, dict]:
     """Each table's metadata in a database (title, description, columns…), as served: the package's
     under the deployment's. 0.65's datasette.metadata() (undocumented); 1.0: get_resource_metadata,

@@ -16,7 +16,8 @@ import re
 from urllib.parse import urlencode
 
 from .catalogue import catalogue_database
-from .pages import query_rows, repository
+from . import identity
+from .pages import query_rows
 
 #: Pages whose entries show their history (templates/_history.html).
 HISTORY_PAGES = ("risks", "measures")
@@ -54,10 +55,11 @@ def read_parameters(request) -> tuple[dict[str, str], int]:
     return chosen, int(page) if re.fullmatch(r"[1-9][0-9]{0,5}", page) else 1
 
 
-def commit_url(datasette, sha: str | None) -> str | None:
-    """Link to a commit in the repository metadata.yml names (plugins.riskcatalog.repository), if any."""
-    base = repository(datasette)
-    return f"{base}/commit/{sha}" if base and sha else None
+def commit_url(datasette, unit: dict | None, sha: str | None) -> str | None:
+    """Link to a commit in the repository its register is kept in (register.yml's publication, or the
+    deployment's plugins.riskcatalog.repository), if either names one."""
+    kept = identity.repository(datasette, unit)
+    return f"{kept[0]}/commit/{sha}" if kept and sha else None
 
 
 async def entry_history(datasette, table: str, key: str) -> dict:
@@ -140,9 +142,11 @@ async def _with_changes(datasette, db, revisions: list[dict], chosen: dict[str, 
     by_revision: dict[str, list[dict]] = {}
     for change in changes:
         by_revision.setdefault(change["commit_key"], []).append(change)
+    registers = await identity.units(datasette)
     for revision in revisions:
         found = by_revision.get(revision["key"], [])
-        revision.update(short=(revision["sha"] or "")[:8], url=commit_url(datasette, revision["sha"]),
+        revision.update(short=(revision["sha"] or "")[:8],
+                        url=commit_url(datasette, registers.get(revision["unit"]), revision["sha"]),
                         entries=_by_entry(datasette, found), hidden=(found[0]["of"] - len(found)) if found else 0,
                         all_url=datasette.urls.path("/changes?" + urlencode({"revision": revision["key"]})))
     return revisions

@@ -11,6 +11,8 @@ import json
 import weakref
 from urllib.parse import urlencode
 
+from .. import fields
+from . import identity
 from .catalogue import catalogue_database
 from .datasette_adapter import canned_queries
 
@@ -29,19 +31,12 @@ def list_url(datasette, **filters) -> str:
     return datasette.urls.path("/search?" + urlencode(filters))
 
 
-def repository(datasette) -> str | None:
-    """The catalogue's repository URL (plugins.riskcatalog.repository in metadata.yml), if any."""
-    url = (datasette.plugin_config("riskcatalog") or {}).get("repository")
-    return url.rstrip("/") if url else None
-
-
-def _edit_url(datasette, entry: dict) -> str | None:
-    """Link to the entry's YAML file and line in the repository, if metadata names one."""
-    base = repository(datasette)
-    if not base or not entry.get("file"):
+async def _edit_url(datasette, entry: dict) -> str | None:
+    """Link to the entry's YAML file and line in the repository its register is kept in, if it names one."""
+    kept = identity.repository(datasette, (await identity.units(datasette)).get(entry.get("unit")))
+    if not kept or not entry.get("file"):
         return None
-    branch = (datasette.plugin_config("riskcatalog") or {}).get("branch", "main")
-    return f"{base}/blob/{branch}/{entry['file']}#L{entry['line']}"
+    return f"{kept[0]}/blob/{kept[1]}/{entry['file']}#L{entry['line']}"
 
 
 #: Each served Datasette's levels: read once, as the database is served immutable.
@@ -117,7 +112,7 @@ async def risk_page(datasette, key: str) -> dict:
                 left join measure_types t on t.id = m.type left join natures n on n.id = m.nature
                 where rm.risk = :key order by rm.position""", key=key),
             "sources": await _sources(db, "risk_sources", "risk", key),
-            "edit_url": _edit_url(datasette, risk)}
+            "details": fields.details(fields.RISK, risk), "edit_url": await _edit_url(datasette, risk)}
 
 
 async def measure_page(datasette, key: str) -> dict:
@@ -132,7 +127,7 @@ async def measure_page(datasette, key: str) -> dict:
     return {"entry": measure,
             "risks": await _linked_risks(db, "risk_measures", "measure", key, order="a.position, r.seq"),
             "sources": await _sources(db, "measure_sources", "measure", key),
-            "edit_url": _edit_url(datasette, measure)}
+            "details": fields.details(fields.MEASURE, measure), "edit_url": await _edit_url(datasette, measure)}
 
 
 async def area_page(datasette, key: str) -> dict:
@@ -153,7 +148,7 @@ async def area_page(datasette, key: str) -> dict:
             "measures": await query_rows(db, """
                 select key, id, title_zh, title_en, type, nature, status from measures
                 where area = :key order by id""", key=key),
-            "edit_url": _edit_url(datasette, area)}
+            "edit_url": await _edit_url(datasette, area)}
 
 
 async def source_page(datasette, key: str) -> dict:
@@ -173,7 +168,7 @@ async def source_page(datasette, key: str) -> dict:
                 from measure_sources x join measures m on m.key = x.measure left join measure_types t on t.id = m.type
                 join areas a on a.key = m.area where x.source = :key order by m.rowid""", key=key),
             "is_provenance": bool(await query_one(db, "select 1 from units where provenance_source = :key", key=key)),
-            "edit_url": _edit_url(datasette, source)}
+            "details": fields.details(fields.SOURCE, source), "edit_url": await _edit_url(datasette, source)}
 
 
 async def _linked_risks(db, link_table: str, column: str, key: str, order: str) -> list[dict]:
