@@ -22,7 +22,7 @@ from . import history
 from .catalog import REGISTER_FILE, Register, display_name, load_register, stored_folder
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
-from .tables import SEARCHED, TABLES
+from .tables import RANKED_BY, SEARCHED, TABLES
 from .yamlload import parse_date
 
 #: From this many registers on, compile_all uses worker processes: below it, starting them
@@ -42,7 +42,7 @@ class Compiled:
     unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
     #: (table, key, what it names, where its id is written) of each source and area: see _slug_keys.
     keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
-    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
+    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search index columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
     #: The history's rows, when another process is still reading the history: they come last.
     history_rows: Callable[[], dict[str, list[tuple]]] | None = None
@@ -197,8 +197,10 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
     rows = {table: [_values(table, row) for row in table_records] for table, table_records in records.items()}
     also = found_by(register)
     for table, columns in SEARCHED.items():
-        rows[f"{table}_search"] = [tuple(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
-                                         for fields in columns.values()) for row in records[table]]
+        ranked = RANKED_BY.get(table)
+        rows[f"{table}_search"] = [(*(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
+                                      for fields in columns.values()), *([row[ranked]] if ranked else []))
+                                   for row in records[table]]
     return rows
 
 

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from . import git, vocab
 from .search import TOKENIZE
-from .tables import NULLABLE, SEARCHED, TABLES
+from .tables import NULLABLE, SEARCHED, TABLES, index_columns
 
 
 #: A number as a circled numeral (① to ⑳), the way registers number the items of one cell.
@@ -87,6 +87,8 @@ SUMMARIES: dict[str, tuple[dict, str | tuple, str]] = {
 }
 
 
+#: Bytes per database page (set before the first table is created).
+PAGE_SIZE = 16384
 #: Page cache while building: well under the 1 GB the build may use at city scale.
 BUILD_CACHE_KIB = 256 * 1024
 
@@ -94,6 +96,9 @@ BUILD_CACHE_KIB = 256 * 1024
 def open_private(path: Path) -> sqlite_utils.Database:
     """A new database file only this build sees until it is moved into place: no journal, no syncs."""
     db = sqlite_utils.Database(path)
+    # Pages of 16 KiB hold a risk's or measure's row (2 KB of bilingual text) without leaving half of
+    # each page empty, as 4 KiB pages do: a city's database is a tenth smaller (docs/benchmarks.md).
+    db.execute(f"pragma page_size = {PAGE_SIZE}")
     # The file is private until it replaces the target, so a crash can only lose this copy.
     db.execute("pragma journal_mode = off")
     db.execute("pragma synchronous = off")
@@ -108,12 +113,13 @@ def create_schema(db: sqlite_utils.Database) -> None:
         db[name].create(columns, pk=pk, not_null={c for c in columns if not {c, f"{name}.{c}"} & NULLABLE},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
-    for table, columns in SEARCHED.items():
-        # rowid of the search row = rowid of the record, so Datasette's table search can use it.
-        db[f"{table}_search"].create({"rowid": int, **{column: str for column in columns}}, pk="rowid")
-        # The search index is filled as the rows come (insert_rows): the main process would otherwise
-        # wait on the workers, then index a city's text alone at the end.
-        db[f"{table}_search"].enable_fts(list(columns), tokenize=TOKENIZE, create_triggers=False)
+    for table in SEARCHED:
+        # The search index alone, without a copy of its text (contentless): the text is derived from the
+        # record's own columns (riskcatalog.search.index_text), and pages read the record, never the index's
+        # text. Its rowid is the record's, so Datasette's table search (fts_table in metadata.yml) uses it.
+        # No column sizes: nothing ranks by bm25. sqlite-utils' enable_fts always keeps a content table.
+        db.execute(f"create virtual table [{table}_search_fts] using fts5({', '.join(index_columns(table))}, "
+                   f"content='', columnsize=0, tokenize='{TOKENIZE}')")
     for name, rows in vocab.LOOKUPS.items():
         db[name].insert_all(rows())
 
@@ -130,8 +136,7 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
         if table in SEARCHED:  # the records written next take the rowids from `first` on, in order
             first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
             texts = [(rowid, *columns) for rowid, columns in enumerate(rows[f"{table}_search"], first)]
-            for search_table in (f"{table}_search", f"{table}_search_fts"):  # the text, and its index
-                _insert_many(db, search_table, ["rowid", *SEARCHED[table]], texts)
+            _insert_many(db, f"{table}_search_fts", ["rowid", *index_columns(table)], texts)
         _insert_many(db, table, list(columns), rows[table])
 
 
@@ -141,9 +146,11 @@ def _insert_many(db: sqlite_utils.Database, table: str, columns: list[str], rows
 
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
-#: the sort column, then the key), the heat map's lists and an area's risks of one level; an entry's
-#: history, newest first; the changes of a period; the changes page's filters.
-INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level")],
+#: the sort column, then the key), the heat map's lists and an area's risks of one level; an id typed
+#: as a search or a short address (a city holds each id thousands of times); an entry's history,
+#: newest first; the changes of a period; the changes page's filters.
+INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level"), ("id",)],
+           "measures": [("id",)],
            "changes": [("entry", "date"), ("date",), ("day",), ("area", "date")]}
 
 #: Partial indexes of the withdrawn entries, few among many: the search page leaves them out by

@@ -78,26 +78,43 @@ NULLABLE = {"number", "date", "replaced_by", "provenance_source", "provenance_no
             *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text"))}
 NULLABLE |= {column for columns, _, _ in TABLES.values() for column in columns if column.endswith("_en")}
 
-#: What readers find entries by: each searched table's search columns and the fields that fill
-#: them (the search page ranks title matches first, then area matches). Besides an entry's own fields, risks and measures are found by `area_zh`/`area_en` (the
-#: names of the areas they belong to or control) and `cited` (the titles of the regulations they cite).
+#: What readers find entries by: each searched table's index columns, in order of weight, and the
+#: fields that fill them. The search page ranks an entry whose title holds the words before one whose
+#: area's name holds them, before one whose other fields do, before one that only cites a regulation
+#: whose title holds them (riskcatalog.site.ranking). Besides an entry's own fields, risks and measures
+#: are found by `area_zh`/`area_en` (the names of the areas they belong to or control) and `cited` (the
+#: titles of the regulations they cite). Every table has the same columns (a regulation's area and
+#: cited are empty), so one search expression reads any of them.
 SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
     "risks": {
         "title": ("id", "title_zh", "title_en"),
         "area": ("area_zh", "area_en"),
         "body": ("description_zh", "description_en", "post_zh", "post_en", "power_zh", "power_en",
                  "manifestations_zh", "manifestations_en", "responsible_post_zh", "responsible_post_en",
-                 "responsible_leader_zh", "responsible_leader_en", "supervisor_zh", "supervisor_en", "cited"),
+                 "responsible_leader_zh", "responsible_leader_en", "supervisor_zh", "supervisor_en"),
+        "cited": ("cited",),
     },
     "measures": {
         "title": ("id", "title_zh", "title_en"),
         "area": ("area_zh", "area_en"),
         "body": ("description_zh", "description_en", "owner_zh", "owner_en", "frequency_zh", "frequency_en",
-                 "evidence_zh", "evidence_en", "cited"),
+                 "evidence_zh", "evidence_en"),
+        "cited": ("cited",),
     },
     "sources": {
         "title": ("title_zh", "title_en", "number"),
         "area": (),
         "body": ("issuer_zh", "issuer_en"),
+        "cited": (),
     },
 }
+
+#: The field that orders entries of equal relevance (a high level first), indexed as one more column
+#: of the search index, which readers' words are never looked for in (riskcatalog.search.READ_COLUMNS):
+#: the index then orders a city's matches by it without reading their rows.
+RANKED_BY: dict[str, str] = {"risks": "level"}
+
+
+def index_columns(table: str) -> list[str]:
+    """The columns of a table's search index: the searched ones by weight, then the ranking one."""
+    return [*SEARCHED[table], *([RANKED_BY[table]] if table in RANKED_BY else [])]

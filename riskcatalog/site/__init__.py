@@ -14,6 +14,7 @@ from datasette import Response, hookimpl
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound
 
+from .. import search as search_text
 from ..search import fts_query
 from . import cells, downloads, errors, hardening, history, limits, pages, search, wording
 
@@ -25,6 +26,13 @@ def prepare_connection(conn):
     """Replace Datasette's escape_fts so every search expands Chinese words as the index does."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
     hardening.harden(conn)
+
+
+@hookimpl
+def startup(datasette):
+    """Read the thesaurus and the word dictionary as the server starts, not at a reader's first
+    search: a bad thesaurus stops the server with its file and line (riskcatalog.thesaurus)."""
+    search_text.warm_up()
 
 
 @hookimpl
@@ -57,19 +65,13 @@ async def _home(datasette, request):
 
 
 async def _search(datasette, request):
-    """The search page (or a list page); an id typed as the search goes straight to its entry."""
-    typed = search.typed_id(request.args.get("q", ""))
-    if typed and not request.url_vars.get("format"):
-        for kind in ("risks", "measures"):
-            keys = await search.entry_by_id(datasette, kind, typed)
-            if len(keys) == 1:
-                return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
-            if keys:
-                return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+    """The search page (or a list page); an id typed as the search opens its entry (search.json names it)."""
     context = await search.search_page(datasette, request)
     status = 400 if context["error"] else 200
     if request.url_vars.get("format"):
         return Response.json(search.as_json(context), status=status)
+    if context["entry"]:
+        return Response.redirect(context["entry"]["url"])
     html = await datasette.render_template("search.html", context, request=request, view_name="search")
     return Response.html(html, status=status)
 
