@@ -192,8 +192,9 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
         "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
                             for m in register.measures() for s in m.get("sources", [])],
     }
+    folder = records["units"][0]["folder"]  # resolved once: a path's resolution is many system calls
     for record in (r for table_records in records.values() for r in table_records if "file" in r):
-        record["file"] = f"{stored_folder(register.folder)}/{Path(record['file']).name}"
+        record["file"] = f"{folder}/{record['file'].rpartition('/')[2]}"
     rows = {table: [_values(table, row) for row in table_records] for table, table_records in records.items()}
     also = found_by(register)
     for table, columns in SEARCHED.items():

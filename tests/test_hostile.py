@@ -561,12 +561,13 @@ async def test_fts_syntax_in_search_is_inert(ds, catalog_db, baseline, words):
 
 @pytest.mark.parametrize("words, query", [
     ('"unbalanced', '"unbalanced"'),
-    ("NEAR(", '"NEAR("'),
+    ("NEAR(", '"NEAR"'),
     ("*", '""'),
     ("a OR", '"a" AND "OR"'),
     ('报销 "', '(("报销") OR ("报账"))'),  # the thesaurus: 报销 also finds 报账
-    ("報銷 NEAR(x y", '(("报销") OR ("报账")) AND "NEAR(x" AND "y"'),
+    ("報銷 NEAR(x y", '(("报销") OR ("报账")) AND "NEAR" AND "x" AND "y"'),
     ("经费报销", '"经费" AND (("报销") OR ("报账"))'),
+    ("公示期", '"公示" AND "示期"'),  # a longer word: its pairs (the index keeps no positions)
 ])
 def test_fts_query_quotes_every_word(words, query):
     assert fts_query(words) == f"{{title area body cited}} : ({query})"
