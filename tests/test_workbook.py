@@ -245,7 +245,7 @@ def test_problems_in_an_edited_exported_workbook_are_reported_at_their_cells(exp
     workbook = load_workbook(exported)
     risks, measures = workbook["风险点"], workbook["防控措施"]
     risks["Q3"] = "四级"  # level
-    risks["Y4"] = "LAND-M02\nLAND-M99"  # measures
+    risks["AA4"] = "LAND-M02\nLAND-M99"  # measures
     measures["E14"] = None  # title_en of VILL-M01, in another area file
     workbook.save(tmp_path / "edited.xlsx")
     assert main(["import", str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 1
@@ -256,7 +256,7 @@ def test_problems_in_an_edited_exported_workbook_are_reported_at_their_cells(exp
     workbook.save(tmp_path / "edited.xlsx")
     assert main(["import", str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "edited.xlsx!风险点!Y4: unknown measure 'LAND-M99' — define it or fix the id",
+        "edited.xlsx!风险点!AA4: unknown measure 'LAND-M99' — define it or fix the id",
         "edited.xlsx!防控措施!E14: missing field 'title_en' — add it",
         "2 problem(s); nothing written"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.xlsx"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from .. import fields, vocab
 from . import layout
 from .reading import Grid, Imported, Problem, read_grid, register_record
 
@@ -23,26 +24,15 @@ from .reading import Grid, Imported, Problem, read_grid, register_record
 HEADING_SEARCH = 15
 
 
-#: Field -> the headings units give it (compared without spaces, line breaks and bracketed notes).
+#: Field -> the headings units give it (compared without spaces, line breaks and bracketed notes): a
+#: field's name and the headings the registry knows it by; besides them, the 科室 a risk belongs to
+#: (which stands for its area where the sheet has no 领域 column).
 HEADINGS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号", "序", "编号"),
+    **{("area" if name == "name" else name): (declared.zh, *declared.headings)
+       for name, declared in (("seq", fields.RISK["seq"]), ("name", fields.AREA["name"]))},
     "department": ("单位", "科室", "部门", "单位科室", "单位/科室", "科室/部门", "处室", "股室", "责任科室", "所在科室"),
-    "area": ("领域", "风险领域", "业务领域", "工作领域", "业务类别"),
-    "post": ("岗位", "风险岗位", "涉及岗位", "岗位名称", "职位"),
-    "power": ("职权事项", "重要环节", "权力事项", "职责", "岗位职责", "主要职责", "工作职责", "业务环节", "关键环节"),
-    "category": ("风险类别", "风险类型", "类别", "风险分类"),
-    "title": ("风险点", "廉政风险点", "风险点名称", "主要风险点", "岗位风险点"),
-    "description": ("风险描述", "风险内容", "风险点描述"),
-    "manifestations": ("表现形式", "廉政风险主要内容及表现形式", "廉政风险点表现形式", "主要内容及表现形式",
-                       "风险表现形式", "风险点表现形式", "主要表现形式", "具体表现", "主要表现"),
-    "level": ("风险等级", "等级", "风险级别", "级别", "风险程度"),
-    "measures": ("防控措施", "防控要点及防控措施", "防控要点", "风险防控措施", "廉政风险防控措施", "主要防控措施",
-                 "防范措施", "防控措施及要求"),
-    "responsible_post": ("直接责任人", "部门负责人", "责任人", "科室负责人", "具体责任人", "直接责任部门"),
-    "responsible_leader": ("责任领导", "分管领导", "领导责任人", "分管责任领导"),
-    "supervisor": ("监督主体", "监督责任人", "监督部门", "监督人", "监督责任部门"),
-    "sources": ("依据", "法规依据", "制度依据", "政策依据", "依据文件", "相关依据", "法律法规依据"),
-    "reviewed": ("评估日期", "最近评估", "更新日期", "排查日期", "评估时间"),
+    **{declared.name: (declared.zh, *declared.headings) for declared in fields.RISK.fields
+       if declared.headings and declared.name != "seq"},
 }
 _FIELD_BY_HEADING = {heading: name for name, headings in HEADINGS.items() for heading in headings}
 #: The columns a register cannot do without.
@@ -237,10 +227,10 @@ def level_of(text: str) -> str | None:
 
 def category_of(text: str) -> str | None:
     """A 风险类别 as its id: 思想道德风险, 思想道德 or ethics -> ethics."""
-    found = layout.value_of("category", text)
+    found = layout.value_of(fields.RISK["category"], text)
     if found:
         return found
-    return next((key for key, (zh, _) in layout.VOCABULARIES["category"].items()
+    return next((key for key, (zh, _) in vocab.CATEGORIES.items()
                  if zh.removesuffix("风险") == text.strip()), None)
 
 
@@ -314,7 +304,7 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
         risk["category"] = category_of(values["category"])
         if risk["category"] is None:
             problems.append(Problem(at("category"), f"风险类别 {values['category']!r} is not one of "
-                                    f"{'、'.join(zh for zh, _ in layout.VOCABULARIES['category'].values())} — "
+                                    f"{'、'.join(zh for zh, _ in vocab.CATEGORIES.values())} — "
                                     "use one of these, or leave the cell empty"))
     manifestations = split_items(values.get("manifestations", ""))
     if manifestations:
