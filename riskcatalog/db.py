@@ -14,7 +14,7 @@ import sqlite_utils
 
 from . import fields, git, vocab
 from .search import TOKENIZE
-from .tables import SEARCHED, TABLES, index_columns, nullable
+from .tables import SEARCH_INDEXES, SEARCHED, TABLES, index_columns, index_name, nullable
 
 
 #: A number as a circled numeral (① to ⑳), the way registers number the items of one cell.
@@ -135,18 +135,20 @@ def create_schema(db: sqlite_utils.Database) -> None:
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
     for table in SEARCHED:
-        # The search index alone, without a copy of its text (contentless): the text is derived from the
-        # record's own columns (riskcatalog.search.index_text), and pages read the record, never the index's
-        # text. Its rowid is the record's, so Datasette's table search (fts_table in metadata.yml) uses it.
-        # Which column holds each token, not where in it (detail=column): the index is half the size, and a
-        # word is found as its pairs (riskcatalog.search.phrase_query). sqlite-utils' enable_fts always keeps
-        # a content table and every position. (The column sizes stay: without them the index cannot be
-        # read row by row, as a count or a dump does.)
-        db.execute(f"create virtual table [{table}_search_fts] using fts5({', '.join(index_columns(table))}, "
-                   f"content='', detail=column, tokenize='{TOKENIZE}')")
-        # Terms gathered in memory up to FTS_HASH_BYTES before each write: fewer, larger segments to merge
-        # (a city's index is a tenth smaller and quicker to write than with FTS5's 1 MB).
-        db.execute(f"insert into [{table}_search_fts]([{table}_search_fts], rank) values ('hashsize', {FTS_HASH_BYTES})")
+        for index in SEARCH_INDEXES:  # the whole text, and the headings alone
+            name = index_name(table, index)
+            # The search index alone, without a copy of its text (contentless): the text is derived from the
+            # record's own columns (riskcatalog.search.index_text), and pages read the record, never the
+            # index's text. Its rowid is the record's, so Datasette's table search (fts_table in metadata.yml)
+            # uses it. Which column holds each token, not where in it (detail=column): the index is half the
+            # size, and a word is found as its pairs (riskcatalog.search.phrase_query). sqlite-utils'
+            # enable_fts always keeps a content table and every position. (The column sizes stay: without
+            # them the index cannot be read row by row, as a count or a dump does.)
+            db.execute(f"create virtual table [{name}] using fts5({', '.join(index_columns(table, index))}, "
+                       f"content='', detail=column, tokenize='{TOKENIZE}')")
+            # Terms gathered in memory up to FTS_HASH_BYTES before each write: fewer, larger segments to merge
+            # (a city's index is a tenth smaller and quicker to write than with FTS5's 1 MB).
+            db.execute(f"insert into [{name}]([{name}], rank) values ('hashsize', {FTS_HASH_BYTES})")
     for name, rows in vocab.LOOKUPS.items():
         db[name].insert_all(rows())
 
@@ -163,7 +165,11 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
         if table in SEARCHED:  # the records written next take the rowids from `first` on, in order
             first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
             texts = [(rowid, *columns) for rowid, columns in enumerate(rows[f"{table}_search"], first)]
-            _insert_many(db, f"{table}_search_fts", ["rowid", *index_columns(table)], texts)
+            full = index_columns(table)
+            for index in SEARCH_INDEXES:  # each index's columns, picked from the whole text's
+                picked = [full.index(column) + 1 for column in index_columns(table, index)]
+                _insert_many(db, index_name(table, index), ["rowid", *index_columns(table, index)],
+                             texts if index == "search" else [(t[0], *map(t.__getitem__, picked)) for t in texts])
         _insert_many(db, table, list(columns), rows[table])
 
 

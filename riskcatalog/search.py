@@ -285,12 +285,26 @@ def phrase_query(text: str) -> str:
 
 
 def word_query(word: Word) -> str:
-    """Any form of a word: itself, its parts together, or a thesaurus term."""
-    forms = [phrase_query(word.text)]
-    if word.parts:
-        forms.append(" AND ".join(map(word_query, word.parts)))
-    forms += [phrase_query(term) for term in word.also]
-    return forms[0] if len(forms) == 1 else "(" + " OR ".join(f"({f})" for f in forms) + ")"
+    """Any form of a word: itself (or, a longer word, its parts together, which include it), or a thesaurus
+    term. A form that another form includes finds nothing more (低保金 beside 低保; 虚报 + 冒领 beside 冒领)
+    and is left out: on a city's index every form is one more list to read."""
+    if word.parts:  # the parts' own thesaurus terms make the parts looser than their texts say
+        forms = [(tuple(p.text for p in word.parts), " AND ".join(map(word_query, word.parts)),
+                  not any(p.also for p in word.parts))]
+    else:
+        forms = [((word.text,), phrase_query(word.text), True)]
+    forms += [((term,), phrase_query(term), True) for term in word.also]
+    kept = [(texts, query) for n, (texts, query, exact) in enumerate(forms)
+            if not (exact and any(_includes(other, texts) and (other != texts or m < n)
+                                  for m, (other, _, _) in enumerate(forms) if m != n))]
+    return kept[0][1] if len(kept) == 1 else "(" + " OR ".join(f"({query})" for _, query in kept) + ")"
+
+
+def _includes(looser: tuple[str, ...], stricter: tuple[str, ...]) -> bool:
+    """Whether every entry holding all of stricter's Chinese texts holds all of looser's: each of looser's
+    texts is within one of stricter's."""
+    return all(_HAN_RUN.fullmatch(text) for text in looser + stricter) and all(
+        any(text in other for other in stricter) for text in looser)
 
 
 def all_words(reading: Reading) -> str:

@@ -101,9 +101,20 @@ SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
 RANKED_BY: dict[str, str] = {"risks": "level"}
 
 
-def index_columns(table: str) -> list[str]:
-    """The columns of a table's search index: the searched ones by weight, then the ranking one."""
-    return [*SEARCHED[table], *([RANKED_BY[table]] if table in RANKED_BY else [])]
+#: The search indexes of a searched table: its whole text (`<table>_search_fts`: what a search must
+#: match), and its headings alone (`<table>_titles_fts`: the title and the area's name, a tenth of the
+#: size), which ranks by where the words stand without reading the whole index's long lists of a
+#: city's common words. Index -> the columns of SEARCHED it holds.
+SEARCH_INDEXES = {"search": None, "titles": ("title", "area")}  # None: every column of SEARCHED
+
+
+def index_columns(table: str, index: str = "search") -> list[str]:
+    """The columns of one of a table's search indexes: the searched ones by weight, then the ranking one."""
+    return [*(SEARCH_INDEXES[index] or SEARCHED[table]), *([RANKED_BY[table]] if table in RANKED_BY else [])]
+
+
+def index_name(table: str, index: str = "search") -> str:
+    return f"{table}_{index}_fts"
 
 
 def as_row(table: str, record: dict) -> tuple:

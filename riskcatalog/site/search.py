@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
 
 from .. import thesaurus
 from ..search import Reading, fts_query, pairs, read
@@ -22,8 +25,9 @@ from . import ranking
 from .pages import levels, query_rows
 
 DATABASE = "catalog"
-#: Results shown per section and page.
-PAGE_SIZE = 50
+#: Results shown per section and page: a phone's screenful or two; more are a tap away, and each row
+#: costs the page its rendering (docs/benchmarks.md).
+PAGE_SIZE = 20
 #: Pages a reader may ask for: past this, the data table (with its own paging) serves them.
 MAX_PAGE = 20
 #: How an id may be typed: LAND-02, land-2, LAND02, land 2, REIM-M05, reim m5 (letters, then digits,
@@ -79,7 +83,9 @@ class Section:
     #: Fields a matching passage is looked for in, in order: (column, label).
     passages: tuple = ()
     count: int = 0
-    partial: int = 0  # entries holding some of the words, after those holding all (部分匹配)
+    #: Entries holding some of the words, after those holding all (部分匹配): counted on the page where the
+    #: full matches end (None before it: a city's broad words would otherwise count tens of thousands).
+    partial: int | None = 0
     rows: list[dict] = field(default_factory=list)
 
 
@@ -161,12 +167,12 @@ async def search_page(datasette, request) -> dict:
     if error is None:
         for section in sections:
             await _fill(db, section, reading, filters, page, datasette)
-    found = sum(s.count + s.partial for s in sections)
+    found = sum(s.count + (s.partial or 0) for s in sections)
     searched = q if reading else ""
     return {"q": q, "filters": filters, "choices": choices, "error": error, "sections": sections,
             "page": page, "only": asked.only, "page_size": PAGE_SIZE,
             "heading": await _heading(db, searched, filters, choices),
-            "reading": reading, "total": sum(s.count for s in sections), "partial": sum(s.partial for s in sections),
+            "reading": reading, "total": sum(s.count for s in sections), "partial": sum(s.partial or 0 for s in sections),
             "entry": entries[0] if len(entries) == 1 else None, "typed_id": entries[0]["id"] if entries else None,
             "ways_on": await _ways_on(db, reading) if reading and not found and not error else [],
             "table_url": {s.name: _table_url(datasette, s.name, searched, filters) for s in sections},
@@ -239,19 +245,28 @@ def _page(text: str | None) -> int:
 UNITS_LISTED = 200
 
 
+#: Each served database's choices, read once: the database is served immutable.
+_CHOICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 async def _choices(db, unit: str) -> tuple[dict[str, list[dict]], bool]:
     """The values each choice-filter may take, with labels: lookups, areas and units (all of them,
     or at city scale only the one asked for, and True: the unit is typed, not chosen)."""
-    choices = {name: await query_rows(db, f"select id, label_zh, label_en from [{table}] order by rank")
-               for name, table in LOOKUP_OF.items()}
-    choices["area"] = await query_rows(db, "select id, name_zh as label_zh, name_en as label_en from area_summary "
-                                           "order by position, id")
-    units = "select id, name_zh as label_zh, name_en as label_en from units"
-    choices["unit"] = await query_rows(db, f"{units} order by id limit {UNITS_LISTED + 1}")
+    if db not in _CHOICES:
+        choices = {name: await query_rows(db, f"select id, label_zh, label_en from [{table}] order by rank")
+                   for name, table in LOOKUP_OF.items()}
+        choices["area"] = await query_rows(db, "select id, name_zh as label_zh, name_en as label_en "
+                                               "from area_summary order by position, id")
+        choices["unit"] = await query_rows(db, f"{_UNITS} order by id limit {UNITS_LISTED + 1}")
+        _CHOICES[db] = choices
+    choices = dict(_CHOICES[db])
     if len(choices["unit"]) <= UNITS_LISTED:
         return choices, False
-    choices["unit"] = await query_rows(db, f"{units} where id = :unit", unit=unit)
+    choices["unit"] = await query_rows(db, f"{_UNITS} where id = :unit", unit=unit)
     return choices, True
+
+
+_UNITS = "select id, name_zh as label_zh, name_en as label_en from units"
 
 
 def _check(filters: dict[str, str], choices: dict) -> str | None:
@@ -272,9 +287,10 @@ async def _fill(db, section: Section, reading: Reading | None, filters: dict[str
     params: dict = {name: int(value) if FILTERS[name].whole_number else value.upper() if name == "id" else value
                     for name, value in filters.items()}
     offset = (page - 1) * PAGE_SIZE
+    known = {level["id"]: level for level in await levels(datasette)}
     if reading:
         scope = ranking.Scope(section.table, section.alias, [FILTERS[name].conditions[section.name] for name in filters],
-                              params, _live(section, "f.rowid"), [level["id"] for level in await levels(datasette)])
+                              params, _live(section, "f.rowid"), list(known))
         ranked = await db.execute_fn(lambda conn: ranking.rank(conn, scope, reading, offset, PAGE_SIZE))
         section.count, section.partial = ranked.count, ranked.partial
         section.rows = await _rows(db, section, ranked.rowids)
@@ -288,6 +304,8 @@ async def _fill(db, section: Section, reading: Reading | None, filters: dict[str
                                                         {**params, "limit": PAGE_SIZE, "offset": offset})
     for row in section.rows:
         row["url"] = datasette.urls.row(DATABASE, section.table, row["key"])
+        if row.get("level") in known:  # its badge's words, looked up here rather than by the template
+            row["level_zh"], row["level_en"] = known[row["level"]]["label_zh"], known[row["level"]]["label_en"]
         row["title_marks"] = marks(row["title_zh"], reading.highlights() if reading else [])
         row["passage"] = passage(row, section.passages, reading) if reading else None
 
@@ -339,6 +357,11 @@ async def _ways_on(db, reading: Reading) -> list[str]:
         if len(found) == WAYS_ON:
             break
     return found
+
+
+def marked(pieces: list[tuple[str, bool]]) -> Markup:
+    """marks() as HTML, the searched words in <mark> (the template filter `marked`): every piece escaped."""
+    return Markup("".join(f"<mark>{escape(text)}</mark>" if hit else str(escape(text)) for text, hit in pieces))
 
 
 def marks(text: str, words: list[str]) -> list[tuple[str, bool]]:
