@@ -80,6 +80,9 @@ class Field:
     register: int | None = None  #: its width in the 登记表, where the 登记表 shows it (REGISTER_COLUMNS orders them)
     width: int = 14  #: its width in the field sheets, in characters
     headings: tuple[str, ...] = ()  #: how units' published registers head its column (besides zh)
+    #: words that name it inside a longer heading, the import reading a heading by the one it ends with
+    #: (风险点涉及的岗位 is a post): riskcatalog.excel.headings
+    words: tuple[str, ...] = ()
     history_zh: str | None = None  #: how the history names it, where that is not zh
     sheet_zh: str | None = None  #: how the field sheets head it, where that is not zh
     note: str = ""  #: more of the column's description on the site (English)
@@ -187,7 +190,7 @@ _WHERE = (Field("file", "所在文件", "YAML file", COMPUTED, required=True),
 
 
 #: The keeper's notes on a risk or measure (what a threshold rests on, what was assumed): never official text.
-NOTES = _text("notes", "备注", "Notes", PROSE, width=24,
+NOTES = _text("notes", "备注", "Notes", PROSE, width=24, headings=("附注", "说明"), words=("备注",),
               doc="备注: the keeper's notes (what a threshold rests on, what was assumed), never official text")
 
 
@@ -258,7 +261,7 @@ AREA = Record("area", "领域", "area", (
     KEY, OF_UNIT,
     Field("id", "领域标识", "Area id", ID, required=True, ref="slug", width=14, note="the YAML file name"),
     Field("position", "在登记中的顺序", "Order in the register", COMPUTED, required=True, of=int),
-    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, headings=("风险领域", "业务领域", "工作领域", "业务类别"),
+    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, headings=("风险领域", "业务领域", "工作领域", "业务类别", "重点领域", "类别领域", "业务范围"), words=("领域",),
           history_zh="名称"),
     _text("description", "领域说明", "Description", PROSE, width=40, history_zh="描述"),
     *_WHERE,
@@ -269,22 +272,27 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("id", "编号", "Risk id", ID, required=True, ref="risk_id", width=10, search="title",
           doc="Stable id, never reused (e.g. LAND-01)", note="stable and never reused"),
     Field("seq", "序号", "Number in the register's order", COMPUTED, required=True, of=int, register=6,
-          headings=("序", "编号")),
+          headings=("序", "编号", "排序"), words=("序号", "编号")),
     _in_area("领域", "Area"),
     _text("title", "风险点", "Risk", TITLE, required=True, width=28, search="title", register=24,
-          headings=("廉政风险点", "风险点名称", "主要风险点", "岗位风险点"), history_zh="名称"),
+          headings=("廉政风险点", "风险点名称", "主要风险点", "岗位风险点", "风险名称", "廉洁风险点", "风险事项", "廉政风险",
+                    "风险"), words=("风险点", "风险名称", "风险事项"), history_zh="名称"),
     _text("description", "风险描述", "Description", PROSE, width=40, search="body",
-          headings=("风险内容", "风险点描述"), history_zh="描述"),
+          headings=("风险内容", "风险点描述", "风险点内容", "风险情形", "风险点说明", "风险说明", "廉政风险内容"),
+          words=("描述", "内容", "情形"), history_zh="描述"),
     _text("post", "岗位", "Post", NAME, width=18, search="body", register=16,
-          headings=("风险岗位", "涉及岗位", "岗位名称", "职位")),
+          headings=("风险岗位", "涉及岗位", "岗位名称", "职位", "工作岗位", "重点岗位", "责任岗位", "岗位类别"),
+          words=("岗位", "职位")),
     _text("power", "职权事项", "Power exercised", NAME, width=20, search="body", register=18,
-          headings=("重要环节", "权力事项", "职责", "岗位职责", "主要职责", "工作职责", "业务环节", "关键环节")),
+          headings=("重要环节", "权力事项", "职责", "岗位职责", "主要职责", "工作职责", "业务环节", "关键环节", "权力名称",
+                    "权力运行环节", "工作事项", "职权名称", "主要工作", "工作内容", "业务事项", "职责任务", "职权内容",
+                    "权力运行流程", "工作流程"), words=("职权", "职责", "权力", "环节", "事项")),
     Field("category", "风险类别", "Category", CHOICE, vocabulary=vocab.CATEGORIES, width=12,
-          headings=("风险类型", "类别", "风险分类"),
+          headings=("风险类型", "类别", "风险分类", "类型"), words=("类别", "类型", "分类"),
           doc="风险类别: ethics 思想道德, duties 岗位职责, rules 制度机制, process 业务流程, external 外部环境"),
     Field("manifestations", "表现形式", "Manifestations", ITEMS, maximum=ITEM, width=40, search="body", register=40,
           headings=("廉政风险主要内容及表现形式", "廉政风险点表现形式", "主要内容及表现形式", "风险表现形式",
-                    "风险点表现形式", "主要表现形式", "具体表现", "主要表现"),
+                    "风险点表现形式", "主要表现形式", "具体表现", "主要表现", "表现", "风险表现"), words=("表现",),
           doc="表现形式: how the risk shows up in practice", note="JSON list"),
     Field("likelihood", "可能性", "Likelihood", INTEGER, minimum=1, maximum=5, width=8,
           doc="Likelihood 可能性 1–5; give it with impact, or neither", note="1–5"),
@@ -292,26 +300,31 @@ RISK = Record("risk", "风险点", "risk point", (
           doc="Impact 影响 1–5; give it with likelihood, or neither", note="1–5"),
     Field("score", "分值", "Likelihood × impact", COMPUTED, of=int),
     Field("level", "风险等级", "Level", CHOICE, required=True, vocabulary=vocab.LEVELS, width=8, register=8,
-          headings=("等级", "风险级别", "级别", "风险程度"),
+          headings=("等级", "风险级别", "级别", "风险程度", "风险评级", "风险等次"),
+          words=("等级", "级别", "程度", "评级", "等次", "级次"),
           doc="风险等级; where likelihood and impact are given, must agree with register.yml levels for "
               "likelihood × impact", note="agrees with the register's matrix"),
     _text("responsible_post", "直接责任人", "Directly responsible post", NAME, width=16, search="body", register=14,
-          headings=("部门负责人", "责任人", "科室负责人", "具体责任人", "直接责任部门")),
+          headings=("部门负责人", "责任人", "科室负责人", "具体责任人", "直接责任部门", "部门责任人", "责任部门", "责任单位",
+                    "主体责任", "第一责任人"), words=("责任人", "责任部门", "责任单位", "负责人", "主体责任")),
     _text("responsible_leader", "责任领导", "Responsible leader", NAME, width=16, search="body", register=14,
-          headings=("分管领导", "领导责任人", "分管责任领导")),
+          headings=("分管领导", "领导责任人", "分管责任领导", "领导责任", "分管责任"), words=("领导", "分管")),
     _text("supervisor", "监督主体", "Supervising body", NAME, width=18, search="body", register=16,
-          headings=("监督责任人", "监督部门", "监督人", "监督责任部门")),
+          headings=("监督责任人", "监督部门", "监督人", "监督责任部门", "监督责任", "监督单位", "监督检查"),
+          words=("监督",)),
     NOTES,
     Field("sources", "依据", "Regulations", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS, column="source_ids",
-          width=22, register=28, headings=("法规依据", "制度依据", "政策依据", "依据文件", "相关依据", "法律法规依据"),
+          width=22, register=28, headings=("法规依据", "制度依据", "政策依据", "依据文件", "相关依据", "法律法规依据",
+                                           "设定依据", "法律依据"), words=("依据", "法规", "法律"),
           doc="Regulations the risk rests on (ids in sources.yml)", note="source ids, JSON list"),
     Field("measures", "防控措施", "Measures", IDS, required=True, ref="measure_id", minimum=1, maximum=MAX_ITEMS,
           column="measure_ids", width=12, register=44,
           headings=("防控要点及防控措施", "防控要点", "风险防控措施", "廉政风险防控措施", "主要防控措施", "防范措施",
-                    "防控措施及要求"),
+                    "防控措施及要求", "防控办法", "预防措施", "防控手段", "措施", "防控方法", "防范方法"),
+          words=("措施", "防控要点", "防控办法", "防控方法", "防控手段", "防范"),
           doc="防控措施: measure ids, any area", note="measure ids, JSON list (facet with _facet_array)"),
     Field("reviewed", "最近评估日期", "Date last reviewed", DATE, required=True, width=12,
-          headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"),
+          headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"), words=("日期",),
           doc='Date last reviewed, quoted: "2019-01-15"'),
     Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True,
           note="reviewed + the level's interval"),

@@ -18,7 +18,8 @@ LAYERS = {
     "schedule": {"schedule"},
     "build": {"build"},
     "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published",
-              "excel.importer", "excel.commands"},
+              "excel.importer", "excel.commands", "excel.opening", "excel.xlsx", "excel.xls", "excel.word",
+              "excel.csvtext", "excel.headings", "excel.levels", "excel.naming", "excel.report"},
 }
 #: What the site may read besides itself: the foundation and the workbook writer.
 SITE_READS = LAYERS["foundation"] | {"excel", "excel.layout", "excel.export"}
