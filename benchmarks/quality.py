@@ -6,6 +6,7 @@ A query is answered when one of the entries it expects is among the first three 
 (risks, measures or regulations, as the page lists them; an id opens its entry: rank 1); its
 reciprocal rank is 1 / the best such position on the first page (0 if none is there). The judged
 set is written from the catalogue, independently of the search code: never edit it to suit a ranking.
+`--compare` measures the other ways of reading a query (VARIANTS) on the same database.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import yaml
 from datasette.app import Datasette
 
-from riskcatalog import build as builder
+from riskcatalog import build as builder, search, thesaurus
 from riskcatalog.site.serve import METADATA, SETTINGS
 
 from . import ROOT
@@ -95,12 +96,72 @@ def measure(db_path: Path | None = None, path: Path = JUDGEMENTS) -> dict:
         return summary(asyncio.run(judge_all(db_path, judgements(path))))
 
 
+def _as_one_phrase(monkeypatch) -> None:
+    monkeypatch(search, "segment", lambda run: [run])
+    monkeypatch(search, "_parts", lambda word: [])
+
+
+def _as_pairs(monkeypatch) -> None:
+    monkeypatch(search, "segment", lambda run: search.pairs(run) if len(run) > 1 else [run])
+    monkeypatch(search, "_parts", lambda word: [])
+    monkeypatch(search, "MAX_WORDS", 40)
+
+
+def _jieba_alone(monkeypatch) -> None:
+    import rjieba
+
+    plain = rjieba.Jieba()
+    monkeypatch(search, "segment", lambda run: plain.cut(run, False))
+
+
+def _no_thesaurus(monkeypatch) -> None:
+    empty = thesaurus.Thesaurus()
+    monkeypatch(thesaurus, "shipped", lambda: empty)
+
+
+#: Other ways of reading a query, on the same index, tiers and pages, for `--compare`: what the
+#: choice of word segmentation with the thesaurus is measured against.
+VARIANTS = {
+    "each Chinese run one phrase (no segmentation)": _as_one_phrase,
+    "n-grams: the query's character pairs as words, most and rarest held first": _as_pairs,
+    "jieba's dictionary alone (no thesaurus terms kept whole, no rules for lone characters)": _jieba_alone,
+    "segmentation without the thesaurus": _no_thesaurus,
+}
+
+
+def compare(db_path: Path) -> dict[str, dict]:
+    """The judged set's figures for the search as it is and for each of VARIANTS."""
+    results = {"as built: jieba with the thesaurus's terms": summary(asyncio.run(judge_all(db_path, judgements())))}
+    for name, change in VARIANTS.items():
+        saved: list[tuple[object, str, object]] = []
+
+        def monkeypatch(owner, attribute, value):
+            saved.append((owner, attribute, getattr(owner, attribute)))
+            setattr(owner, attribute, value)
+
+        change(monkeypatch)
+        try:
+            results[name] = summary(asyncio.run(judge_all(db_path, judgements())))
+        finally:
+            for owner, attribute, value in reversed(saved):
+                setattr(owner, attribute, value)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__.splitlines()[0])
     parser.add_argument("db", nargs="?", type=Path, help="a database built from catalog/ (default: build one)")
+    parser.add_argument("--compare", action="store_true", help="also measure the other ways of reading a query")
     options = parser.parse_args(argv)
-    figures = measure(options.db)
-    print(json.dumps(figures, ensure_ascii=False, indent=1))
+    if not options.compare:
+        print(json.dumps(measure(options.db), ensure_ascii=False, indent=1))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = options.db or Path(tmp) / "catalog.db"
+        if options.db is None:
+            builder.build([ROOT / "catalog"], db_path, history=False)
+        for name, figures in compare(db_path).items():
+            print(f"{figures['recall_at_3']:6.1%}  MRR {figures['mrr']:.3f}  {name}")
     return 0
 
 
