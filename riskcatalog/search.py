@@ -333,8 +333,3 @@ def fts_query(query: str) -> str:
     """A user's search as an FTS5 query over index_text: every word must match, in any of its forms.
     Datasette's table search (?_search=) uses it through escape_fts."""
     return in_columns(READ_COLUMNS, all_words(read(query)))
-
-
-def query_words(query: str) -> list[str]:
-    """Every text a result of this search may show highlighted (Simplified), longest first."""
-    return read(query).highlights()
