@@ -14,7 +14,7 @@ PACKAGE = PROJECT_ROOT / "riskcatalog"
 LAYERS = {
     "foundation": {"fields", "tables", "vocab", "search", "thesaurus", "yamlload", "errors", "files", "git"},
     "load": {"validate", "catalog"},
-    "stages": {"compile", "history", "diff", "pieces", "db", "excel.layout", "excel.export"},
+    "stages": {"compile", "history", "diff", "pieces", "words", "db", "excel.layout", "excel.export"},
     "schedule": {"schedule"},
     "build": {"build"},
     "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published",
