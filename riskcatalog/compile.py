@@ -18,7 +18,7 @@ from . import fields
 from .catalog import REGISTER_FILE, Register, display_name, load_register, stored_folder
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
-from .tables import SEARCHED, as_row
+from .tables import RANKED_BY, SEARCHED, as_row
 from .yamlload import parse_date
 
 
@@ -33,7 +33,7 @@ class Compiled:
     unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
     #: (table, key, what it names, where its id is written) of each source and area: see _slug_keys.
     keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
-    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
+    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search index columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
     #: The Chinese title of each entry by (kind, id), and the unit's name as ("register", "register"):
     #: how the history's changes name the entries they touch (riskcatalog.history.table_rows).
@@ -136,13 +136,16 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
         "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
                             for m in register.measures() for s in m.get("sources", [])],
     }
+    folder = records["units"][0]["folder"]  # resolved once: a path's resolution is many system calls
     for record in (r for table_records in records.values() for r in table_records if "file" in r):
-        record["file"] = f"{stored_folder(register.folder)}/{Path(record['file']).name}"
+        record["file"] = f"{folder}/{record['file'].rpartition('/')[2]}"
     rows = {table: [as_row(table, row) for row in table_records] for table, table_records in records.items()}
     also = found_by(register)
     for table, columns in SEARCHED.items():
-        rows[f"{table}_search"] = [tuple(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
-                                         for fields in columns.values()) for row in records[table]]
+        ranked = RANKED_BY.get(table)
+        rows[f"{table}_search"] = [(*(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
+                                      for fields in columns.values()), *([row[ranked]] if ranked else []))
+                                   for row in records[table]]
     return rows
 
 

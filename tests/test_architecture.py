@@ -12,7 +12,7 @@ PACKAGE = PROJECT_ROOT / "riskcatalog"
 
 #: The build's layers, lowest first: docs/architecture.md's table.
 LAYERS = {
-    "foundation": {"fields", "tables", "vocab", "search", "yamlload", "errors", "files", "git"},
+    "foundation": {"fields", "tables", "vocab", "search", "thesaurus", "yamlload", "errors", "files", "git"},
     "load": {"validate", "catalog"},
     "stages": {"compile", "history", "diff", "pieces", "words", "db", "excel.layout", "excel.export"},
     "schedule": {"schedule"},

@@ -20,13 +20,20 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     assert 500 < int(builds[0][1]) < int(builds[1][1].replace(",", ""))
     assert "Row counts of build and floor differ" not in text  # the floor wrote the same rows
     pages = re.findall(r"^\| `(/[^`]*)` \| ([\d,]+) \| (\d+) \|", text, re.M)
-    largest, readers = [path for path, _, _ in pages[:7]], [path for path, _, _ in pages[7:]]
-    assert largest[:4] == ["/", "/catalog/risks", "/search?q=%E6%8A%A5%E9%94%80", "/search?likelihood=4&impact=4"]
+    largest, readers = [path for path, _, _ in pages[:9]], [path for path, _, _ in pages[9:]]
+    assert largest[:5] == ["/", "/catalog/risks", "/search?q=%E6%8A%A5%E9%94%80", "/search?likelihood=4&impact=4",
+                           "/search?q=%E4%BD%8E%E4%BF%9D%E5%AE%A1%E6%A0%B8"]  # a word, a list, a phrase
     assert largest[-1] == readers[-1] == bench.TRIVIAL
     assert {"/catalog/full_register", "/catalog/due_for_review"} <= set(readers)
     assert [p.split("/")[2] for p in readers[1:5]] == ["areas", "risks", "measures", "sources"]
     assert all(int(count.replace(",", "")) > 0 and errors == "0" for _, count, errors in pages)
-    assert "Targets at 2 units:" in text and "peak memory under 1024 MiB" in text
+    assert "- build of 2 registers within 1.5× the floor: " in text and "peak memory under 1024 MiB" in text
+    assert re.search(r"^- database of 2 registers within 2 GB: 0\.\d\d GB", text, re.M)
+    assert re.search(r"^\| `risks` \| [\d.]+ \| \d+% \|$", text, re.M)  # what the database holds
+    # Search quality over the judged set, overall and by kind, against its target.
+    assert re.search(r"^\| all \| \d{2,} \| [\d.]+% \| \d\.\d{3} \|$", text, re.M)
+    assert re.search(r"^\| phrase \| \d+ \| [\d.]+% \|", text, re.M)
+    assert re.search(r"^Target: recall@3 at least 95%: [\d.]+% — (met|MISSED)$", text, re.M)
     assert "Targets (each page's p95 under 50 ms):" in text
     excel = re.findall(r"^\| (export|import) \| ([^|]+) \| [\d.]+ \| \d+ \|$", text, re.M)
     assert excel == [("export", "1 register (51 risks), one workbook"), ("export", "2 registers, one workbook"),

@@ -17,6 +17,7 @@ from datasette import NotFound, Response, hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
 from .. import fields
+from .. import search as search_text
 from ..search import fts_query
 from . import cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, search, wording
 from .catalogue import catalogue_database, log_recognition, recognised
@@ -38,17 +39,23 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def prepare_jinja2_environment(env):
-    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None";
-    the catalogue's pages declare their language (page_lang)."""
+    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None"; the
+    catalogue's pages declare their language (page_lang) and read the field registry's names (F); text with
+    the searched words highlighted is written by a filter (a search page marks a hundred titles and
+    passages: a macro per piece is most of its time)."""
     env.finalize = lambda value: "" if value is None else value
     env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
+    env.filters["marked"] = search.marked
     datasette_adapter.set_page_language(env)
 
 
 @hookimpl
 def startup(datasette):
-    """Say in the log which databases are served without the catalogue's pages, and why."""
+    """Say in the log which databases are served without the catalogue's pages, and why; read the thesaurus
+    and the word dictionary as the server starts, not at a reader's first search: a bad thesaurus stops the
+    server with its file and line (riskcatalog.thesaurus)."""
     log_recognition(datasette)
+    search_text.warm_up()
 
 
 @hookimpl
@@ -78,19 +85,13 @@ async def _home(datasette, request):
 
 
 async def _search(datasette, request):
-    """The search page (or a list page); an id typed as the search goes straight to its entry."""
-    typed = search.typed_id(request.args.get("q", ""))
-    if typed and not request.url_vars.get("format"):
-        for kind in ("risks", "measures"):
-            keys = await search.entry_by_id(datasette, kind, typed)
-            if len(keys) == 1:
-                return Response.redirect(datasette.urls.row(catalogue_database(datasette).name, kind, keys[0]))
-            if keys:
-                return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+    """The search page (or a list page); an id typed as the search opens its entry (search.json names it)."""
     context = await search.search_page(datasette, request)
     status = 400 if context["error"] else 200
     if request.url_vars.get("format"):
         return Response.json(search.as_json(context), status=status)
+    if context["entry"]:
+        return Response.redirect(context["entry"]["url"])
     html = await datasette.render_template("search.html", context, request=request, view_name="search")
     return Response.html(html, status=status)
 
