@@ -343,7 +343,7 @@ class _Reader:
 def _change_rows(unit: str, commit: Commit, section: str, item: dict, changed: list[FieldChange]) -> list[dict]:
     """The rows of one entry's change: a row for its adding, withdrawal or removal, and one per changed field."""
     kind, file = item["kind"], item["file"]
-    area = f"{unit}-{PurePosixPath(file).stem}" if kind in ("risk", "measure", "area") else None
+    area = f"{unit}-{PurePosixPath(file).stem}" if kind in ("risk", "measure", "area", "power") else None
     base = {"unit": unit, "commit_key": f"{unit}-{commit.sha}", "date": commit.utc, "day": commit.date[:10],
             "kind": kind, "entry": unit if kind == "register" else f"{unit}-{item['id']}", "entry_id": item["id"],
             "title": item["title"], "area": area, "file": file}
@@ -372,8 +372,9 @@ def shown(kind: str, key: str, value) -> str | None:
     labels = found.vocabulary if found is not None else None
     if labels and isinstance(value, str) and value in labels:
         return labels[value][0]
-    if isinstance(value, list):
-        return "；".join(str(v.get("zh", _stored(v))) if isinstance(v, dict) else str(v) for v in value)
+    if isinstance(value, list):  # 表现形式 by their Chinese, a power's steps by their titles
+        return "；".join(str(v.get("zh") or v.get("title_zh") or _stored(v)) if isinstance(v, dict) else str(v)
+                        for v in value)
     return _stored(value)
 
 

@@ -17,7 +17,7 @@ LAYERS = {
     "stages": {"compile", "history", "diff", "pieces", "db", "excel.layout", "excel.export"},
     "schedule": {"schedule"},
     "build": {"build"},
-    "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published",
+    "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published", "excel.placement",
               "excel.importer", "excel.commands"},
 }
 #: What the site may read besides itself: the foundation and the workbook writer.

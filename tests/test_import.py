@@ -230,10 +230,10 @@ BAD = [
                                                            [None, None, "联系电话", *[""] * 6])], BUREAU_MERGES,
      ["book.xlsx!Sheet1!J3: unknown column '备注' — rename its heading to one the importer knows (序号、领域、单位、"
       "风险点、风险描述、岗位、职权事项、风险类别、表现形式、风险等级、直接责任人、责任领导、监督主体、依据、防控措施、"
-      "最近评估日期) or leave it out with --skip-column 备注",
+      "最近评估日期、流程环节) or leave it out with --skip-column 备注",
       "book.xlsx!Sheet1!K3: unknown column '联系电话' — rename its heading to one the importer knows (序号、领域、单位、"
       "风险点、风险描述、岗位、职权事项、风险类别、表现形式、风险等级、直接责任人、责任领导、监督主体、依据、防控措施、"
-      "最近评估日期) or leave it out with --skip-column 联系电话"]),
+      "最近评估日期、流程环节) or leave it out with --skip-column 联系电话"]),
     ("no-heading", [["这是一份说明"], ["没有登记表"]], (),
      ["book.xlsx: no sheet has a register's heading row (风险点、风险等级、防控措施 …) in its first 15 rows — "
       "put the column headings in one row above the risks"]),

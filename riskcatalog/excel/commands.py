@@ -85,6 +85,8 @@ def run_import(workbook: Path, out: Path, unit: str | None, unit_name: str | Non
     except OSError as exc:
         return _failed(f"error: {exc}; nothing written")
     print(f"{display_name(out, '')}: {summary}: imported from {workbook.name}")
+    for note in imported.notes:
+        print(f"  {note}")
     return 0
 
 

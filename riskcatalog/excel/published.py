@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
 from .. import fields, vocab
-from . import layout
+from . import layout, placement
 from .reading import Grid, Imported, Problem, read_grid, register_record
 
 #: Rows searched for the heading below the title rows.
@@ -283,6 +283,7 @@ def from_layout(layout_: Layout, rows: list[Row], unit_id: str, unit_name: str |
         area["risks"].append(risk)
     imported.areas = list(areas.values())
     imported.sources = list(sources.values())
+    imported.notes += placement.place(imported)
     imported.columns = {(grid.sheet, name): column for name, column in columns.items()}
     imported.register = register_record(unit_id, unit_name or grid.sheet, imported, ["zh"],
                                          f"由工作簿 {grid.book}（工作表 {grid.sheet}）导入。")
@@ -306,6 +307,8 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
             problems.append(Problem(at("category"), f"风险类别 {values['category']!r} is not one of "
                                     f"{'、'.join(zh for zh, _ in vocab.CATEGORIES.values())} — "
                                     "use one of these, or leave the cell empty"))
+    if values.get("steps"):  # titles, until placement declares the steps (riskcatalog.excel.placement)
+        risk["steps"] = split_items(values["steps"])
     manifestations = split_items(values.get("manifestations", ""))
     if manifestations:
         risk["manifestations"] = [{"zh": text} for text in manifestations]
@@ -359,6 +362,7 @@ def from_first_register_sheet(workbook: Workbook, book: str, unit_id: str, unit_
         if found is None:
             continue
         problems.extend(sheet_problems)
+        notes = _steps_without_powers(found)
         rows = read_rows(found, problems)
         title_name, title_date = title_facts(grid, found.first)
         date = reviewed or title_date or _saved_date(workbook)
@@ -371,10 +375,24 @@ def from_first_register_sheet(workbook: Workbook, book: str, unit_id: str, unit_
         if name is None:
             problems.append(Problem(grid.where(1, 1), "no unit name in the title rows — write it there "
                                                       "(e.g. 易家街道廉政风险点登记表) or give --unit-name NAME"))
-        return from_layout(found, rows, unit_id, name, date, problems)
+        imported = from_layout(found, rows, unit_id, name, date, problems)
+        imported.notes[:0] = notes
+        return imported
     problems.append(Problem(book, f"no sheet has a register's heading row ({'、'.join(NEEDED.values())} …) in its "
                                   f"first {HEADING_SEARCH} rows — put the column headings in one row above the risks"))
     return None
+
+
+def _steps_without_powers(found: Layout) -> list[str]:
+    """A sheet with a 流程环节 (重要环节 …) column but no 职权事项 column names its business by that column: read
+    it as the power each risk arises in (职权事项), as registers without powers use it, and say so."""
+    if "steps" not in found.columns or "power" in found.columns:
+        return []
+    column = found.columns.pop("steps")
+    found.columns["power"] = column
+    heading = found.grid.get(found.first, column) or found.grid.get(found.last, column)
+    return [f"「{heading}」列没有「职权事项」列相配，读作职权事项（不画流程图）· read as the power each risk arises in, "
+            "since the sheet has no 职权事项 column (no flowcharts)"]
 
 
 def _saved_date(workbook: Workbook) -> str | None:

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..catalog import REGISTER_FILE, SOURCES_FILE
+from ..catalog import POSTS_FILE, REGISTER_FILE, SOURCES_FILE
 
 #: Limits on what is opened at all: a register of thousands of risks is a few MB.
 MAX_BYTES = 20 * 1024 * 1024
@@ -171,8 +171,11 @@ class Imported:
     """A register read from a workbook: its files' data, and the cell each entry and field came from."""
 
     register: dict
-    areas: list[dict]  # {"area": …, "risks": […], "measures": […]} per area file
+    areas: list[dict]  # {"area": …, "powers": […] (where it has any), "risks": […], "measures": […]} per area file
     sources: list[dict]
+    posts: list[dict] = field(default_factory=list)
+    #: What the importer read and how, where that is not plain from the sheet (printed with the summary).
+    notes: list[str] = field(default_factory=list)
     #: (file, list, index) -> (grid, row) of the entry; (sheet, field) -> column.
     rows: dict[tuple[str, str, int], tuple[Grid, int]] = field(default_factory=dict)
     columns: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -182,6 +185,8 @@ class Imported:
         files = {REGISTER_FILE: self.register}
         if self.sources:
             files[SOURCES_FILE] = {"sources": self.sources}
+        if self.posts:
+            files[POSTS_FILE] = {"posts": self.posts}
         files.update({f"{a['area']['id']}.yml": a for a in self.areas})
         return files
 
