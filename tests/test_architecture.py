@@ -18,8 +18,10 @@ LAYERS = {
                "documents.data", "documents.flowchart", "documents.picture", "documents.word"},
     "schedule": {"schedule"},
     "build": {"build"},
-    "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published", "excel.placement",
-              "excel.importer", "excel.commands", "documents.commands"},
+    "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published",
+              "excel.importer", "excel.commands", "excel.opening", "excel.xlsx", "excel.xls", "excel.word",
+              "excel.csvtext", "excel.headings", "excel.levels", "excel.naming", "excel.report", "excel.placement",
+              "documents.commands"},
 }
 #: What the site may read besides itself: the foundation and the workbook writer.
 SITE_READS = LAYERS["foundation"] | {"excel", "excel.layout", "excel.export", "documents", "documents.data",

@@ -365,13 +365,15 @@ STREET_STEPS = [
 
 def test_a_register_with_powers_and_steps_in_its_columns_imports_its_flowcharts(tmp_path, capsys):
     """职权事项 and 流程环节 give powers (two steps or more), steps in the order first named, the posts from 岗位 with
-    their leaders; a power named with one step gets no flowchart, and the importer says so."""
+    their leaders; a power named with one step gets no flowchart, and the import report says so."""
     workbook = make_workbook(tmp_path / "gutian.xlsx", STREET_STEPS, ("A1:H1",))
     assert run_import(workbook, tmp_path / "gutian") == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[1:] == ["  1 项职权事项只有一个流程环节，不画流程图：「经费报销」 · 1 powers named with one step only: no "
-                       "flowchart (name their other steps in the 流程环节 cells of their risks)",
-                       "  职权 1 项、岗位 1 个取自「职权事项」「流程环节」「岗位」列 · 1 powers and 1 posts from those columns"]
+    report = (tmp_path / "gutian" / "导入说明.md").read_text(encoding="utf-8")
+    assert ("## 职权和流程环节 · Powers and steps\n\n"
+            "- 1 项职权事项只有一个流程环节，不画流程图：「经费报销」 · 1 powers named with one step only: no flowchart "
+            "(name their other steps in the 流程环节 cells of their risks)\n"
+            "- 职权 1 项、岗位 1 个取自「职权事项」「流程环节」「岗位」列 · 1 powers and 1 posts from those columns\n") in report
+    assert "| D2 | 流程环节 | 流程环节 `steps` |" in report
     area = yaml.safe_load((tmp_path / "gutian" / "area-1.yml").read_text(encoding="utf-8"))
     assert area["powers"] == [{"id": "A1-P01", "title_zh": "低保审核", "posts": ["post-1"], "steps": [
         {"id": "step-1", "title_zh": "入户调查"}, {"id": "step-2", "title_zh": "民主评议"},
@@ -383,14 +385,14 @@ def test_a_register_with_powers_and_steps_in_its_columns_imports_its_flowcharts(
     assert len(list(load_register(tmp_path / "gutian").powers())) == 1
 
 
-def test_a_steps_column_without_a_power_column_is_read_as_the_power(tmp_path, capsys):
-    """重要环节 alone (the Longyan layout) names the business each risk is in: read as 职权事项, as before, and said."""
+def test_steps_without_a_power_column_are_said_and_left_unplaced(tmp_path, capsys):
+    """流程环节 without 职权事项: the risks import, on no flowchart, and the report says which."""
     rows_ = [row[:2] + row[3:] for row in STREET_STEPS]
-    rows_[1][2] = "重要环节"
     workbook = make_workbook(tmp_path / "gutian.xlsx", rows_, ("A1:G1",))
     assert run_import(workbook, tmp_path / "gutian") == 0
-    assert capsys.readouterr().out.splitlines()[1] == (
-        "  「重要环节」列没有「职权事项」列相配，读作职权事项（不画流程图）· read as the power each risk arises in, since "
-        "the sheet has no 职权事项 column (no flowcharts)")
+    report = (tmp_path / "gutian" / "导入说明.md").read_text(encoding="utf-8")
+    assert ("- 3 个风险点有流程环节而无职权事项，未放入流程图：A1-01、A1-02、A1-03 · 3 risks name a step but no power "
+            "(职权事项): not placed on a flowchart") in report
     area = yaml.safe_load((tmp_path / "gutian" / "area-1.yml").read_text(encoding="utf-8"))
-    assert "powers" not in area and area["risks"][0]["power_zh"] == "入户调查\n民主评议"
+    assert "powers" not in area and "steps" not in area["risks"][0]
+    assert not (tmp_path / "gutian" / "posts.yml").exists()

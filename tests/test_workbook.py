@@ -185,9 +185,13 @@ def _without_comments(path: Path) -> str:
 def test_round_trip_gives_back_the_register(exported, tmp_path, capsys):
     """Exported and imported again: the same files but for their comments, which a workbook cannot carry."""
     assert main(["import", str(exported), "--out", str(tmp_path / "yijia")]) == 0
-    assert capsys.readouterr().out == f"{tmp_path / 'yijia'}: 8 areas, 51 risks, 78 measures: imported from {exported.name}\n"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{tmp_path / 'yijia'}: 8 areas, 51 risks, 78 measures: imported from {exported.name}; the readings above are "
+        f"in {tmp_path / 'yijia' / '导入说明.md'}")
     shipped = sorted(p.name for p in CATALOG.glob("*.yml"))
-    assert sorted(p.name for p in (tmp_path / "yijia").iterdir()) == shipped
+    assert sorted(p.name for p in (tmp_path / "yijia").iterdir()) == sorted([*shipped, "导入说明.md"])
+    assert ("- 本项目导出的工作簿：按字段工作表原样读取，登记表工作表不读 · a workbook this project exported: read exactly from "
+            "its field sheets, the 登记表 sheet left aside") in (tmp_path / "yijia" / "导入说明.md").read_text(encoding="utf-8")
     for name in shipped:
         assert (tmp_path / "yijia" / name).read_text(encoding="utf-8") == _without_comments(CATALOG / name), name
 
@@ -229,10 +233,12 @@ def test_the_register_sheet_alone_imports_as_a_units_own_register(exported, tmp_
         del workbook[name]
     workbook.save(tmp_path / "登记表.xlsx")
     assert main(["import", str(tmp_path / "登记表.xlsx"), "--out", str(tmp_path / "yijia")]) == 0
-    said = capsys.readouterr().out.splitlines()
-    assert said[0] == f"{tmp_path / 'yijia'}: 8 areas, 51 risks, 78 measures: imported from 登记表.xlsx"
+    said = capsys.readouterr().out
+    assert said.splitlines()[-1] == (
+        f"{tmp_path / 'yijia'}: 8 areas, 51 risks, 78 measures: imported from 登记表.xlsx; the readings above are in "
+        f"{tmp_path / 'yijia' / '导入说明.md'}")
     # 职权事项 and 流程环节 give powers where a 职权事项 names two steps or more (tests/test_powers.py)
-    assert said[-1] == "  职权 43 项、岗位 43 个取自「职权事项」「流程环节」「岗位」列 · 43 powers and 43 posts from those columns"
+    assert "- 职权 43 项、岗位 43 个取自「职权事项」「流程环节」「岗位」列 · 43 powers and 43 posts from those columns" in said
     builder.build([tmp_path / "yijia"], tmp_path / "again.db")
     with sqlite3.connect(tmp_path / "again.db") as conn:
         assert conn.execute("select name_zh from units").fetchone() == ("武汉市硚口区易家街道",)

@@ -21,13 +21,14 @@ def place(imported: Imported) -> list[str]:
     read; it gets the step ids, or loses them when its power cannot be drawn); the notes to print."""
     notes: list[str] = []
     single: list[str] = []  # the powers named with one step only
+    unplaced: list[str] = []  # risks with a step but no power
     posts: dict[str, dict] = {}  # 岗位 text -> post
     for number, area in enumerate(imported.areas, 1):
         powers: dict[str, dict] = {}  # 职权事项 text -> power
         for risk in area["risks"]:
             titles = risk.pop("steps", [])
             if titles and not risk.get("power_zh"):
-                notes.append(f"{risk['id']}：有流程环节而无职权事项，未放入流程图 · has a step but no power: not placed")
+                unplaced.append(risk["id"])
                 continue
             if not titles:
                 continue
@@ -43,9 +44,11 @@ def place(imported: Imported) -> list[str]:
         area_powers = [power for power in powers.values() if _drawable(power, single)]
         if area_powers:
             area["powers"] = [_declared(power) for power in area_powers]
+    if unplaced:
+        notes.append(f"{len(unplaced)} 个风险点有流程环节而无职权事项，未放入流程图：{_some(unplaced)} · {len(unplaced)} "
+                     "risks name a step but no power (职权事项): not placed on a flowchart")
     if single:
-        shown = "、".join(f"「{title}」" for title in single[:3]) + ("等" if len(single) > 3 else "")
-        notes.append(f"{len(single)} 项职权事项只有一个流程环节，不画流程图：{shown} · {len(single)} powers named with "
+        notes.append(f"{len(single)} 项职权事项只有一个流程环节，不画流程图：{_some(single, '「」')} · {len(single)} powers named with "
                      "one step only: no flowchart (name their other steps in the 流程环节 cells of their risks)")
     imported.posts = [post for post in posts.values()
                       if any(post["id"] in power.get("posts", []) for area in imported.areas
@@ -55,6 +58,12 @@ def place(imported: Imported) -> list[str]:
         notes.append(f"职权 {placed} 项、岗位 {len(imported.posts)} 个取自「职权事项」「流程环节」「岗位」列 · "
                      f"{placed} powers and {len(imported.posts)} posts from those columns")
     return notes
+
+
+def _some(names: list[str], marks: str = "") -> str:
+    """The first three names, and 等 for the rest: 「经费报销」、「工程发包」等."""
+    quote = (lambda name: f"{marks[0]}{name}{marks[1]}") if marks else str  # noqa: E731
+    return "、".join(map(quote, names[:3])) + ("等" if len(names) > 3 else "")
 
 
 def _add(items: list, item) -> None:
