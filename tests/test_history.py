@@ -21,6 +21,7 @@ from riskcatalog import build as builder
 from riskcatalog import diff, fields, history
 from riskcatalog.cli import main
 from riskcatalog.diff import compare, entries, entry_changes
+from riskcatalog.site import catalogue
 
 from .conftest import MINI, PROJECT_ROOT, make_datasette
 
@@ -296,8 +297,7 @@ QUERY_PARAMS = {"changes_since": {"since": "2024-06-01", "until": "2024-12-31"},
 @pytest.mark.parametrize("name", QUERY_PARAMS)
 async def test_history_queries_return_rows(built, name):
     """Each history query has a title and description and returns rows as HTML, JSON and CSV."""
-    query = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))[
-        "databases"]["catalog"]["queries"][name]
+    query = catalogue.metadata()["queries"][name]
     assert query["title"] and query["description"]
     client = make_datasette(built).client
     params = QUERY_PARAMS[name]

@@ -23,9 +23,9 @@ import time
 from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import Response
-from datasette.utils import sqlite_timelimit
 
-DATABASE = "catalog"
+from .catalogue import catalogue_database
+from .datasette_adapter import renderer_refusal, sqlite_timelimit, table_metadata
 #: Rows a download may hold; README documents it. A district's register (150 units) has under 8,000 risks.
 MAX_ROWS = 20_000
 #: Seconds a download may take, its queries included.
@@ -95,7 +95,7 @@ async def _download(datasette, request, database, table, query_name, sql, view_n
             selected = await _all_table_rows(datasette, request, limits)
         elif view_name != "row" and sql:
             selected = await _all_query_rows(datasette, database, sql, data["query"].get("params") or {}, limits)
-        headings = _headings(datasette, database, table, selected[0])
+        headings = await _headings(datasette, database, table, selected[0])
         return await asyncio.get_running_loop().run_in_executor(None, write, headings, *selected)
 
     try:
@@ -169,9 +169,9 @@ class _Limits:
         return rows
 
 
-def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
-    """Each column's Chinese name from metadata.yml (its description's Chinese words), else ""."""
-    described = (datasette.metadata("columns", database=database, table=table) or {}) if table else {}
+async def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
+    """Each column's Chinese name from its description (catalogue.yml: its Chinese words), else ""."""
+    described = (await table_metadata(datasette, database, table)).get("columns") or {}
     return [_chinese_words(str(described.get(column, ""))) for column in columns]
 
 
@@ -245,7 +245,7 @@ async def register_workbook(datasette, request):
     paper = request.args.get("paper", "A4").upper()
     if paper not in export.PAPER:
         return Response.text("paper must be A4 or A3 — 纸张只能是 A4 或 A3\n", status=400)
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     count = (await db.execute(
         "select count(*) from risks where status = 'active'" + (" and unit in (select value from json_each(?))"
                                                                  if units else ""),
@@ -299,9 +299,8 @@ async def _limited(start):
 BUSY = "too many downloads are being prepared — try again in a minute\n正在生成的下载过多，请稍后再试。\n"
 
 
-def _refusal(text: str, status: int, headers: dict | None = None) -> dict:
-    """A renderer's refusal: a dict, since Datasette puts its own status on a renderer's Response."""
-    return {"body": text, "status_code": status, "content_type": "text/plain; charset=utf-8", "headers": headers}
+#: A renderer's refusal, with its own status (datasette_adapter.renderer_refusal).
+_refusal = renderer_refusal
 
 
 def _attachment(name: str) -> dict:

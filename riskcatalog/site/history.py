@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlencode
 
-from .pages import DATABASE, query_rows, repository
+from .catalogue import catalogue_database
+from .pages import query_rows, repository
 
 #: Pages whose entries show their history (templates/_history.html).
 HISTORY_PAGES = ("risks", "measures")
@@ -43,10 +44,11 @@ def commit_url(datasette, sha: str) -> str | None:
 def _by_commit(datasette, changes: list[dict]) -> list[dict]:
     """Changes grouped by their commit, in the order given, each change with its entry's page."""
     commits: dict[str, dict] = {}
+    database = catalogue_database(datasette).name
     for change in changes:
         table = ENTRY_TABLES.get(change["kind"])
-        change["url"] = datasette.urls.row(DATABASE, table, change["entry"]) if change["present"] else None
-        change["replaced_by_url"] = (datasette.urls.row(DATABASE, table, change["replaced_by"])
+        change["url"] = datasette.urls.row(database, table, change["entry"]) if change["present"] else None
+        change["replaced_by_url"] = (datasette.urls.row(database, table, change["replaced_by"])
                                      if change["replaced_by"] else None)
         if change["replaced_by"]:  # shown by its id, as the register writes it
             change["replaced_by"] = change["replaced_by"].removeprefix(f"{change['unit']}-")
@@ -65,7 +67,7 @@ async def _notes(db, unit: str | None = None) -> list[dict]:
 
 async def entry_history(datasette, table: str, key: str) -> dict:
     """The history (修订记录) on a risk's or measure's page: its changes by commit, newest first."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     changes = await query_rows(db, f"{_CHANGES} where c.entry = :key order by c.date desc, c.id", key=key)
     unit = await query_rows(db, f"select unit from [{table}] where key = :key", key=key)
     return {"entry_history": {"commits": _by_commit(datasette, changes),
@@ -75,7 +77,7 @@ async def entry_history(datasette, table: str, key: str) -> dict:
 async def changes_page(datasette, request) -> dict:
     """The changes page (最近修订): the latest commits' changes across the registers, filtered by area,
     kind of change, kind of entry and date, a page of commits at a time."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     chosen = {name: request.args.get(name, "").strip() for name in ("area", "change", "kind", "since")}
     page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
     where, params = _filters(chosen)
@@ -95,10 +97,10 @@ async def changes_page(datasette, request) -> dict:
         "change_kinds": await query_rows(db, "select * from change_kinds order by rank"),
         "entry_kinds": await query_rows(db, "select * from entry_kinds order by rank"),
         "notes": await _notes(db),
-        "feed_url": datasette.urls.query(DATABASE, "changes_feed") + ".atom"
+        "feed_url": datasette.urls.query(db.name, "changes_feed") + ".atom"
                     + ("?" + urlencode({k: v for k, v in filters.items() if k != "since"}) if filters else ""),
-        "table_url": datasette.urls.table(DATABASE, "changes"),
-        "queries": {name: datasette.urls.query(DATABASE, name) for name in ("changes_since", "level_changes")},
+        "table_url": datasette.urls.table(db.name, "changes"),
+        "queries": {name: datasette.urls.query(db.name, name) for name in ("changes_since", "level_changes")},
     }}
 
 

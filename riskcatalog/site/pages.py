@@ -1,7 +1,8 @@
 """The data behind the catalogue's own pages: home, risk, measure and area.
 
-Each function runs a few small queries against the catalogue database and returns the
-variables its template (templates/home.html, row-catalog-*.html) renders.
+Each function runs a few small queries against the catalogue database (whatever its name:
+riskcatalog.site.catalogue) and returns the variables its template (templates/home.html,
+entry-*.html) renders.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import json
 import weakref
 from urllib.parse import urlencode
 
-DATABASE = "catalog"
+from .catalogue import catalogue_database
+from .datasette_adapter import canned_queries
 
 
 async def query_rows(db, sql: str, **params) -> list[dict]:
@@ -49,12 +51,12 @@ _LEVELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 async def levels(datasette) -> list[dict]:
     """The levels, highest first, with their labels and colours (the levels table)."""
     if datasette not in _LEVELS:
-        _LEVELS[datasette] = await query_rows(datasette.get_database(DATABASE), "select * from levels order by rank")
+        _LEVELS[datasette] = await query_rows(catalogue_database(datasette), "select * from levels order by rank")
     return _LEVELS[datasette]
 
 
 async def home(datasette) -> dict:
-    db = datasette.get_database(DATABASE)  # the home route exists only when it does
+    db = catalogue_database(datasette)  # the home route exists only when there is one
     # area_summary and heatmap are computed by the build (riskcatalog.db.SUMMARIES).
     areas = await query_rows(db, "select * from area_summary order by position, id")
     totals = await query_one(db, "select (select count(*) from units) as units, "
@@ -65,14 +67,14 @@ async def home(datasette) -> dict:
                s.issuer_zh as report_issuer_zh, s.issuer_en as report_issuer_en, s.key as report_key
         from units u left join sources s on s.key = u.provenance_source order by u.id limit 1""")
     for area in areas:
-        area["url"] = (datasette.urls.row(DATABASE, "areas", area["key"]) if area["units"] == 1
+        area["url"] = (datasette.urls.row(db.name, "areas", area["key"]) if area["units"] == 1
                        else list_url(datasette, area=area["id"]))
-    queries = await datasette.get_canned_queries(DATABASE, None)
+    queries = await canned_queries(datasette, db.name)
     return {"catalog": {
         "totals": totals, "unit": unit, "areas": areas,
         "heatmap": await _heatmap(datasette, db),
         "queries": [{"name": name, "title": q.get("title", name), "description": q.get("description", ""),
-                     "url": datasette.urls.query(DATABASE, name)} for name, q in queries.items()
+                     "url": datasette.urls.query(db.name, name)} for name, q in queries.items()
                     if q.get("listed", True)],
     }}
 
@@ -97,7 +99,7 @@ async def _heatmap(datasette, db) -> list[list[dict]]:
 
 
 async def risk_page(datasette, key: str) -> dict:
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     risk = await query_one(db, """
         select r.*, a.name_zh as area_zh, a.name_en as area_en, l.label_zh as level_zh, l.label_en as level_en,
                c.label_zh as category_zh, c.label_en as category_en, u.name_zh as unit_zh, u.name_en as unit_en
@@ -119,7 +121,7 @@ async def risk_page(datasette, key: str) -> dict:
 
 
 async def measure_page(datasette, key: str) -> dict:
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     measure = await query_one(db, """
         select m.*, a.name_zh as area_zh, a.name_en as area_en, t.label_zh as type_zh, t.label_en as type_en,
                n.label_zh as nature_zh, n.label_en as nature_en
@@ -134,7 +136,7 @@ async def measure_page(datasette, key: str) -> dict:
 
 
 async def area_page(datasette, key: str) -> dict:
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     area = await query_one(db, "select * from areas where key = :key", key=key)
     if area is None:
         return {}
@@ -156,7 +158,7 @@ async def area_page(datasette, key: str) -> dict:
 
 async def source_page(datasette, key: str) -> dict:
     """A regulation (or the report): what it is, and every risk and measure citing it."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     source = await query_one(db, """
         select s.*, k.label_zh as kind_zh, k.label_en as kind_en, u.name_zh as unit_zh
         from sources s left join source_kinds k on k.id = s.kind join units u on u.id = s.unit
