@@ -55,7 +55,7 @@ def test_every_power_s_flowchart_draws_each_risk_on_it_once_with_a_link(conn, le
 
 def test_steps_are_boxes_branches_diamonds_and_the_widths_fit(conn, levels):
     """WELF-P01: nine step boxes in order, a diamond per branch (five), nothing drawn past the chart's width, and
-    the narrow layout no wider than a 390 px phone leaves room for (360)."""
+    the narrow layout no wider than a 390 px phone leaves the page's content (336)."""
     power = data.power(conn, "yijia-WELF-P01")
     for mode in ("wide", "narrow"):
         drawing = flowchart.layout(power, levels, mode)
@@ -68,7 +68,7 @@ def test_steps_are_boxes_branches_diamonds_and_the_widths_fit(conn, levels):
         for label in (shape for shape in drawing.shapes if isinstance(shape, flowchart.Label)):
             widest = max(sum(map(flowchart.em, line)) * label.size for line in label.lines)
             assert label.x + widest <= drawing.width, label.lines
-    assert flowchart.layout(power, levels, "narrow").width == 360
+    assert flowchart.layout(power, levels, "narrow").width == 336
 
 
 def test_a_branch_to_another_step_is_an_arrow_into_that_step(conn, levels):

@@ -22,7 +22,7 @@ def run_handbook(folders: list[Path], output: Path | None, unit: str | None) -> 
         return chosen
     conn, unit_row = chosen
     target = output or Path(_file_name(f"{unit_row['name_zh']}廉政风险防控手册"))
-    return _write(target, lambda out: word.handbook(conn, unit_row["id"], out),
+    return _write(target, lambda out: word.handbook(word.read_handbook(conn, unit_row["id"]), out),
                   f"{len(data.catalogue(conn, unit_row['id']))} powers, {unit_row['posts']} cards")
 
 

@@ -81,6 +81,7 @@ class Step:
     days_en: str | None
     post_zh: str | None
     post_en: str | None
+    post: str | None = None  #: the key of the post that acts at it
     branches: list[Branch] = field(default_factory=list)
     risks: list[Risk] = field(default_factory=list)  #: the risks standing on it, in register order
 
@@ -195,7 +196,7 @@ def _add_sources(conn: sqlite3.Connection, by_key: dict[str, Power], where: str,
 def _step(row: dict, post: dict | None = None) -> Step:
     return Step(row["key"], row["id"], row["position"], row["title_zh"], row["title_en"], row["actor_zh"],
                 row["actor_en"], row["days_zh"], row["days_en"], (post or {}).get("title_zh"),
-                (post or {}).get("title_en"))
+                (post or {}).get("title_en"), row["post"])
 
 
 def _risks(conn: sqlite3.Connection, where: str, *params) -> list[Risk]:

@@ -4,7 +4,7 @@ layout() places a power's steps down a spine on the left, each as a box; where a
 the spine with a dashed box beside it saying on what condition the flow goes where (an end, or another step,
 reached by an arrow along the left margin); each risk standing on a step as a card coloured by its level,
 with its id, title and measures, beside the step (wide, for a desk and for A4) or under it, right of the spine
-(narrow, for a 390 px phone); a legend at the top. The result is a Drawing: boxes, diamonds, lines and
+(narrow: 336 px, the width a 390 px phone leaves a page's content); a legend at the top. The result is a Drawing: boxes, diamonds, lines and
 labels with their text already wrapped, in pixels. svg() writes it as inline SVG (links to the risks and
 measures, nothing from another host); riskcatalog.documents.picture paints the same Drawing as a PNG.
 
@@ -33,7 +33,7 @@ COLUMN_GAP = 28  #: between the steps and the risks beside them (wide)
 
 #: The layouts: the width of the step column and of the risk column beside it (0: risks under the step). Wide for
 #: a desk, narrow for a phone, broad for printing a long power on one A4 page (wider is shorter).
-LAYOUTS = {"wide": {"steps": 330, "risks": 340}, "narrow": {"steps": 320, "risks": 0},
+LAYOUTS = {"wide": {"steps": 330, "risks": 340}, "narrow": {"steps": 296, "risks": 0},
            "broad": {"steps": 430, "risks": 520}}
 #: An A4 page's printable area, in millimetres (portrait, margins of 15 mm).
 A4 = (180, 262)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from dataclasses import dataclass
 from typing import IO
 
 from docx import Document
@@ -45,15 +46,38 @@ def cards_document(cards: list[Card], levels: dict[str, data.Level], target: str
     doc.save(target)
 
 
-def handbook(conn: sqlite3.Connection, unit: str, target: str | IO[bytes]) -> None:
-    """The 廉政风险防控手册 of one unit's register."""
+@dataclass
+class Handbook:
+    """What a register's handbook holds, read from the database (read_handbook) before it is written."""
+
+    unit_zh: str
+    note_zh: str | None
+    reviewed: str | None
+    levels: dict[str, data.Level]
+    powers: list[Power]  #: every power with its steps, branches and risks (data.power)
+    areas: list[dict]  #: key, name_zh
+    registers: dict[str, list[dict]]  #: area key -> its rows of the 登记表 view
+    cards: list[Card]
+
+
+def read_handbook(conn: sqlite3.Connection, unit: str) -> Handbook:
+    """Everything the handbook of unit shows (a few hundred small queries: a fraction of a second)."""
     facts = data.rows(conn, "select name_zh, provenance_note_zh from units where id = ?", unit)[0]
-    levels = data.levels(conn)
-    powers = data.catalogue(conn, unit)
     areas = data.rows(conn, "select key, name_zh from areas where unit = ? order by position", unit)
-    cards = data.cards(conn, unit)
-    doc = _new_document(f"{facts['name_zh']}廉政风险防控手册")
-    _cover(doc, facts["name_zh"], _latest_review(conn, unit))
+    names = [name for name, _ in _REGISTER]
+    registers = {area["key"]: data.rows(conn, f"select {', '.join(f'v.{name}' for name in names)}, r.level "
+                                              "from register v join risks r on r.key = v._risk where r.area = ? "
+                                              "order by r.seq", area["key"]) for area in areas}
+    return Handbook(facts["name_zh"], facts["provenance_note_zh"], _latest_review(conn, unit), data.levels(conn),
+                    [data.power(conn, power.key) for power in data.catalogue(conn, unit)], areas, registers,
+                    data.cards(conn, unit))
+
+
+def handbook(book: Handbook, target: str | IO[bytes]) -> None:
+    """The 廉政风险防控手册 of one unit's register."""
+    powers, areas, cards = book.powers, book.areas, book.cards
+    doc = _new_document(f"{book.unit_zh}廉政风险防控手册")
+    _cover(doc, book.unit_zh, book.reviewed)
     sections = ["一、编制说明", "二、职权目录", "三、权力运行流程图和廉政风险点登记表",
                 *[f"　　（{_chinese_number(n)}）{area['name_zh']}" for n, area in enumerate(areas, 1)],
                 "四、岗位廉政风险防控卡"]
@@ -62,7 +86,7 @@ def handbook(conn: sqlite3.Connection, unit: str, target: str | IO[bytes]) -> No
         _paragraph(doc, line, size=12, space_after=6)
     _page_break(doc)
     _heading(doc, "一、编制说明", 1)
-    _paragraph(doc, facts["provenance_note_zh"] or "", first_line_indent=True)
+    _paragraph(doc, book.note_zh or "", first_line_indent=True)
     _paragraph(doc, f"本手册收录职权 {len(powers)} 项、流程环节 {sum(len(p.steps) for p in powers)} 个、廉政风险点 "
                     f"{sum(len(p.risks) for p in powers)} 个（按所在职权计）和岗位廉政风险防控卡 {len(cards)} 张。流程图中，"
                     "方框为办理环节，菱形为分支判断，虚线框为分支去向或办结，风险点按等级着色（一级红、二级橙、三级绿）"
@@ -79,22 +103,22 @@ def handbook(conn: sqlite3.Connection, unit: str, target: str | IO[bytes]) -> No
         for m, power in enumerate(p for p in powers if p.area_key == area["key"]):
             if m:  # each power on a page of its own
                 _page_break(doc)
-            _flowchart(doc, data.power(conn, power.key), levels)
+            _flowchart(doc, power, book.levels)
         _page_break(doc)
         _heading(doc, f"{area['name_zh']}廉政风险点登记表", 3)
-        _register_table(doc, conn, area["key"])
+        _register_table(doc, book.registers[area["key"]])
     _page_break(doc)
     _heading(doc, "四、岗位廉政风险防控卡", 1)
     for n, card in enumerate(cards):
         if n:
             _page_break(doc)
-        _card(doc, card, levels)
+        _card(doc, card, book.levels)
     doc.save(target)
 
 
-def handbook_bytes(conn: sqlite3.Connection, unit: str) -> bytes:
+def handbook_bytes(book: Handbook) -> bytes:
     out = io.BytesIO()
-    handbook(conn, unit, out)
+    handbook(book, out)
     return out.getvalue()
 
 
@@ -164,11 +188,9 @@ _REGISTER = [("序号", 0.9), ("编号", 1.8), ("风险点", 2.6), ("流程环�
              ("防控措施", 3.5), ("直接责任人", 2.0)]
 
 
-def _register_table(doc: DocumentType, conn: sqlite3.Connection, area_key: str) -> None:
-    """An area's risks in the 登记表's layout (the register view), numbered as the register numbers them."""
+def _register_table(doc: DocumentType, found: list[dict]) -> None:
+    """An area's risks in the 登记表's layout (the register view's rows), numbered as the register numbers them."""
     names = [name for name, _ in _REGISTER]
-    found = data.rows(conn, f"select {', '.join(f'v.{name}' for name in names)}, r.level from register v "
-                            "join risks r on r.key = v._risk where r.area = ? order by r.seq", area_key)
     rows = [[(name, True) for name in names]]
     rows += [[(str(row[name] if row[name] is not None else ""), False) for name in names] for row in found]
     table = _table(doc, rows, [width for _, width in _REGISTER], size=8, header=True)
