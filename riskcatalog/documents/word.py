@@ -134,8 +134,11 @@ def _card(doc: DocumentType, card: Card, levels: dict[str, data.Level]) -> None:
                         [("职权事项", True), ("\n".join(f"{n}. {p.id} {p.title_zh}" for n, p in enumerate(card.powers, 1))
                                              or "（无）", False), ("", True), ("", False)]],
                   [2.2, 7.0, 2.2, 5.6])
-    for row in (1, 2):
-        info.cell(row, 1).merge(info.cell(row, 3))
+    for row in (1, 2):  # the leader and the powers across the row
+        merged = info.cell(row, 1).merge(info.cell(row, 3))
+        for paragraph in merged.paragraphs[1:]:
+            if not paragraph.text:  # the empty cells' paragraphs, which merging keeps
+                paragraph._p.getparent().remove(paragraph._p)
     _paragraph(doc, "", space_after=2)
     rows = [[("序号", True), ("廉政风险点", True), ("风险等级", True), ("所在流程环节", True), ("防控措施", True)]]
     for n, risk in enumerate(card.risks, 1):
@@ -147,7 +150,7 @@ def _card(doc: DocumentType, card: Card, levels: dict[str, data.Level]) -> None:
                       False)])
     if not card.risks:
         rows.append([("", False), ("本岗位所涉职权暂未查找出廉政风险点", False), ("", False), ("", False), ("", False)])
-    risks = _table(doc, rows, [1.0, 4.4, 1.5, 3.6, 6.5], size=9, header=True)
+    risks = _table(doc, rows, [1.0, 4.2, 1.7, 3.6, 6.5], size=9, header=True)
     for n, risk in enumerate(card.risks, 1):
         level = _cells(risks, n)[2]
         _shade(level, LEVEL_SHADES.get(risk.level, "FFFFFF"))
