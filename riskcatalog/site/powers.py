@@ -3,7 +3,8 @@ posts' risk cards (/cards, /cards/<key>), and their Word downloads (/-/cards.doc
 
 The data comes from riskcatalog.documents.data, run on the catalogue database's connection; the flowcharts
 are drawn by riskcatalog.documents.flowchart as inline SVG, three times where it helps: wide for a desk,
-narrow for a phone (CSS shows one), and, for a long power, broad to print on one A4 page.
+narrow for a phone (CSS shows one), and, for a long power, broad to print on one A4 page. Both are imported
+when a page of the powers is first asked for (documents), so that a server starts with the site alone.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from urllib.parse import urlencode
 from datasette import NotFound, Response
 from markupsafe import Markup
 
-from ..documents import data, flowchart
 from .catalogue import catalogue_database
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def documents():
+    """riskcatalog.documents' data and flowchart modules, imported on first use."""
+    from ..documents import data, flowchart
+
+    return data, flowchart
 
 
 async def _read(datasette, read):
@@ -28,6 +35,7 @@ async def _read(datasette, read):
 
 async def _unit(datasette, request) -> dict:
     """The unit a page is about: ?unit=ID, else the first register that declares powers (or the first)."""
+    data, _ = documents()
     units = await _read(datasette, data.units)
     wanted = request.args.get("unit")
     if wanted:
@@ -44,6 +52,7 @@ def _unit_query(unit: dict, several: bool) -> str:
 
 async def catalogue_page(datasette, request) -> dict:
     """The 职权目录 of a unit: its powers area by area (posts, basis, steps, risks by level), then by post."""
+    data, _ = documents()
     unit = await _unit(datasette, request)
     powers, posts, levels = await _read(datasette, lambda conn: (data.catalogue(conn, unit["id"]),
                                                                  data.posts(conn, unit["id"]), data.levels(conn)))
@@ -64,13 +73,15 @@ async def catalogue_page(datasette, request) -> dict:
                        "risks": sum(len(p.risks) for p in powers), "posts": len(posts)}}
 
 
-def _level_counts(risks: list[data.Risk], levels: dict[str, data.Level]) -> list[tuple[data.Level, int]]:
+def _level_counts(risks: list, levels: dict) -> list[tuple]:
+    """(level, how many of the risks have it) for each level the risks have, highest first."""
     return [(level, sum(risk.level == level.id for risk in risks)) for level in levels.values()
             if any(risk.level == level.id for risk in risks)]
 
 
 async def power_page(datasette, request, reference: str) -> dict | Response:
     """A power's page: who exercises it, its basis, its flowchart (SVG), and the same as an ordered list."""
+    data, flowchart = documents()
     key = await _key(datasette, request, "powers", reference)
     if isinstance(key, Response):
         return key
@@ -91,6 +102,7 @@ async def power_page(datasette, request, reference: str) -> dict | Response:
 
 async def cards_page(datasette, request, reference: str | None = None) -> dict | Response:
     """The risk cards of a unit's posts (or of one post), each to print on an A4 page of its own."""
+    data, _ = documents()
     post_key = None if reference is None else await _key(datasette, request, "posts", reference)
     if isinstance(post_key, Response):
         return post_key
@@ -102,6 +114,7 @@ async def cards_page(datasette, request, reference: str | None = None) -> dict |
 
 
 async def _unit_of_post(datasette, post_key: str) -> dict:
+    data, _ = documents()
     unit_id = (await catalogue_database(datasette).execute("select unit from posts where key = ?", [post_key])).first()[0]
     return next(unit for unit in await _read(datasette, data.units) if unit["id"] == unit_id)
 
@@ -156,6 +169,7 @@ async def handbook_download(datasette, request) -> Response:
 
 async def cards_download(datasette, request) -> Response:
     """/-/cards.docx?unit=ID[&post=KEY]: the risk cards of a register's posts, or of one post."""
+    data, _ = documents()
     from ..documents import word
 
     post = request.args.get("post")
