@@ -32,6 +32,7 @@ from riskcatalog.site.serve import METADATA, serving
 
 from . import ROOT, synth, synth_history, workbooks
 from . import quality as benchmark_quality
+from .powers import bench_powers, powers_section
 from .floor import TABLES as ROW_TABLES
 from .loadtest import run_load
 
@@ -56,6 +57,8 @@ READER_P95_MS = 50.0
 HISTORY_COMMITS, HISTORY_RATIO, HISTORY_RUNS = 1000, 2.0, 5
 #: What a hostile file may cost before the import refuses it.
 BOMB_S, BOMB_MIB = 5.0, 300
+#: The sizes whose every flowchart and card are drawn (benchmarks.powers): a register, and a district's 150.
+POWERS_UP_TO = 150
 
 
 def machine() -> dict[str, str]:
@@ -338,7 +341,7 @@ def page_misses(site: dict, limit_ms: float = PAGE_P95_MS, ratio: float | None =
 def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict | None,
            options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None,
            history: dict | None = None, imports: list[dict] | None = None, quality: dict | None = None,
-           size_of: list[tuple[str, float]] | None = None) -> str:
+           size_of: list[tuple[str, float]] | None = None, powers: list[dict] | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -382,6 +385,8 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
         lines += import_section(imports)
     if history is not None:
         lines += history_section(history)
+    if powers:
+        lines += powers_section(powers)
     if shipped is not None:
         lines += ["", "## Site", "",
                   f"A real `datasette` (the command `riskcatalog.site.serve.command` gives) serving the "
@@ -455,6 +460,19 @@ def site_table(site: dict) -> list[str]:
     return lines
 
 
+def _bench_powers(options: argparse.Namespace, sizes: list[int]) -> list[dict]:
+    """The powers section alone: the registers built at each size, then every flowchart and card drawn."""
+    folders, _ = registers(max(sizes), options.seed, options.out)
+    results = []
+    for n in sizes:
+        where = options.out / f"units-{n}"
+        where.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(ROOT / "build.py"), "--no-history", "-o", str(where / "catalog.db"),
+                        *map(str, folders[:n])], check=True, capture_output=True)
+        results.append(bench_powers(where / "catalog.db", n))
+    return results
+
+
 def kept_notes(path: Path) -> str:
     """The hand-written "## Notes" section at the end of the previous report: a run keeps it."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -474,13 +492,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
     parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
                                                       "bench-out/benchmarks.md with --quick)")
-    parser.add_argument("--only", choices=["import", "quality"], help="run one section and print it (writes no report)")
+    parser.add_argument("--only", choices=["import", "quality", "powers"],
+                        help="run one section and print it (writes no report); powers at --units (default 1,150)")
     options = parser.parse_args(argv)
     if options.only == "import":
         print("\n".join(import_section(bench_import(options.out / "import"))))
         return 0
     if options.only == "quality":
         print("\n".join(quality_section(benchmark_quality.measure())))
+        return 0
+    if options.only == "powers":
+        print("\n".join(powers_section(_bench_powers(options, [int(n) for n in (options.units or "1,150").split(",")]))))
         return 0
     default = "1,150" if options.quick else ",".join(map(str, SIZES))
     sizes = sorted({int(n) for n in (options.units or default).split(",")})
@@ -510,6 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     judged = benchmark_quality.measure()
     print(f"search quality: recall@3 {judged['recall_at_3']:.1%}, MRR {judged['mrr']:.3f} "
           f"over {judged['queries']} judged queries", flush=True)
+    powers = [bench_powers(b["db"], b["units"]) for b in builds if b["units"] <= POWERS_UP_TO]
+    for r in powers:
+        print(f"powers at {r['units']} units: {r['powers']} flowcharts {r['charts_s']:.2f} s (p95 "
+              f"{r['chart_p95_ms']:.1f} ms), {r['cards']} cards {r['cards_s']:.2f} s, handbook {r['handbook_s']:.2f} s",
+              flush=True)
     db_path = builds[-1]["db"]
     size_of = database_sizes(db_path)
     shipped = bench_site(db_path, pages(db_path), options.seconds, options.concurrency)
@@ -521,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history, imports, judged,
-                             size_of) + kept_notes(target), encoding="utf-8")
+                             size_of, powers) + kept_notes(target), encoding="utf-8")
     print(f"wrote {target}")
     return 0
 

@@ -91,10 +91,12 @@ def check(folders: Iterable[Path]) -> list[str]:
 
 
 def in_memory(folders: Iterable[Path]) -> sqlite_utils.Database:
-    """The registers' tables in a database in memory, without search or summaries (for exports)."""
+    """The registers' tables and the 登记表 view in a database in memory, without summaries (for exports and
+    the Word documents)."""
     database = sqlite_utils.Database(memory=True)
     db.create_schema(database)
     _insert_registers(database, [Path(f) for f in folders], history=False, previous=None)
+    database.create_view("register", db.register_view())
     database.conn.commit()
     return database
 

@@ -37,6 +37,9 @@ _REGISTER_LISTS = {
      join measures m on m.key = rm.measure where rm.risk = r.key order by rm.position))""",
     "sources": """(select group_concat('《' || s.title_zh || '》', char(10)) from risk_sources x
      join sources s on s.key = x.source where x.risk = r.key)""",
+    # the steps of its power where the risk arises, one a line, in the order the risk names them
+    "steps": """(select group_concat(title, char(10)) from (select s.title_zh as title from risk_steps x
+     join steps s on s.key = x.step where x.risk = r.key order by x.position))""",
 }
 
 

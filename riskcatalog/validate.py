@@ -29,8 +29,9 @@ SCHEMA = resources.files(__package__) / "schema.json"
 
 #: Keywords that judge one value; at most one of them is reported per value, the first here.
 VALUE_KEYWORDS = ("type", "enum", "minLength", "maxLength", "pattern", "format", "minimum", "maximum")
-#: Ratings that go together: a risk gives both or neither.
-RATINGS = ("likelihood", "impact")
+#: Fields that go together, each pair with what to do when one is missing: ratings, and a risk's placement.
+TOGETHER = {("likelihood", "impact"): "give likelihood and impact together, or neither",
+            ("power", "steps"): "a risk stands on steps of a power: give power and steps together, or neither"}
 
 
 @cache
@@ -172,8 +173,7 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
     if keyword == "required":
         return [doc.error(path, f"missing field {key!r} — add it") for key in rule["required"] if key not in value]
     if keyword == "dependentRequired":
-        return [doc.error(path, f"missing field {needed!r} — " + (
-                    "give likelihood and impact together, or neither" if key in RATINGS else "add it"))
+        return [doc.error(path, f"missing field {needed!r} — " + _together(key))
                 for key, needs in rule["dependentRequired"].items() if key in value
                 for needed in needs if needed not in value]
     if keyword == "additionalProperties":
@@ -189,6 +189,11 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
                 for index, item in _repeats(value)]
     # A keyword this module has no words for yet still stops the build, in jsonschema's words.
     return at(f"{error.message} — see schema.json")
+
+
+def _together(key: str) -> str:
+    """What to do about a field missing beside key: give the pair together, or simply add it."""
+    return next((advice for pair, advice in TOGETHER.items() if key in pair), "add it")
 
 
 def _shown(value) -> str:

@@ -45,6 +45,11 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     assert [said.split(",")[0].split(" — ")[0] for _, said in imports] == [
         "imported", "imported", "merged range E3:XFD1048576 reaches row 1", "more than 500", "a text of more than 32"]
     assert len(re.findall(r"^- .*: (met|MISSED) \(", text, re.M)) == 3
+    # The powers: every flowchart and card of each size, and one handbook.
+    powers = re.findall(r"^\| (\d+) \| (\d+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| (\d+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$",
+                        text, re.M)
+    assert powers == [("1", "23", "32"), ("2", "46", "64")]
+    assert len(re.findall(r"^- \d+ units: p95 [\d.]+ ms — (met|MISSED)$", text, re.M)) == 2
     # The history: the shipped catalogue with 20 commits, built with and without them.
     without = re.search(r"^\| without history \| ([\d.]+) \| \d+ \| [\d.]+ \|$", text, re.M)
     with_history = re.search(r"^\| with history \(20 commits: the baseline and 19 revisions, ([\d,]+) changes\), "

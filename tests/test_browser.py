@@ -235,6 +235,8 @@ READER_PAGES = {
     "responsibility": "/catalog/responsibility_list", "due": "/catalog/due_for_review?as_of=2019-05-01",
     "register": "/catalog/full_register", "not found": "/catalog/risks/LAND-99", "changes": "/changes",
     "changes since": "/catalog/changes_since?since=&until=", "level changes": "/catalog/level_changes?since=",
+    "powers": "/powers", "power": "/powers/yijia-LAND-P01", "cards": "/cards",
+    "card": "/cards/yijia-collective-assets-officer",
 }
 
 
@@ -278,7 +280,8 @@ def test_first_search_result_is_visible_without_scrolling(sized_page, server):
         _screenshot(sized_page, "phone-register.png")
 
 
-@pytest.mark.parametrize("name", ["home", "area", "risk", "measure", "regulation", "search", "list", "changes"])
+@pytest.mark.parametrize("name", ["home", "area", "risk", "measure", "regulation", "search", "list", "changes",
+                                  "powers", "power", "card"])
 def test_print_shows_the_content_not_the_site_around_it(page, server, name):
     """In print, no navigation, footer, search form, edit link or button is shown; the content is."""
     page.goto(server + READER_PAGES[name])

@@ -131,7 +131,7 @@ def test_json_arrays_mirror_the_link_table(database):
 def test_register_view_has_the_chinese_layout(database):
     """The register view's columns are those of a Chinese register, rows in register order."""
     columns = [c.name for c in database["register"].columns]
-    assert columns == ["单位", "序号", "领域", "编号", "岗位", "职权事项", "风险点", "表现形式", "风险等级", "防控措施",
+    assert columns == ["单位", "序号", "领域", "编号", "岗位", "职权事项", "流程环节", "风险点", "表现形式", "风险等级", "防控措施",
                        "直接责任人", "责任领导", "监督主体", "依据", "_risk"]
     first = next(database["register"].rows)
     assert (first["序号"], first["编号"], first["领域"]) == (1, "LAND-01", "国有土地征收")

@@ -298,7 +298,8 @@ async def test_catalogue_text_is_escaped(tmp_path):
     folder = copy_catalog(tmp_path / "catalog")
     payload = '<script>alert(1)</script><img src=x onerror=alert(2)>'
     text = (folder / "land.yml").read_text(encoding="utf-8")
-    text = text.replace("title_zh: ", f'title_zh: "{payload}" #', 1)
+    head, risks = text.split("\nrisks:\n")  # the first risk's title, LAND-01's (a power's comes before)
+    text = head + "\nrisks:\n" + risks.replace("title_zh: ", f'title_zh: "{payload}" #', 1)
     (folder / "land.yml").write_text(text, encoding="utf-8")
     output = tmp_path / "site" / "catalog.db"
     output.parent.mkdir()

@@ -19,7 +19,8 @@ from datasette.utils import tilde_decode, tilde_encode
 from .. import fields
 from .. import search as search_text
 from ..search import fts_query
-from . import cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, search, wording
+from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, powers,
+               search, wording)
 from .catalogue import catalogue_database, log_recognition, recognised
 from .datasette_adapter import get_metadata  # noqa: F401 (a hook: the catalogue's metadata, in 0.65)
 
@@ -61,7 +62,7 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     """The catalogue's own pages, when it is served: home, search and lists, short addresses, the
-    changes page (最近修订), the workbook, the levels' colours."""
+    changes page (最近修订), the powers, their flowcharts and cards, the workbook, the levels' colours."""
     db = catalogue_database(datasette)
     if db is None:
         return []
@@ -75,6 +76,13 @@ def register_routes(datasette):
         # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
         (rf"^/{re.escape(tilde_encode(db.name))}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$",
          _short_address),
+        # The powers (职权目录), each power's flowchart, the posts' risk cards, and their Word files.
+        (r"^/powers$", _powers),
+        (r"^/powers/(?P<reference>[^/]+)$", _power),
+        (r"^/cards$", _cards),
+        (r"^/cards/(?P<reference>[^/]+)$", _cards),
+        (r"^/-/handbook\.docx$", powers.handbook_download),
+        (r"^/-/cards\.docx$", powers.cards_download),
         *downloads.routes(),
     ]
 
@@ -82,6 +90,28 @@ def register_routes(datasette):
 async def _home(datasette, request):
     context = await pages.home(datasette)
     return Response.html(await datasette.render_template("home.html", context, request=request, view_name="home"))
+
+
+async def _powers(datasette, request):
+    """The 职权目录: a unit's powers by area and by post."""
+    context = await powers.catalogue_page(datasette, request)
+    return Response.html(await datasette.render_template("powers.html", context, request=request, view_name="powers"))
+
+
+async def _power(datasette, request):
+    """A power's page: its flowchart, drawn on the server as SVG, and the same as text."""
+    context = await powers.power_page(datasette, request, request.url_vars["reference"])
+    if isinstance(context, Response):
+        return context
+    return Response.html(await datasette.render_template("power.html", context, request=request, view_name="power"))
+
+
+async def _cards(datasette, request):
+    """The risk cards (岗位廉政风险防控卡) of a unit's posts, or of one post, a card a printed page."""
+    context = await powers.cards_page(datasette, request, request.url_vars.get("reference"))
+    if isinstance(context, Response):
+        return context
+    return Response.html(await datasette.render_template("cards.html", context, request=request, view_name="cards"))
 
 
 async def _search(datasette, request):
@@ -130,6 +160,7 @@ def extra_css_urls(datasette):
         return []
     return [datasette.urls.static_plugins("riskcatalog", "catalog.css"),
             datasette.urls.static_plugins("riskcatalog", "history.css"),
+            datasette.urls.static_plugins("riskcatalog", "powers.css"),
             datasette.urls.path("/-/levels.css")]
 
 

@@ -299,6 +299,18 @@ async def _limited(start):
 BUSY = "too many downloads are being prepared — try again in a minute\n正在生成的下载过多，请稍后再试。\n"
 
 
+async def one_at_a_time(start):
+    """start()'s result, built in the downloads' places (the Word documents of riskcatalog.site.powers take one
+    too); None if no place freed in time."""
+    made = await _limited(start)
+    return None if made is _BUSY else made
+
+
+def attachment(name: str) -> dict:
+    """The headers that make a response a download named name."""
+    return _attachment(name)
+
+
 #: A renderer's refusal, with its own status (datasette_adapter.renderer_refusal).
 _refusal = renderer_refusal
 
