@@ -15,7 +15,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound
 
 from ..search import fts_query
-from . import cells, downloads, errors, hardening, history, limits, pages, search, wording
+from . import cells, downloads, errors, hardening, history, limits, pages, params, search, wording
 
 DATABASE = pages.DATABASE
 
@@ -58,7 +58,7 @@ async def _home(datasette, request):
 
 async def _search(datasette, request):
     """The search page (or a list page); an id typed as the search goes straight to its entry."""
-    typed = search.typed_id(request.args.get("q", ""))
+    typed = search.typed_id(params.read(request.args, params.SEARCH)["q"])
     if typed and not request.url_vars.get("format"):
         for kind in ("risks", "measures"):
             keys = await search.entry_by_id(datasette, kind, typed)
@@ -76,7 +76,8 @@ async def _search(datasette, request):
 
 async def _short_address(datasette, request):
     """/catalog/risks/LAND-02: the entry when one register has it, the list when several do."""
-    kind, typed = request.url_vars["kind"], search.typed_id(request.url_vars["typed"])
+    kind = request.url_vars["kind"]
+    typed = search.typed_id(params.value_of(params.SHORT_ADDRESS, request.url_vars["typed"]))
     keys = await search.entry_by_id(datasette, kind, typed)
     if not keys:
         raise NotFound(f"没有编号为 {typed} 的{'风险点' if kind == 'risks' else '防控措施'}。"

@@ -10,6 +10,7 @@ import datetime
 from urllib.parse import urlencode
 
 from .pages import DATABASE, query_rows, repository
+from .params import CHANGES, read as read_parameters
 
 #: Pages whose entries show their history (templates/_history.html).
 HISTORY_PAGES = ("risks", "measures")
@@ -76,8 +77,8 @@ async def changes_page(datasette, request) -> dict:
     """The changes page (最近修订): the latest commits' changes across the registers, filtered by area,
     kind of change, kind of entry and date, a page of commits at a time."""
     db = datasette.get_database(DATABASE)
-    chosen = {name: request.args.get(name, "").strip() for name in ("area", "change", "kind", "since")}
-    page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
+    chosen = read_parameters(request.args, CHANGES)
+    page = int(chosen.pop("page") or 1)
     where, params = _filters(chosen)
     changes = await query_rows(db, f"""
         with shown as (select distinct c.commit_key, c.date from changes c {where}

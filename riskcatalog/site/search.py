@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ..search import fts_query, query_words
+from . import params
 from .pages import query_rows
 
 DATABASE = "catalog"
@@ -113,10 +114,11 @@ class BadFilter(ValueError):
 async def search_page(datasette, request) -> dict:
     """Everything the search template needs: the query, filters, their choices and the sections."""
     db = datasette.get_database(DATABASE)
-    q = request.args.get("q", "").strip()
-    filters = {name: request.args.get(name, "").strip() for name in FILTERS if request.args.get(name, "").strip()}
-    only = request.args.get("kind") if request.args.get("kind") in ("risks", "measures", "sources") else None
-    page = _page(request.args.get("page"))
+    args = params.read(request.args, params.SEARCH)
+    q = args["q"]
+    filters = {name: args[name] for name in FILTERS if args[name]}
+    only = args["kind"] or None
+    page = _page(args["page"])
     choices, units_typed = await _choices(db, filters.get("unit", ""))
     error = _check(filters, choices)
     sections = [s for s in _sections() if all(s.name in FILTERS[f].conditions for f in filters)
