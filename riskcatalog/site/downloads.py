@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from datasette import Response
 from datasette.utils import sqlite_timelimit
 
+from ..formulas import inert
 from . import params
 
 DATABASE = "catalog"
@@ -210,15 +211,7 @@ def _xlsx_bytes(headings: list[str], columns: list[str], rows: list[list]) -> by
 def _excel_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
     # Chinese Excel reads a CSV in the local code page (GBK) unless it starts with a byte-order mark.
     return BOM.encode("utf-8") + _csv([" ".join(filter(None, pair)) for pair in zip(headings, columns)],
-                                     ([_inert(_cell(value)) for value in row] for row in rows))
-
-
-def _inert(value):
-    """Text Excel would take for a formula (=, +, -, @ first) behind an apostrophe, as OWASP advises
-    for CSV: a query's text must never run in the reader's Excel."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+                                     ([_cell(value) for value in row] for row in rows))
 
 
 def _plain_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
@@ -226,10 +219,13 @@ def _plain_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) 
 
 
 def _csv(header: list[str], rows) -> bytes:
+    """The header and rows as CSV, every cell that begins like a formula behind an apostrophe (OWASP's
+    advice, riskcatalog.formulas), the header's too: a query names its own columns, and its text must
+    never run in the reader's Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(map(inert, header))
+    writer.writerows(map(inert, row) for row in rows)
     return out.getvalue().encode("utf-8")
 
 

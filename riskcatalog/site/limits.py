@@ -75,6 +75,7 @@ COSTLY_WAIT_LIMITS = 2
 SEND_SECONDS = 60
 #: Least time before a costly request is refused (busy, or past a bound): a reader who asks again at
 #: once, whatever the answer, then asks about once a second, and leaves the event loop to the pages.
+#: metadata's plugins.riskcatalog.refused_seconds may change it.
 REFUSED_SECONDS = 1.0
 
 #: Set while a request holds its turn: a request the site makes to itself on its behalf
@@ -155,15 +156,18 @@ class Door:
         original = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         parameters = distinct_facets(original)
         host = next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"host"), None)
-        hosts = (self.datasette.plugin_config("riskcatalog") or {}).get("hosts")
+        config = self.datasette.plugin_config("riskcatalog") or {}
+        hosts = config.get("hosts")
         known = host is None or host.lower() in allowed_hosts(scope, hosts)
         page = self.page_of(scope["path"])
         costly = not _ADMITTED.get() and self.costly(scope["path"], page, parameters)
+        # A costly request is refused no sooner than this.
+        not_before = arrived + float(config.get("refused_seconds", REFUSED_SECONDS)) if costly else None
         refusal = ((None if known or not hosts else unknown_host(host))
                    or self.page_refusal(scope) or parameter_refusal(parameters)
                    or await self.reading_refusal(scope["path"], page, parameters))
         if refusal:
-            return await self.refuse(refusal, scope, send, arrived if costly else None)
+            return await self.refuse(refusal, scope, send, not_before)
         if not known:  # no names configured: answer, but let no cache keep links to this host
             send = uncached(send)
         if len(parameters) < len(original):
@@ -172,20 +176,21 @@ class Door:
             return await self.app(scope, receive, send)
         async with self.admission.place() as turn:
             if turn is None:
-                return await self.refuse(self.busy(), scope, send, arrived)
+                return await self.refuse(self.busy(), scope, send, not_before)
             admitted = _ADMITTED.set(True)
             try:
                 refusal = await self.preparation_refusal(page, parameters)
                 if refusal:
-                    return await self.refuse(refusal, scope, send, arrived)
+                    return await self.refuse(refusal, scope, send, not_before)
                 await self.app(scope, receive, turn.outside(send, streams=scope["path"].endswith(".csv")))
             finally:
                 _ADMITTED.reset(admitted)
 
-    async def refuse(self, refusal: Refusal, scope: Scope, send: Send, arrived: float | None) -> None:
-        """Send a refusal; a costly request's no sooner than REFUSED_SECONDS after it arrived."""
-        if arrived is not None:
-            await asyncio.sleep(REFUSED_SECONDS - (time.monotonic() - arrived))
+    @staticmethod
+    async def refuse(refusal: Refusal, scope: Scope, send: Send, not_before: float | None) -> None:
+        """Send a refusal, waiting first until not_before (a costly request's: REFUSED_SECONDS after it came)."""
+        if not_before is not None:
+            await asyncio.sleep(not_before - time.monotonic())
         await refusal.send(scope, send)
 
     def page_of(self, path: str) -> Page | None:

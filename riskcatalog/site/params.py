@@ -111,7 +111,7 @@ def number(parameter: Parameter, value: str) -> int:
     if parameter.low == 0 and parameter.high == 10**digits - 1:
         zh, en = f"用数字 0–9 书写、最多 {digits} 位的整数", f"a whole number of at most {digits} digits 0–9"
     else:
-        zh = f"{parameter.low} 到 {parameter.high:,} 的整数（用数字 0–9 书写）"
+        zh = f" {parameter.low} 到 {parameter.high:,} 的整数（用数字 0–9 书写）"
         en = f"a whole number {parameter.low}–{parameter.high:,} written with the digits 0–9"
     raise ParameterError(f"参数 {_named(parameter)}应为{zh}，而不是“{_shown(value)}”",
                          f"{_shown(parameter.name)} must be {en}, not {_shown(value)!r}")
@@ -197,7 +197,6 @@ SHORT_ADDRESS = Parameter("id", "编号", chars=40)
 _WHOLE = ("_timelimit",)
 _WHEN_DIGITS = ("_size", "_facet_size", "_ttl")
 _NUMERIC_FILTERS = ("__gt", "__gte", "__lt", "__lte")
-_FACETS = ("_facet", "_facet_array", "_facet_date")
 #: Characters of any other of Datasette's parameters but sql and _where (bounded as SQL).
 DATASETTE_CHARS = 2000
 
@@ -223,18 +222,19 @@ def _datasette_value(name: str, value: str, view: bool) -> None:
             value.isdigit() and (name in _WHEN_DIGITS or name.endswith(_NUMERIC_FILTERS))):
         number(Parameter(name, "", "number", low=0, high=10**DIGITS - 1), value)
     elif name == "_through":
-        _json_object(name, value, ("table", "column", "value"))
-    elif name in _FACETS and value.startswith("{"):
-        _json_object(name, value, ("column",))
+        _json_object(name, value, {"table": str, "column": str, "value": (str, int)})
+    elif name.startswith("_facet") and value.startswith("{"):  # every _facet… parameter: a facet's JSON
+        _json_object(name, value, {"column": str})
 
 
-def _json_object(name: str, value: str, keys: tuple[str, ...]) -> None:
-    """value as a JSON object with each of keys a string or number (Datasette reads them unchecked)."""
+def _json_object(name: str, value: str, keys: dict[str, type | tuple[type, ...]]) -> None:
+    """value as a JSON object with each of keys of its type (Datasette reads them unchecked)."""
     try:
         data = json.loads(value)
     except ValueError:
         data = None
-    if not (isinstance(data, dict) and all(isinstance(data.get(key), (str, int)) for key in keys)):
+    if not (isinstance(data, dict) and all(isinstance(data.get(key), kind) and not isinstance(data.get(key), bool)
+                                           for key, kind in keys.items())):
         fields = "、".join(keys)
         raise ParameterError(f"参数 {name} 应为含有 {fields} 的 JSON 对象，如 "
                              + json.dumps({key: "…" for key in keys}, ensure_ascii=False),
