@@ -21,7 +21,7 @@ import pytest
 
 from riskcatalog import build as builder
 from riskcatalog.search import fts_query
-from riskcatalog.site import hardening, pages
+from riskcatalog.site import hardening, pages, planning
 from riskcatalog.site.serve import SETTINGS
 
 from .conftest import PROJECT_ROOT, make_datasette
@@ -409,6 +409,22 @@ async def test_sql_sqlite_cannot_prepare_within_bounds_is_refused(ds, catalog_db
     await assert_still_serving(ds, catalog_db, baseline)
 
 
+def test_the_worker_is_bounded_by_the_kernel_and_replaced_when_killed(catalog_db):
+    """The worker's memory is the kernel's to bound: under a 48 MiB address space, preparing 16 links runs
+    out of it at once. Past its time the worker is killed (no process left behind) and the next
+    statement gets a new one."""
+    small = planning.Planner(seconds=30, memory=48 * 1024 * 1024)
+    assert small.prepare(str(catalog_db), cte_chain(16)) == "memory"
+    assert small.prepare(str(catalog_db), "select count(*) from risks") is None
+    quick = planning.Planner(seconds=0.2)
+    assert quick.prepare(str(catalog_db), cte_chain(6)) is None
+    [worker] = quick.idle[str(catalog_db)]
+    assert quick.prepare(str(catalog_db), cte_chain(22)) == "time"
+    assert worker.process.returncode == -9 and quick.idle[str(catalog_db)] == []
+    assert quick.prepare(str(catalog_db), "select 1 from risks where key = 'x'") is None
+    assert quick.idle[str(catalog_db)][0].process.pid != worker.process.pid
+
+
 async def test_sql_that_prepares_within_bounds_is_answered(ds):
     """A short chain, a hint, EXPLAIN and the site's own functions still run as they did."""
     for statement, rows in [(cte_chain(8), [{"count(*)": 1}]), (cte_chain(4, "not materialized "), [{"count(*)": 1}]),
@@ -626,3 +642,44 @@ async def test_quote_in_search_changes_nothing(ds):
     assert plain.json()["rows"] and plain.json()["rows"] == quoted.json()["rows"]
     nothing = await fetch(ds, "/catalog/risks.json?_search=" + quote("*"))
     assert nothing.json()["rows"] == []
+
+
+# --- a value at the longest the format allows is served everywhere (issue 23) ------------------
+
+#: The longest text a field may hold (the field registry's maximum is at most this).
+LONGEST = 20_000
+
+
+@pytest.fixture(scope="module")
+def longest_db(tmp_path_factory) -> Path:
+    """The mini register with a risk whose every long text is LONGEST characters of Chinese."""
+    from .conftest import MINI, write_register
+    alpha = MINI["alpha.yml"]
+    text = ("经办人虚报差旅天数并重复报销住宿费用，" * (LONGEST // 19 + 1))[:LONGEST]
+    for field in ("description_zh: 经办人虚报差旅天数。", "post_zh: 报销经办人", "power_zh: 差旅费报销",
+                  "supervisor_zh: 街道纪工委", "- zh: 虚增出差天数"):
+        name = field.split(":")[0]
+        alpha = alpha.replace(field, f"{name}: {text}", 1)
+    alpha = alpha.replace("description_zh: 每月核对公务卡流水与报销单。", f"description_zh: {text}", 1)
+    folder = write_register(tmp_path_factory.mktemp("longest") / "mini", {**MINI, "alpha.yml": alpha})
+    db = folder.parent / "catalog.db"
+    builder.build([folder], db)
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("select length(description_zh) from risks where id = 'AL-01'").fetchone() == (LONGEST,)
+    return db
+
+
+async def test_a_value_at_the_longest_is_served_everywhere(longest_db):
+    """Its page, the table, searches, its area's list and every download answer 200: nothing the build
+    accepts is "string or blob too big" to the site (a 380,000-character value was, before lengths)."""
+    ds = make_datasette(longest_db)
+    word = quote("住宿费用")
+    for path in ["/catalog/risks/mini-AL-01", "/catalog/risks", "/catalog/risks.json?_size=max", "/catalog/measures",
+                 f"/search?q={word}", f"/search.json?q={word}", "/search?area=alpha", "/catalog/areas/mini-alpha",
+                 f"/catalog/risks?_search={word}", f"/catalog/risks?description_zh__contains={word}",
+                 "/catalog/risks?_facet=post_zh&_facet=power_zh", "/-/register.xlsx", "/catalog/risks.xlsx",
+                 "/catalog/risks.excelcsv", "/catalog/risks.csv?_size=max", "/catalog/full_register.xlsx"]:
+        response = await ds.client.get(path)
+        assert response.status_code == 200, (path, response.text[:300])
+    found = (await ds.client.get(f"/search.json?q={word}")).json()
+    assert [row["id"] for row in found["risks"]["rows"]] == ["AL-01"]

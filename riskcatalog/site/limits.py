@@ -71,6 +71,8 @@ THREADS_KEPT_FOR_PAGES = 2
 COSTLY_PLACES = 8
 #: How long, in SQL time limits, an admitted request may wait for its first turn.
 COSTLY_WAIT_LIMITS = 2
+#: The share of the time costly requests may work, together: the rest is the pages'.
+COSTLY_SHARE = 0.5
 #: Longest a client may take to read one part of a response before it is cut off.
 SEND_SECONDS = 60
 #: Least time before a costly request is refused (busy, or past a bound): a reader who asks again at
@@ -91,7 +93,7 @@ def door(datasette):
     threads = datasette.setting("num_sql_threads") or 1
     time_limit = datasette.setting("sql_time_limit_ms") / 1000
     admission = Admission(places=COSTLY_PLACES, turns=max(1, threads - THREADS_KEPT_FOR_PAGES),
-                          wait=COSTLY_WAIT_LIMITS * time_limit)
+                          wait=COSTLY_WAIT_LIMITS * time_limit, share=COSTLY_SHARE)
     closed = {datasette.urls.path(f"/-/{page}{suffix}") for page in CLOSED_PAGES for suffix in ("", ".json")}
     return lambda app: Door(app, datasette, admission, closed, retry_after=max(1, round(admission.wait)))
 
@@ -339,18 +341,24 @@ def parameter_refusal(parameters: list[tuple[str, str]]) -> Refusal | None:
 
 
 class Admission:
-    """At most `places` costly requests at once, of which `turns` may work at a time; a request
-    waits up to `wait` s for its first turn, in the order they came.
+    """At most `places` costly requests at once, of which `turns` may work at a time, and all of them
+    together at most `share` of the time; a request waits up to `wait` s for its first turn, in the
+    order they came.
 
     A request holds a turn only while it works: it gives the turn back while its client reads the
     response (so a slow client holds no SQL thread), and a stream takes a turn again before each
-    further part. A waiting request waits on a future of the event loop it runs on; state is only
-    touched from event loops, one at a time."""
+    further part. A turn given back after working w seconds may start work again only after
+    w × (1 − share) / share more: one at a time alone would still let costly requests, back to back,
+    keep the event loop and a core from the pages all the time. A waiting request waits on a future
+    of the event loop it runs on; state is only touched from event loops, one at a time."""
 
-    def __init__(self, places: int, turns: int, wait: float):
+    def __init__(self, places: int, turns: int, wait: float, share: float = 1.0):
         self.places, self.turns, self.wait = places, turns, wait
+        self.rest = (1 - share) / share
         self.admitted = self.working = 0
         self.waiting: deque[asyncio.Future] = deque()
+        #: When the last turn given back has rested (monotonic time): no work starts before.
+        self.rested = 0.0
 
     @contextlib.asynccontextmanager
     async def place(self) -> AsyncIterator[Turn | None]:
@@ -366,27 +374,31 @@ class Admission:
             turn.give_back()
             self.admitted -= 1
 
-    def pass_on(self) -> None:
-        """A turn is free: the first request still waiting takes it, else it is put back."""
+    def pass_on(self, rested: float = 0.0) -> None:
+        """A turn is free, to work again from the time `rested`: the first request still waiting takes
+        it, else it is put back."""
         while self.waiting:
             waiter = self.waiting.popleft()
             if not waiter.done() and not waiter.get_loop().is_closed():
-                waiter.set_result(None)
+                waiter.set_result(rested)
                 return
         self.working -= 1
+        self.rested = max(self.rested, rested)
 
 
 class Turn:
     """One admitted request's turn to work."""
 
     def __init__(self, admission: Admission):
-        self.admission, self.held = admission, False
+        self.admission, self.held, self.since = admission, False, None
 
     async def take(self, seconds: float | None) -> bool:
-        """Take a turn, waiting up to seconds (None: as long as it takes) behind earlier requests."""
+        """Take a turn, waiting up to seconds (None: as long as it takes) behind earlier requests, then
+        for the turn's rest after its last work."""
         admission = self.admission
         if admission.working < admission.turns and not admission.waiting:
             admission.working += 1
+            rested = admission.rested
         else:
             waiter = asyncio.get_running_loop().create_future()
             admission.waiting.append(waiter)
@@ -398,21 +410,27 @@ class Turn:
             if not waiter.done():
                 self._leave(waiter)
                 return False
+            rested = waiter.result()
         self.held = True
+        if rested > time.monotonic():  # the turn is held meanwhile: this is the pages' share of the time
+            await asyncio.sleep(rested - time.monotonic())
+        self.since = time.monotonic()
         return True
 
     def _leave(self, waiter: asyncio.Future) -> None:
         """Stop waiting; a turn handed over meanwhile goes on to the next."""
         if waiter.done():
-            self.admission.pass_on()
+            self.admission.pass_on(waiter.result())
         else:
             waiter.cancel()
             self.admission.waiting.remove(waiter)
 
     def give_back(self) -> None:
         if self.held:
-            self.held = False
-            self.admission.pass_on()
+            now = time.monotonic()
+            worked = now - self.since if self.since is not None else 0.0
+            self.held, self.since = False, None
+            self.admission.pass_on(rested=now + worked * self.admission.rest)
 
     def outside(self, send: Send, streams: bool) -> Send:
         """send, giving the turn back first and bounding how long the client may take to read."""
