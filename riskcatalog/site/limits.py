@@ -235,14 +235,15 @@ class Door:
 
     async def preparation_refusal(self, page: Page | None, parameters: list[tuple[str, str]]) -> Refusal | None:
         """A reader's SQL that SQLite cannot prepare within planning's bounds, refused: the `sql` of a
-        database page, and a table's `_where` as Datasette puts it in the table's query."""
+        database page, and a table's `_where` as Datasette puts it in the table's queries."""
         if page is None or page.row:
             return None
         statements = [value for name, value in parameters if name == "sql" and page.table is None]
         wheres = [value for name, value in parameters if name == "_where"]
         tables, views = await self.tables_and_views(page.database)
-        if wheres and page.table in tables | views:
-            statements.append(f"select count(*) from {escape_sqlite(page.table)} where {' and '.join(wheres)}")
+        if wheres and page.table in tables | views:  # Datasette's page query, then its count
+            where = f"from {escape_sqlite(page.table)} where {' and '.join(wheres)}"
+            statements += [f"select * {where} order by 1 limit 1", f"select count(*) {where}"]
         path = None if page.database.is_memory else page.database.path
         for sql in statements:
             outcome = await asyncio.get_running_loop().run_in_executor(None, PLANNER.prepare, path, sql)
@@ -347,18 +348,18 @@ class Admission:
 
     A request holds a turn only while it works: it gives the turn back while its client reads the
     response (so a slow client holds no SQL thread), and a stream takes a turn again before each
-    further part. A turn given back after working w seconds may start work again only after
-    w × (1 − share) / share more: one at a time alone would still let costly requests, back to back,
-    keep the event loop and a core from the pages all the time. A waiting request waits on a future
-    of the event loop it runs on; state is only touched from event loops, one at a time."""
+    further part. A turn given back after working w seconds to a request that waited for it starts
+    work again only after w × (1 − share) / share more: one at a time alone would still let costly
+    requests, queued back to back, keep the event loop and a core from the pages all the time. (A
+    request that finds the turn free starts at once: a lone reader is not slowed.) A waiting
+    request waits on a future of the event loop it runs on; state is only touched from event
+    loops, one at a time."""
 
     def __init__(self, places: int, turns: int, wait: float, share: float = 1.0):
         self.places, self.turns, self.wait = places, turns, wait
         self.rest = (1 - share) / share
         self.admitted = self.working = 0
         self.waiting: deque[asyncio.Future] = deque()
-        #: When the last turn given back has rested (monotonic time): no work starts before.
-        self.rested = 0.0
 
     @contextlib.asynccontextmanager
     async def place(self) -> AsyncIterator[Turn | None]:
@@ -375,15 +376,14 @@ class Admission:
             self.admitted -= 1
 
     def pass_on(self, rested: float = 0.0) -> None:
-        """A turn is free, to work again from the time `rested`: the first request still waiting takes
-        it, else it is put back."""
+        """A turn is free: the first request still waiting takes it, to work from the time `rested`;
+        else it is put back."""
         while self.waiting:
             waiter = self.waiting.popleft()
             if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(rested)
                 return
         self.working -= 1
-        self.rested = max(self.rested, rested)
 
 
 class Turn:
@@ -398,7 +398,7 @@ class Turn:
         admission = self.admission
         if admission.working < admission.turns and not admission.waiting:
             admission.working += 1
-            rested = admission.rested
+            rested = 0.0
         else:
             waiter = asyncio.get_running_loop().create_future()
             admission.waiting.append(waiter)
