@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import yaml
 
@@ -277,8 +277,8 @@ def costly_section(costly: dict, units: int, readers: int, seconds: float) -> li
     nan = float("nan")
     for path, r in costly.items():
         answers = ", ".join(f"{status or 'none'}: {count:,}" for status, count in r["answers"].items()) or "—"
-        shown = path if len(path) <= 90 else path[:87] + "…"
-        lines.append(f"| `{shown}` | {r['alone']['p50_ms'] or nan:.1f} | {r['p50_ms'] or nan:.1f} | "
+        shown = unquote(path) if len(unquote(path)) <= 90 else unquote(path)[:87] + "…"
+        lines.append(f"| `{shown.replace('|', '¦')}` | {r['alone']['p50_ms'] or nan:.1f} | {r['p50_ms'] or nan:.1f} | "
                      f"{r['alone']['p95_ms'] or nan:.1f} | {r['p95_ms'] or nan:.1f} | {r['count']:,} | {answers} |")
     worst = max((r["p50_ms"] or float("inf") for r in costly.values()), default=nan)
     lines += ["", f"Target: the home page's median under {HOME_P50_MS:g} ms beside {readers} readers on each path: "

@@ -105,3 +105,10 @@ async def test_the_issues_500s_are_400s_that_say_what_to_fix(site, path, zh, en)
     text = response.json()["error"] if ".json" in path else html.unescape(response.text)
     assert zh in text and en in text, text[:500]
     assert text.index(zh) < text.index(en)
+
+
+def test_every_search_filter_is_declared_to_the_parser():
+    """The search page reads each of its filters (riskcatalog.site.search.FILTERS) through the parser:
+    a filter added there must be declared in params.SEARCH too, with its bounds."""
+    from riskcatalog.site import search
+    assert set(search.FILTERS) | {"q", "kind", "page"} == {parameter.name for parameter in params.SEARCH}

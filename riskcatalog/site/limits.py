@@ -71,7 +71,9 @@ THREADS_KEPT_FOR_PAGES = 2
 COSTLY_PLACES = 8
 #: How long, in SQL time limits, an admitted request may wait for its first turn.
 COSTLY_WAIT_LIMITS = 2
-#: The share of the time costly requests may work, together: the rest is the pages'.
+#: The share of the time costly requests may work, together, while they queue: the rest is the
+#: pages'. metadata's plugins.riskcatalog.costly_share may change it (a server with more cores may
+#: give them more; docs/limits.md has what each costs).
 COSTLY_SHARE = 0.5
 #: Longest a client may take to read one part of a response before it is cut off.
 SEND_SECONDS = 60
@@ -92,8 +94,9 @@ def door(datasette):
     """A wrapper that puts the door's limits in front of an ASGI app (the site)."""
     threads = datasette.setting("num_sql_threads") or 1
     time_limit = datasette.setting("sql_time_limit_ms") / 1000
+    share = float((datasette.plugin_config("riskcatalog") or {}).get("costly_share", COSTLY_SHARE))
     admission = Admission(places=COSTLY_PLACES, turns=max(1, threads - THREADS_KEPT_FOR_PAGES),
-                          wait=COSTLY_WAIT_LIMITS * time_limit, share=COSTLY_SHARE)
+                          wait=COSTLY_WAIT_LIMITS * time_limit, share=min(1.0, max(0.05, share)))
     closed = {datasette.urls.path(f"/-/{page}{suffix}") for page in CLOSED_PAGES for suffix in ("", ".json")}
     return lambda app: Door(app, datasette, admission, closed, retry_after=max(1, round(admission.wait)))
 
