@@ -51,6 +51,8 @@ COSTLY_READERS, COSTLY_UNITS, HOME_P50_MS = 10, 1000, 50.0
 #: and how many times each is built (a build of one register takes a fraction of a second: the
 #: median of several is steadier than one on a shared machine).
 HISTORY_COMMITS, HISTORY_RATIO, HISTORY_RUNS = 1000, 2.0, 5
+#: What a hostile file may cost before the import refuses it.
+BOMB_S, BOMB_MIB = 5.0, 300
 
 
 def machine() -> dict[str, str]:
@@ -88,8 +90,9 @@ def registers(units: int, seed: int, out: Path) -> tuple[list[Path], float | Non
     return folders, took
 
 
-def run_in_fresh_child(args: list[str]) -> dict:
-    """Run args in a fresh process: wall seconds, that process's peak RSS in MiB, its stdout."""
+def run_in_fresh_child(args: list[str], refused: bool = False) -> dict:
+    """Run args in a fresh process: wall seconds, that process's peak RSS in MiB, its stdout (and its last line
+    on stderr, where the command is expected to refuse its input: exit code 1)."""
     # RUSAGE_CHILDREN is the maximum over every child a process ever waited for, so each
     # command runs under its own small wrapper whose only child it is.
     probe = ("import json,resource,subprocess,sys,time;t=time.perf_counter();"
@@ -98,11 +101,13 @@ def run_in_fresh_child(args: list[str]) -> dict:
              "sys.stderr.write(p.stderr.decode(errors='replace'));sys.stdout.write(p.stdout.decode(errors='replace'));"
              "print(json.dumps({'wall_s':w,'maxrss_kib':r.ru_maxrss,'rc':p.returncode}));sys.exit(p.returncode)")
     proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
+    if proc.returncode != (1 if refused else 0):
         raise RuntimeError(f"{' '.join(args[:4])} … failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     *output, last = proc.stdout.rstrip("\n").split("\n")
     facts = json.loads(last)
-    return {"wall_s": facts["wall_s"], "peak_mib": facts["maxrss_kib"] / 1024, "stdout": "\n".join(output)}
+    said = [line for line in proc.stderr.splitlines() if line.strip()]
+    return {"wall_s": facts["wall_s"], "peak_mib": facts["maxrss_kib"] / 1024, "stdout": "\n".join(output),
+            "stderr": said[-2] if refused and len(said) > 1 else ""}
 
 
 def count_rows(db_path: Path) -> int:
@@ -132,23 +137,60 @@ def _middle(conn: sqlite3.Connection, table: str) -> str:
 
 
 def bench_excel(folders: list[Path], where: Path) -> list[dict]:
-    """build.py export of one register and of up to EXPORT_UNITS (one workbook, and one each), and
-    build.py import of an IMPORT_RISKS-row unit workbook, each in a fresh process."""
+    """build.py export of one register and of up to EXPORT_UNITS (one workbook, and one each), each in a
+    fresh process (the import has a section of its own: bench_import)."""
     where.mkdir(parents=True, exist_ok=True)
     chosen = [str(f) for f in folders[:EXPORT_UNITS]]
-    unit_book = workbooks.write(where / f"unit-{IMPORT_RISKS}.xlsx", IMPORT_RISKS)
     build_py = [sys.executable, str(ROOT / "build.py")]
     runs = [("export", "1 register (51 risks), one workbook", [*build_py, "export", chosen[0], "-o", str(where / "one.xlsx")]),
             ("export", f"{len(chosen)} registers, one workbook", [*build_py, "export", *chosen, "-o", str(where / "all.xlsx")]),
             ("export", f"{len(chosen)} registers, one workbook each",
-             [*build_py, "export", *chosen, "--each", str(where / "each")]),
-            ("import", f"a unit's workbook of {IMPORT_RISKS} risk rows",
-             [*build_py, "import", str(unit_book), "--out", str(where / "imported"), "--force"])]
+             [*build_py, "export", *chosen, "--each", str(where / "each")])]
     results = []
     for command, what, args in runs:
         run = run_in_fresh_child(args)
         results.append({"command": command, "what": what, "s": run["wall_s"], "mib": run["peak_mib"]})
     return results
+
+
+def bench_import(where: Path) -> list[dict]:
+    """build.py import of a unit's register as a workbook and as a Word table, and of each bomb (refused),
+    each in a fresh process: what it cost and what was said."""
+    where.mkdir(parents=True, exist_ok=True)
+    build_py = [sys.executable, str(ROOT / "build.py"), "import"]
+    files = [(f"a workbook of {IMPORT_RISKS} risk rows", workbooks.write(where / f"unit-{IMPORT_RISKS}.xlsx",
+                                                                          IMPORT_RISKS), False),
+             (f"a Word table of {IMPORT_RISKS} risk rows", workbooks.write(where / f"unit-{IMPORT_RISKS}.docx",
+                                                                           IMPORT_RISKS), False)]
+    for name, (what, make) in workbooks.BOMBS.items():
+        path = where / f"bomb-{name}.xlsx"
+        path.write_bytes(make())
+        files.append((what, path, True))
+    results = []
+    for what, path, refused in files:
+        run = run_in_fresh_child([*build_py, str(path), "--out", str(where / f"out-{path.stem}"), "--force"], refused)
+        results.append({"what": what, "kb": path.stat().st_size / 1024, "s": run["wall_s"], "mib": run["peak_mib"],
+                        "said": run["stderr"].split(": ", 1)[-1] if refused else "imported", "refused": refused})
+    return results
+
+
+def import_section(results: list[dict]) -> list[str]:
+    """Markdown: each file's import time and peak memory, and the targets for the hostile ones."""
+    lines = ["", "## Import", "",
+             "`build.py import` of a unit's register (`benchmarks/workbooks.py`, the bureau layout: 科室 merged, numbered "
+             "cells) as a workbook and as a Word table, and of each hostile file of `workbooks.BOMBS` — each small on "
+             "disk, each refused at a limit checked while reading; each in a fresh process (the imports include the "
+             "real check and fmt of the folder written).", "",
+             "| file | KB | s | peak MiB | what the import said |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {r['what']} | {r['kb']:,.0f} | {r['s']:.2f} | {r['mib']:.0f} | {r['said']} |" for r in results]
+    lines += ["", f"Targets (each hostile file refused within {BOMB_S:g} s and {BOMB_MIB} MiB):", ""]
+    for r in results:
+        if r["refused"]:
+            missed = [f"{r['s']:.2f} s" for _ in [0] if r["s"] >= BOMB_S] + [f"{r['mib']:.0f} MiB" for _ in [0]
+                                                                              if r["mib"] >= BOMB_MIB]
+            lines.append(f"- {r['what']}: " + (f"MISSED ({', '.join(missed)})" if missed else
+                                               f"met ({r['s']:.2f} s, {r['mib']:.0f} MiB)"))
+    return lines
 
 
 def bench_history(commits: int, seed: int, where: Path) -> dict:
@@ -328,7 +370,7 @@ def page_misses(site: dict, limit_ms: float = PAGE_P95_MS, ratio: float | None =
 
 def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict | None,
            options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None,
-           history: dict | None = None, costly: dict | None = None) -> str:
+           history: dict | None = None, imports: list[dict] | None = None, costly: dict | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -360,11 +402,12 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
     lines += ["", f"Targets at {largest['units']:,} units:", ""] + [f"- {v}" for v in build_misses(largest)]
     if excel:
         lines += ["", "## Excel", "",
-                  "`build.py export` (the 登记表 workbook with its field sheets; it compiles the registers first) "
-                  f"and `build.py import` of a unit's workbook (`benchmarks/workbooks.py`: {IMPORT_RISKS} risk rows, "
-                  "科室 merged, numbered cells), each in a fresh process.", "",
+                  "`build.py export` (the 登记表 workbook with its field sheets; it compiles the registers first), "
+                  "each in a fresh process; `build.py import` is in its own section below.", "",
                   "| command | what | s | peak MiB |", "|---|---|---:|---:|"]
         lines += [f"| {e['command']} | {e['what']} | {e['s']:.2f} | {e['mib']:.0f} |" for e in excel]
+    if imports:
+        lines += import_section(imports)
     if history is not None:
         lines += history_section(history)
     if shipped is not None:
@@ -419,25 +462,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--history-commits", type=int, default=HISTORY_COMMITS,
                         help=f"commits of the synthetic history (default {HISTORY_COMMITS}; 0 for none)")
+    parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
+    parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
+                                                      "bench-out/benchmarks.md with --quick)")
     parser.add_argument("--costly-units", type=int, default=COSTLY_UNITS,
                         help=f"registers the door is measured at (default {COSTLY_UNITS}, at most the largest size)")
     parser.add_argument("--costly-readers", type=int, default=COSTLY_READERS,
                         help=f"readers on each costly path (default {COSTLY_READERS})")
-    parser.add_argument("--only-costly", action="store_true",
-                        help="measure only the door (the home page beside costly readers), at --costly-units")
-    parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
-    parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
-                                                      "bench-out/benchmarks.md with --quick)")
+    parser.add_argument("--only", choices=["import", "costly"], help="run one section and print it (writes no report)")
     options = parser.parse_args(argv)
+    if options.only == "import":
+        print("\n".join(import_section(bench_import(options.out / "import"))))
+        return 0
+    if options.only == "costly":  # the door alone, at --costly-units
+        options.seconds = options.seconds or 10.0
+        folders, _ = registers(options.costly_units, options.seed, options.out)
+        costly = bench_costly(costly_database(folders, [], options), options.seconds, options.costly_readers)
+        print("\n".join(costly_section(costly, options.costly_units, options.costly_readers, options.seconds)))
+        return 0
     default = "1,150" if options.quick else ",".join(map(str, SIZES))
     sizes = sorted({int(n) for n in (options.units or default).split(",")})
     options.seconds = options.seconds or (2.0 if options.quick else 10.0)
-    target = options.report or (options.out / ("costly.md" if options.only_costly else "benchmarks.md")
-                                if options.quick or options.only_costly else REPORT)
+    target = options.report or (options.out / "benchmarks.md" if options.quick else REPORT)
     options.out.mkdir(parents=True, exist_ok=True)
     facts = machine()
-    if options.only_costly:
-        return main_costly(options, target, facts)
     options.costly_units = min(options.costly_units, max(sizes))
     folders, synth_s = registers(max(sizes), options.seed, options.out)
     print(f"registers: {max(sizes)} " + (f"generated in {synth_s:.1f} s" if synth_s else "reused"), flush=True)
@@ -450,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     excel = bench_excel(folders[:max(sizes)], options.out / "excel")
     for e in excel:
         print(f"{e['command']} {e['what']}: {e['s']:.2f} s / {e['mib']:.0f} MiB", flush=True)
+    imports = bench_import(options.out / "import")
+    for r in imports:
+        print(f"import {r['what']}: {r['s']:.2f} s / {r['mib']:.0f} MiB, {r['said']}", flush=True)
     history = None
     if options.history_commits:
         history = bench_history(options.history_commits, options.seed, options.out / "history")
@@ -466,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history, costly)
+    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history, imports, costly)
                       + kept_notes(target), encoding="utf-8")
     print(f"wrote {target}")
     return 0
@@ -486,20 +537,6 @@ def print_costly(costly: dict) -> None:
         shown = path if len(path) <= 80 else path[:77] + "…"
         print(f"home alone p50 {r['alone']['p50_ms'] or nan:.1f} ms, beside {shown}: p50 {r['p50_ms'] or nan:.1f} ms, "
               f"p95 {r['p95_ms'] or nan:.1f} ms over {r['count']} requests; readers {r['answers']}", flush=True)
-
-
-def main_costly(options: argparse.Namespace, target: Path, facts: dict) -> int:
-    """Only the door's figures (--only-costly), at --costly-units registers, into the report named."""
-    folders, _ = registers(options.costly_units, options.seed, options.out)
-    db_path = costly_database(folders, [], options)
-    costly = bench_costly(db_path, options.seconds, options.costly_readers)
-    print_costly(costly)
-    lines = ["# Benchmarks: the door only", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in facts.items())]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("\n".join(lines + costly_section(costly, options.costly_units, options.costly_readers,
-                                                        options.seconds)) + "\n", encoding="utf-8")
-    print(f"wrote {target}")
-    return 0
 
 
 if __name__ == "__main__":

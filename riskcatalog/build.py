@@ -1,7 +1,7 @@
 """The build: register folders in, one SQLite database out, or only the verdict (--check).
 
-compile (in worker processes for many registers) validates each folder and turns it into
-rows; db writes them. The database is written to a new file beside the target and moved into
+schedule runs each folder through the compile stage (validated rows) and the history stage
+(revisions from git), in worker processes for many registers; db writes the rows. The database is written to a new file beside the target and moved into
 place only when everything succeeded (riskcatalog.files), so a failed, interrupted or killed
 build leaves the previous one byte-identical, with its permissions.
 """
@@ -16,9 +16,8 @@ from typing import Iterable
 
 import sqlite_utils
 
-from . import db, files
+from . import db, files, schedule
 from .catalog import REGISTER_FILE
-from .compile import compile_all
 from .errors import CatalogInvalid
 
 
@@ -80,7 +79,8 @@ def _is_sqlite(path: Path) -> bool:
 def check(folders: Iterable[Path]) -> list[str]:
     """Validate the register folders without building: their summaries, or CatalogInvalid with every error."""
     errors: list = []
-    summaries = [compiled.summary for compiled in compile_all([Path(f) for f in folders], errors, with_rows=False)]
+    summaries = [scheduled.compiled.summary
+                 for scheduled in schedule.registers([Path(f) for f in folders], errors, with_rows=False)]
     if errors:
         raise CatalogInvalid(errors)
     return summaries
@@ -113,12 +113,12 @@ def _insert_registers(database: sqlite_utils.Database, folders: list[Path], hist
     build replaces, whose history is reused); their summaries, or CatalogInvalid with every error."""
     # Summaries only: a city's registers must not all stay in memory.
     summaries, errors = [], []
-    for compiled in compile_all(folders, errors, with_history=history, previous=previous):
+    for scheduled in schedule.registers(folders, errors, with_history=history, previous=previous):
         if not errors:  # once the build is doomed, keep validating but stop writing
-            db.insert_rows(database, compiled.rows)
-            if compiled.history_rows:  # written while another process read the history
-                db.insert_rows(database, compiled.history_rows())
-        summaries.append(compiled.summary)
+            db.insert_rows(database, scheduled.compiled.rows)
+            if scheduled.history_rows:  # written while another thread read the history
+                db.insert_rows(database, scheduled.history_rows())
+        summaries.append(scheduled.compiled.summary)
     if errors:
         raise CatalogInvalid(errors)
     return summaries

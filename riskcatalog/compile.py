@@ -1,34 +1,25 @@
-"""A register folder in, the rows of every table out: the part of a build that runs in parallel.
+"""The compile stage: a checked register in, the rows of every table out.
 
-compile_register() validates one folder and turns it into rows, in riskcatalog.tables'
-column order, with each risk's and measure's search text already expanded and, if asked, the
-folder's history from git (riskcatalog.history). It needs nothing from the database, so compile_all() spreads many registers (a district, a city)
-over worker processes while riskcatalog.db writes the rows in order.
+compile_register() loads and validates one folder (riskcatalog.catalog) and turns it into rows,
+in riskcatalog.tables' column order, with each risk's and measure's search text already expanded.
+It needs nothing from the database or from git, so riskcatalog.schedule runs it for many registers
+(a district, a city) in worker processes, beside the history stage, while riskcatalog.db writes
+the rows in order. shared_keys() is the one rule across registers: no two may share a unit or a key.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime
-import functools
-import json
-import multiprocessing
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
 
-from . import history
+from . import fields
 from .catalog import REGISTER_FILE, Register, display_name, load_register, stored_folder
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
-from .tables import SEARCHED, TABLES
+from .tables import SEARCHED, as_row
 from .yamlload import parse_date
-
-#: From this many registers on, compile_all uses worker processes: below it, starting them
-#: costs more than it saves.
-PARALLEL_FROM = 4
-WORKERS = os.cpu_count() or 1
 
 
 @dataclass
@@ -44,55 +35,28 @@ class Compiled:
     keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
     #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
-    #: The history's rows, when another process is still reading the history: they come last.
-    history_rows: Callable[[], dict[str, list[tuple]]] | None = None
 
 
-def compile_register(folder: Path, with_rows: bool = True, with_history: bool = False,
-                     history_of: Callable[[], history.History] | None = None,
-                     previous: Path | None = None, untouched: bool = False) -> Compiled:
-    """Validate one register folder and, if asked, turn it into rows, with or without its history
-    (read here, or by history_of when another process reads it; previous is the database this build
-    replaces, whose history is reused)."""
+def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
+    """Validate one register folder and, if asked, turn it into rows."""
     try:
         register = load_register(folder)
     except CatalogInvalid as exc:
         return Compiled(folder, exc.errors)
-    unit = register.unit["id"]
-    compiled = Compiled(folder, [], register.summary(), unit, register.doc.error(("unit", "id"), ""),
-                        keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
-    if history_of:
-        compiled.history_rows = lambda: history_rows(history_of(), folder, unit)
-    elif with_rows:
-        found = history.OFF if not with_history else history.UNTOUCHED if untouched else history.read(folder, previous)
-        compiled.rows.update(history_rows(found, folder, unit))
-    return compiled
+    return Compiled(folder, [], register.summary(), register.unit["id"], register.doc.error(("unit", "id"), ""),
+                    keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
 
 
-def history_rows(found: history.History, folder: Path, unit: str) -> dict[str, list[tuple]]:
-    """A register's history as rows of unit_history, commits and changes."""
-    if found.reused_unit not in (None, unit):  # the unit was renamed: the reused rows have the old keys
-        found = history.read(folder)
-    return {table: [_values(table, row) for row in records] for table, records in found.rows(unit).items()}
-
-
-def compile_all(folders: list[Path], errors: list[CatalogError], with_rows: bool = True,
-                with_history: bool = False, previous: Path | None = None) -> Iterator[Compiled]:
-    """The valid registers among folders, in order; every problem goes into errors.
-
-    Two registers may not share a unit id, nor a key: a table's rows would collide.
-    """
-    units: dict[str, Path] = {}
-    keys: dict[tuple[str, str], str] = {}  # (table, key) -> what it names, "source 'x' of unit 'y' (file:line)"
-    for compiled in _compiled(folders, with_rows, with_history, previous):
-        if not compiled.errors and compiled.unit in units:
-            compiled.errors.append(replace(compiled.unit_at, message=_same_unit(compiled, units[compiled.unit])))
-        if not compiled.errors:
-            compiled.errors.extend(_shared_keys(compiled, keys))
-        errors.extend(compiled.errors)
-        if not compiled.errors:
-            units[compiled.unit] = compiled.folder
-            yield compiled
+def shared_keys(compiled: Compiled, units: dict[str, Path], keys: dict[tuple[str, str], str]) -> list[CatalogError]:
+    """What compiled shares with the registers before it (units: unit -> folder; keys: (table, key) -> what
+    it names), which it records if it shares nothing: two registers may not share a unit id, nor a key, or
+    a table's rows would collide."""
+    if compiled.unit in units:
+        return [replace(compiled.unit_at, message=_same_unit(compiled, units[compiled.unit]))]
+    errors = _shared_keys(compiled, keys)
+    if not errors:
+        units[compiled.unit] = compiled.folder
+    return errors
 
 
 def _same_unit(compiled: Compiled, other: Path) -> str:
@@ -133,34 +97,6 @@ def _shared_keys(compiled: Compiled, keys: dict[tuple[str, str], str]) -> list[C
     return errors
 
 
-def _compiled(folders: list[Path], with_rows: bool, with_history: bool, previous: Path | None) -> Iterator[Compiled]:
-    work = functools.partial(compile_register, with_rows=with_rows, with_history=with_history, previous=previous)
-    if len(folders) < PARALLEL_FROM and with_rows and with_history:
-        # git and the reading of its history take as long as the rest of a small build: a thread reads
-        # them meanwhile (git itself runs in its own processes; a forked pool worker could inherit a
-        # lock another thread holds, such as tracemalloc's or logging's, and never start)
-        with concurrent.futures.ThreadPoolExecutor(1) as reader:
-            pending = [reader.submit(history.read, folder, previous) for folder in folders]
-            for folder, found in zip(folders, pending):
-                yield compile_register(folder, history_of=found.result)
-        return
-    if len(folders) < PARALLEL_FROM or WORKERS < 2:
-        yield from map(work, folders)
-        return
-    # Most of a city's registers may never have been committed: one git process finds which.
-    untouched = history.untouched(folders) if with_rows and with_history else set()
-    tasks = [(folder, folder in untouched) for folder in folders]
-    # imap keeps the folders' order, so the database comes out the same as a serial build's.
-    with multiprocessing.Pool(WORKERS) as pool:  # the platform's start method: compile_register pickles
-        yield from pool.imap(functools.partial(_task, work), tasks, chunksize=4)
-
-
-def _task(work: Callable[..., Compiled], task: tuple[Path, bool]) -> Compiled:
-    """One register for a worker: its folder, and whether no commit touched it."""
-    folder, untouched = task
-    return work(folder, untouched=untouched)
-
-
 def register_rows(register: Register) -> dict[str, list[tuple]]:
     """Every table's rows for one validated register, and the search text of its risks and measures."""
     unit = register.unit["id"]
@@ -194,7 +130,7 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
     }
     for record in (r for table_records in records.values() for r in table_records if "file" in r):
         record["file"] = f"{stored_folder(register.folder)}/{Path(record['file']).name}"
-    rows = {table: [_values(table, row) for row in table_records] for table, table_records in records.items()}
+    rows = {table: [as_row(table, row) for row in table_records] for table, table_records in records.items()}
     also = found_by(register)
     for table, columns in SEARCHED.items():
         rows[f"{table}_search"] = [tuple(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
@@ -219,15 +155,6 @@ def found_by(register: Register) -> dict[tuple[str, str], dict]:
     return found
 
 
-def _values(table: str, row: dict) -> tuple:
-    """A record as a tuple in the table's column order: absent columns NULL, lists as JSON."""
-    columns = TABLES[table][0]
-    if not row.keys() <= columns.keys():  # a bug here, not in the catalogue: the schema allows no other field
-        raise KeyError(f"{table} has no column {sorted(row.keys() - columns.keys())}")
-    return tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                 for v in map(row.get, columns))
-
-
 def _search_text(row: dict, fields: tuple[str, ...]) -> str:
     """The text one search column holds for a record: its fields, lists item by item, expanded."""
     return index_text(*(" ".join(filter(None, v)) if isinstance(v, list) else v for v in map(row.get, fields)))
@@ -247,25 +174,35 @@ def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
     return result
 
 
+def _columns(record: fields.Record, entry: dict) -> dict:
+    """An entry's fields as its table's columns (riskcatalog.fields): a list of {zh, en} as a list per language,
+    ids under their column's name (measures -> measure_ids), defaults where the entry leaves a field out."""
+    row = {}
+    for declared in record.yaml_fields:
+        value = entry.get(declared.name) if declared.kind in (fields.ITEMS, fields.IDS, fields.CHOICE) else None
+        if declared.kind == fields.ITEMS:  # two lists of the same length: an English item missing is null
+            row[f"{declared.name}_zh"] = [item["zh"] for item in value or []]
+            row[f"{declared.name}_en"] = [item.get("en") for item in value or []]
+        elif declared.kind == fields.IDS:
+            row[declared.column or declared.name] = value or []
+        elif declared.kind == fields.CHOICE and value is None:
+            row[declared.column or declared.name] = declared.default
+        else:
+            row.update((key, entry[key]) for key in declared.keys if key in entry)
+    return {**row, "file": entry["file"], "line": entry["line"]}
+
+
 def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
     reviewed = parse_date(risk["reviewed"])  # a real date from 1900 to 2100: the schema says so
-    row = {k: v for k, v in risk.items() if k not in ("manifestations", "measures", "sources")}
-    manifestations = risk.get("manifestations", [])
     rated = "likelihood" in risk  # a unit may give the level alone: no score then
-    return {**row, "key": _key(unit, risk["id"]), "unit": unit, "seq": seq, "area": _key(unit, area_id),
-            # Two lists of the same length: an English item missing is null, never a shifted pair.
-            "manifestations_zh": [m["zh"] for m in manifestations],
-            "manifestations_en": [m.get("en") for m in manifestations],
-            "score": risk["likelihood"] * risk["impact"] if rated else None,
+    return {**_columns(fields.RISK, risk), "key": _key(unit, risk["id"]), "unit": unit, "seq": seq,
+            "area": _key(unit, area_id), "score": risk["likelihood"] * risk["impact"] if rated else None,
             "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
-            "status": risk.get("status", "active"), "replaced_by": _key(unit, risk.get("replaced_by")),
-            "measure_ids": risk["measures"], "source_ids": risk.get("sources", [])}
+            "replaced_by": _key(unit, risk.get("replaced_by"))}
 
 
 def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:
-    row = {k: v for k, v in measure.items() if k != "sources"}
-    return {**row, "key": _key(unit, measure["id"]), "unit": unit, "area": _key(unit, area_id),
-            "status": measure.get("status", "active"), "replaced_by": _key(unit, measure.get("replaced_by")),
+    return {**_columns(fields.MEASURE, measure), "key": _key(unit, measure["id"]), "unit": unit,
+            "area": _key(unit, area_id), "replaced_by": _key(unit, measure.get("replaced_by")),
             "risk_ids": [risk_id for risk_id, _ in controlled],
-            "area_ids": list(dict.fromkeys(area for _, area in controlled)),
-            "source_ids": measure.get("sources", [])}
+            "area_ids": list(dict.fromkeys(area for _, area in controlled))}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import git, vocab
+from . import fields, git, vocab
 from .search import TOKENIZE
-from .tables import NULLABLE, SEARCHED, TABLES
+from .tables import SEARCHED, TABLES, nullable
 
 
 #: A number as a circled numeral (① to ⑳), the way registers number the items of one cell.
@@ -22,29 +22,48 @@ def _circled(number: str) -> str:
     return f"(case when {number} between 1 and 20 then char(9311 + {number}) else {number} || '.' end)"
 
 
-#: The register in the Chinese 登记表 layout, one row per active risk; the items of one cell
-#: (表现形式, 防控措施, 依据) numbered and on lines of their own. _risk is the row's key.
-REGISTER_VIEW = f"""
-select
-  u.name_zh as 单位, r.seq as 序号, a.name_zh as 领域, r.id as 编号, r.post_zh as 岗位, r.power_zh as 职权事项,
-  r.title_zh as 风险点,
-  (select group_concat({_circled("j.key + 1")} || ' ' || j.value, char(10))
-     from json_each(r.manifestations_zh) j) as 表现形式,
-  l.label_zh as 风险等级,
-  (select group_concat(item, char(10)) from (
+#: How the 登记表 view shows a field of a kind (r is the risk, u its unit, a its area, l its level):
+#: the items of one cell (表现形式, 防控措施, 依据) numbered and on lines of their own.
+_REGISTER_CELLS = {
+    fields.ITEMS: lambda f: f"""(select group_concat({_circled("j.key + 1")} || ' ' || j.value, char(10))
+     from json_each(r.{f.name}_zh) j)""",
+    fields.CHOICE: lambda f: "l.label_zh" if f.name == "level" else f"r.{f.name}",
+    fields.TEXT: lambda f: f"r.{f.name}_zh",
+    fields.COMPUTED: lambda f: f"r.{f.name}",
+}
+_REGISTER_LISTS = {
+    "measures": f"""(select group_concat(item, char(10)) from (
      select {_circled("rm.position")} || ' ' || m.id || ' ' || m.title_zh as item from risk_measures rm
-     join measures m on m.key = rm.measure where rm.risk = r.key order by rm.position)) as 防控措施,
-  r.responsible_post_zh as 直接责任人, r.responsible_leader_zh as 责任领导, r.supervisor_zh as 监督主体,
-  (select group_concat('《' || s.title_zh || '》', char(10)) from risk_sources x
-     join sources s on s.key = x.source where x.risk = r.key) as 依据,
+     join measures m on m.key = rm.measure where rm.risk = r.key order by rm.position))""",
+    "sources": """(select group_concat('《' || s.title_zh || '》', char(10)) from risk_sources x
+     join sources s on s.key = x.source where x.risk = r.key)""",
+}
+
+
+def _register_cell(record: str, name: str) -> str:
+    if record != "risk":  # the unit's and the area's name
+        return f"{record[0]}.name_zh"
+    f = fields.RISK[name]
+    return _REGISTER_LISTS[name] if f.kind == fields.IDS else _REGISTER_CELLS[f.kind](f)
+
+
+def register_view() -> str:
+    """The register in the Chinese 登记表 layout, one row per active risk, with the risk's id after its area;
+    _risk is the row's key."""
+    cells = []
+    for record, name in fields.REGISTER_COLUMNS:
+        cells.append(f"{_register_cell(record, name)} as {fields.register_heading(record, name)}")
+        if (record, name) == ("area", "name"):
+            cells.append(f"r.id as {fields.RISK['id'].zh}")
+    return f"""select
+  {(',' + chr(10) + '  ').join(cells)},
   r.key as _risk
 from risks r
 join units u on u.id = r.unit
 join areas a on a.key = r.area
 join levels l on l.id = r.level
 where r.status = 'active'
-order by r.unit, r.seq
-"""
+order by r.unit, r.seq"""
 
 
 #: Active risks per level, as columns of area_summary: one per level of the vocabulary.
@@ -105,7 +124,7 @@ def open_private(path: Path) -> sqlite_utils.Database:
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every table with types, NOT NULL, keys and foreign keys; fill the lookups."""
     for name, (columns, pk, foreign_keys) in TABLES.items():
-        db[name].create(columns, pk=pk, not_null={c for c in columns if not {c, f"{name}.{c}"} & NULLABLE},
+        db[name].create(columns, pk=pk, not_null={c for c in columns if not nullable(name, c)},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
     for table, columns in SEARCHED.items():
@@ -165,7 +184,7 @@ def create_indexes(db: sqlite_utils.Database) -> None:
 
 def finish(db: sqlite_utils.Database, commit: str | None, folders: list[Path]) -> None:
     """Indexes, summaries, the register view, build facts, and the integrity checks."""
-    db.create_view("register", REGISTER_VIEW.strip())
+    db.create_view("register", register_view())
     for name, (columns, pk, rows) in SUMMARIES.items():
         level_key = [("level", "levels", "id")] if "level" in columns else []
         english = {column for column in columns if column.endswith("_en")}  # empty in a register kept in Chinese

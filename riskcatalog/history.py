@@ -21,37 +21,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from . import diff, git, pieces, vocab, yamlload
+from . import diff, fields, git, pieces, vocab, yamlload
 from .catalog import REGISTER_FILE, stored_folder
 from .diff import DiffError, Entries, FieldChange, compare, entries, entry_changes
 from .git import GitError
+from .tables import as_row
 
 #: One record per commit: id, parents, committer date, author, subject, body; then its --raw lines.
 LOG_FORMAT = "%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s%x1f%b%x1d"
-
-#: How a field is named in the history (修订记录); an `_en` field is its `_zh` field's name plus （英文）.
-FIELD_LABELS = {
-    "id": "编号", "title_zh": "名称", "name_zh": "名称", "description_zh": "描述", "post_zh": "岗位",
-    "power_zh": "职权事项", "category": "风险类别", "manifestations": "表现形式", "likelihood": "可能性",
-    "impact": "影响", "level": "风险等级", "responsible_post_zh": "直接责任人", "responsible_leader_zh": "责任领导",
-    "supervisor_zh": "监督主体", "sources": "依据", "measures": "防控措施", "reviewed": "最近评估日期",
-    "status": "状态", "replaced_by": "替代条目", "type": "措施类型", "nature": "措施性质", "owner_zh": "责任部门",
-    "frequency_zh": "执行频次", "evidence_zh": "留痕资料", "kind": "依据类型", "issuer_zh": "发布机关",
-    "year": "年份", "number": "文号", "date": "日期", "file": "所在文件", "unit": "单位", "provenance": "来源",
-    "totals": "总数", "totals.risks": "风险点总数", "totals.measures": "防控措施总数", "areas": "领域",
-    "languages": "登记语言",
-    "levels": "风险矩阵",
-}
-
-STATUSES = {"active": ("现行", "active"), "withdrawn": ("已撤销", "withdrawn")}
-
-#: Fields whose values are ids of a vocabulary: shown by their Chinese label (a level as 一级).
-LABELLED = {"level": vocab.LEVELS, "category": vocab.CATEGORIES, "type": vocab.MEASURE_TYPES,
-            "nature": vocab.NATURES, "kind": vocab.SOURCE_KINDS, "status": STATUSES}
-
-#: Fields that list ids: a change names the ids added and taken out rather than both lists.
-ID_LISTS = {"measures", "sources", "areas"}
-
 
 @dataclass
 class Commit:
@@ -363,7 +340,7 @@ class _Reader:
 # ---- Rows ---------------------------------------------------------------------------------------------------
 
 
-def _change_rows(unit: str, commit: Commit, section: str, item: dict, fields: list[FieldChange]) -> list[dict]:
+def _change_rows(unit: str, commit: Commit, section: str, item: dict, changed: list[FieldChange]) -> list[dict]:
     """The rows of one entry's change: a row for its adding, withdrawal or removal, and one per changed field."""
     kind, file = item["kind"], item["file"]
     area = f"{unit}-{PurePosixPath(file).stem}" if kind in ("risk", "measure", "area") else None
@@ -378,30 +355,21 @@ def _change_rows(unit: str, commit: Commit, section: str, item: dict, fields: li
         replaced_by = item["replaced_by"]
         rows.append({**base, "change": "withdrawn", "replaced_by": f"{unit}-{replaced_by}" if replaced_by else None,
                      "summary_zh": f"撤销{what}，由 {replaced_by} 替代" if replaced_by else f"撤销{what}，无替代"})
-    for change in fields:
-        label = field_label(change.field)
-        old_text, new_text = shown(change.field, change.old), shown(change.field, change.new)
+    for change in changed:
+        label = fields.name_zh(kind, change.field)
+        old_text, new_text = shown(kind, change.field, change.old), shown(kind, change.field, change.new)
         rows.append({**base, "change": "changed", "field": change.field, "field_zh": label,
                      "old": _stored(change.old), "new": _stored(change.new), "old_text": old_text,
-                     "new_text": new_text, "summary_zh": f"{label}：{_summary(change, old_text, new_text)}"})
+                     "new_text": new_text, "summary_zh": f"{label}：{_summary(change, old_text, new_text, _lists_ids(kind, change.field))}"})
     return rows
 
 
-def field_label(name: str) -> str:
-    """A field's Chinese name: 风险等级 for level, 名称（英文） for title_en."""
-    if name in FIELD_LABELS:
-        return FIELD_LABELS[name]
-    if name.endswith("_en") and f"{name[:-3]}_zh" in FIELD_LABELS:
-        return FIELD_LABELS[f"{name[:-3]}_zh"] + "（英文）"
-    parent, _, child = name.partition(".")
-    return f"{FIELD_LABELS[parent]}.{child}" if child and parent in FIELD_LABELS else name
-
-
-def shown(name: str, value) -> str | None:
+def shown(kind: str, key: str, value) -> str | None:
     """A field's value as a reader sees it: labels for vocabulary ids (二级), lists joined, 表现形式 in Chinese."""
     if value is None:
         return None
-    labels = LABELLED.get(name)
+    found = fields.field_of(kind, key)
+    labels = found.vocabulary if found is not None else None
     if labels and isinstance(value, str) and value in labels:
         return labels[value][0]
     if isinstance(value, list):
@@ -409,15 +377,21 @@ def shown(name: str, value) -> str | None:
     return _stored(value)
 
 
+def _lists_ids(kind: str, key: str) -> bool:
+    """Whether a field lists ids: a change names the ids added and taken out rather than both lists."""
+    found = fields.field_of(kind, key)
+    return found is not None and found.kind == fields.IDS
+
+
 def _stored(value) -> str | None:
     """A value as the old and new columns hold it: text as itself, anything else as JSON."""
     return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _summary(change: FieldChange, old_text: str | None, new_text: str | None) -> str:
+def _summary(change: FieldChange, old_text: str | None, new_text: str | None, is_id_list: bool) -> str:
     """One field's change in Chinese: the ids a list gained and lost, or old → new."""
     old, new = change.old, change.new
-    if change.field in ID_LISTS and isinstance(old, list) and isinstance(new, list):
+    if is_id_list and isinstance(old, list) and isinstance(new, list):
         gained, lost = [v for v in new if v not in old], [v for v in old if v not in new]
         parts = ([f"增加 {'、'.join(map(str, gained))}"] if gained else []) + \
                 ([f"删去 {'、'.join(map(str, lost))}"] if lost else [])
@@ -425,3 +399,10 @@ def _summary(change: FieldChange, old_text: str | None, new_text: str | None) ->
     if old_text == new_text:  # e.g. only the English of 表现形式 changed
         return "内容修改"
     return f"{old_text or '（无）'} → {new_text or '（无）'}"
+
+
+def table_rows(found: History, folder: Path, unit: str) -> dict[str, list[tuple]]:
+    """A register's history as rows of unit_history, commits and changes, in the tables' column order."""
+    if found.reused_unit not in (None, unit):  # the unit was renamed: the reused rows have the old keys
+        found = read(folder)
+    return {table: [as_row(table, row) for row in records] for table, records in found.rows(unit).items()}

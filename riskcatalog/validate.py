@@ -29,7 +29,7 @@ from .yamlload import Document, number_form
 SCHEMA = resources.files(__package__) / "schema.json"
 
 #: Keywords that judge one value; at most one of them is reported per value, the first here.
-VALUE_KEYWORDS = ("type", "enum", "minLength", "pattern", "format", "minimum", "maximum")
+VALUE_KEYWORDS = ("type", "enum", "minLength", "maxLength", "pattern", "format", "minimum", "maximum")
 #: Ratings that go together: a risk gives both or neither.
 RATINGS = ("likelihood", "impact")
 
@@ -180,6 +180,9 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
     if keyword == "pattern":
         form = rule.get("description", rule["pattern"])
         return at(f"{value!r} is not of the form {form} — rewrite it in that form")
+    if keyword == "maxLength":
+        return at(f"text of {len(value):,} characters is too long: at most {rule['maxLength']:,} — shorten it, "
+                  "or move the detail to another field")
     if keyword == "format":
         return at(f"{value!r} is not a real date — give a date that exists")
     if keyword in ("minimum", "maximum"):
@@ -197,6 +200,8 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
                 for key in value if key not in allowed]
     if keyword == "minItems":
         return at(f"needs at least {rule['minItems']} item(s) — add them")
+    if keyword == "maxItems":
+        return at(f"{len(value):,} items are too many: at most {rule['maxItems']:,} — split the entry or remove some")
     if keyword == "uniqueItems":
         return [doc.error(path + (index,), f"{item!r} is listed twice — remove one")
                 for index, item in _repeats(value)]

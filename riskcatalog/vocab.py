@@ -47,13 +47,20 @@ LEVEL_COLOURS = {
     "low": ("#66bb6a", "#111111"),
 }
 
+#: 状态: whether an entry is in force or retired (its id is never reused).
+STATUSES = {
+    "active": ("现行", "active"),
+    "withdrawn": ("已撤销", "withdrawn"),
+}
+
 #: Source kinds.
 SOURCE_KINDS = {
     "report": ("报道", "report"),
     "law": ("法律", "law"),
     "regulation": ("行政法规", "administrative regulation"),
     "party-rule": ("党内法规", "Party regulation"),
-    "rule": ("部门规章和规范性文件", "ministerial rule"),
+    "rule": ("部门规章", "ministerial rule"),
+    "normative": ("规范性文件", "normative document"),
 }
 
 #: 修订类型: what a commit did to an entry (the history's changes table).

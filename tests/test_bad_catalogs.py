@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import riskcatalog.build
-import riskcatalog.compile
+import riskcatalog.schedule
 import riskcatalog.db
 from riskcatalog.cli import main
 from riskcatalog.errors import CatalogInvalid
@@ -145,6 +145,16 @@ CASES = [
      "mini/alpha.yml:32:15: risks[0].reviewed: '2019-02-30' is not a real date — give a date that exists"),
     ("quoted-number", _replace("alpha.yml", "likelihood: 4", 'likelihood: "4"'),
      "mini/alpha.yml:21:17: risks[0].likelihood: expected a whole number, but got str — write a whole number"),
+    # Every text has a maximum length (riskcatalog.fields), so whatever builds can be served and printed.
+    ("description-380000", _replace("alpha.yml", "经办人虚报差旅天数。", "虚" * 380_000),
+     "mini/alpha.yml:11:21: risks[0].description_zh: text of 380,000 characters is too long: at most 10,000 — "
+     "shorten it, or move the detail to another field"),
+    ("title-over-500", _replace("alpha.yml", "title_en: False travel claims", "title_en: " + "x" * 501),
+     "mini/alpha.yml:10:15: risks[0].title_en: text of 501 characters is too long: at most 500 — "
+     "shorten it, or move the detail to another field"),
+    ("too-many-measures", _replace("alpha.yml", "measures: [AL-M03]",
+                                   "measures: [" + ", ".join(f"AL-M{n:03}" for n in range(101)) + "]"),
+     "mini/alpha.yml:56:15: risks[1].measures: 101 items are too many: at most 100 — split the entry or remove some"),
     ("empty-list", _replace("alpha.yml", "measures: [AL-M03]", "measures: []"),
      "mini/alpha.yml:56:15: risks[1].measures: needs at least 1 item(s) — add them"),
     ("text-for-list", _replace("alpha.yml", "measures: [AL-M03]", "measures: AL-M03"),
@@ -420,7 +430,7 @@ def test_same_ids_in_two_registers_build_when_their_keys_differ(mini, previous, 
 def test_a_date_past_2100_among_many_registers_is_located_not_a_worker_traceback(mini, previous, capsys, monkeypatch):
     """Item 7: from four registers on, compiling runs in worker processes; a date whose next review
     overflowed came back as a RemoteTraceback. It is a located error, from the build and the check."""
-    monkeypatch.setattr(riskcatalog.compile, "WORKERS", 2)  # worker processes even on a one-core machine
+    monkeypatch.setattr(riskcatalog.schedule, "WORKERS", 2)  # worker processes even on a one-core machine
     folders = [mini] + [_another_register(mini, f"mini{n}", f"mini{n}") for n in range(1, 5)]
     edit(folders[3], "alpha.yml", 'reviewed: "2019-01-15"', 'reviewed: "9999-12-01"')
     lines = assert_refused_many(folders, previous, capsys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks import bench
+from benchmarks import bench, workbooks
 
 
 def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
@@ -30,7 +30,14 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     assert "Targets (each page's p95 under 50 ms):" in text
     excel = re.findall(r"^\| (export|import) \| ([^|]+) \| [\d.]+ \| \d+ \|$", text, re.M)
     assert excel == [("export", "1 register (51 risks), one workbook"), ("export", "2 registers, one workbook"),
-                     ("export", "2 registers, one workbook each"), ("import", "a unit's workbook of 500 risk rows")]
+                     ("export", "2 registers, one workbook each")]
+    # The import: a workbook and a Word table imported, each hostile file refused with the limit it passed.
+    imports = re.findall(r"^\| ([^|]+) \| [\d,]+ \| [\d.]+ \| \d+ \| ([^|]+) \|$", text, re.M)
+    assert [what for what, _ in imports] == ["a workbook of 500 risk rows", "a Word table of 500 risk rows",
+                                             *(what for what, _ in workbooks.BOMBS.values())]
+    assert [said.split(",")[0].split(" — ")[0] for _, said in imports] == [
+        "imported", "imported", "merged range E3:XFD1048576 reaches row 1", "more than 500", "a text of more than 32"]
+    assert len(re.findall(r"^- .*: (met|MISSED) \(", text, re.M)) == 3
     # The door: the home page alone, then beside readers on each costly path, at the largest size here.
     costly = re.findall(r"^\| `(/[^`]*)` \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d,]+ \| (.+) \|$", text, re.M)
     assert len(costly) == 13 and costly[0][0].startswith("/search?q=") and all(answers for _, answers in costly)

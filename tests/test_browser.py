@@ -93,9 +93,9 @@ def test_browse_area_risk_measure_risk(page, server, catalog_db):
     """Home → area → risk → measure → another risk of that measure, by clicking links."""
     with sqlite3.connect(catalog_db) as conn:
         area_risks = conn.execute("select count(*) from risks where area = 'yijia-land'").fetchone()[0]
-        land_05_measures = json.loads(conn.execute(
-            "select measure_ids from risks where key = 'yijia-LAND-05'").fetchone()[0])
-    assert "STYLE-M01" in land_05_measures
+        land_07_measures = json.loads(conn.execute(
+            "select measure_ids from risks where key = 'yijia-LAND-07'").fetchone()[0])
+    assert "CASE-M01" in land_07_measures
     page.goto(server + "/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator("section.hero h1")).to_contain_text("廉政风险点与防控措施目录")
@@ -106,27 +106,27 @@ def test_browse_area_risk_measure_risk(page, server, catalog_db):
     expect(page.locator("article.entry.area h1")).to_have_text("国有土地征收")
     expect(page.locator("li.risk-link")).to_have_count(area_risks)
 
-    page.locator("li.risk-link a", has_text="LAND-05").click()
-    expect(page).to_have_url(re.compile(r"/catalog/risks/yijia-LAND-05$"))
-    assert _entry_id(page) == "LAND-05"
+    page.locator("li.risk-link a", has_text="LAND-07").click()
+    expect(page).to_have_url(re.compile(r"/catalog/risks/yijia-LAND-07$"))
+    assert _entry_id(page) == "LAND-07"
     measure_ids = page.locator("li.measure-link a .entry-id").all_inner_texts()
-    assert measure_ids == land_05_measures
+    assert measure_ids == land_07_measures
     expect(page.locator("article.entry.risk h2", has_text="防控措施")).to_contain_text(f"({len(measure_ids)})")
     _screenshot(page, "risk.png")
 
-    page.locator("li.measure-link a", has_text="STYLE-M01").click()
-    expect(page).to_have_url(re.compile(r"/catalog/measures/yijia-STYLE-M01$"))
-    assert _entry_id(page) == "STYLE-M01"
+    page.locator("li.measure-link a", has_text="CASE-M01").click()
+    expect(page).to_have_url(re.compile(r"/catalog/measures/yijia-CASE-M01$"))
+    assert _entry_id(page) == "CASE-M01"
     risk_ids = page.locator("li.risk-link a .entry-id").all_inner_texts()
-    assert "LAND-05" in risk_ids and len(risk_ids) > 1, risk_ids
+    assert "LAND-07" in risk_ids and len(risk_ids) > 1, risk_ids
     areas = set(page.locator("li.risk-link .meta a").all_inner_texts())
-    assert len(areas) > 1, f"STYLE-M01 should be linked from several areas: {areas}"
+    assert len(areas) > 1, f"CASE-M01 should be linked from several areas: {areas}"
 
-    other = next(risk_id for risk_id in risk_ids if risk_id != "LAND-05")
+    other = next(risk_id for risk_id in risk_ids if risk_id != "LAND-07")
     page.locator("li.risk-link a", has_text=other).click()
     expect(page).to_have_url(re.compile(rf"/catalog/risks/yijia-{other}$"))
     assert _entry_id(page) == other
-    expect(page.locator("li.measure-link a", has_text="STYLE-M01")).to_be_visible()
+    expect(page.locator("li.measure-link a", has_text="CASE-M01")).to_be_visible()
 
 
 def _search_from_home(page: Page, server: str, query: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from riskcatalog import build as build_db
+from riskcatalog import build as build_db, tables
 from riskcatalog.catalog import level_for, load_register
 from riskcatalog.cli import main
 from riskcatalog.compile import found_by
@@ -77,20 +77,18 @@ def test_every_foreign_key_is_indexed(database):
         assert {fk.column for fk in table.foreign_keys} <= leading, name
 
 
-#: Columns a register may leave empty (schema.json): all English, and all but the essentials in Chinese.
-OPTIONAL = {"number", "date", "replaced_by", "provenance_source", "provenance_note_zh", "district_zh", "city_zh",
-            "description_zh", "post_zh", "power_zh", "category", "likelihood", "impact", "score",
-            "responsible_post_zh", "responsible_leader_zh", "supervisor_zh", "type", "nature", "owner_zh",
-            "frequency_zh", "evidence_zh", "kind", "issuer_zh", "year"}
-
-
 def test_required_columns_are_not_null(database):
-    """Columns are typed and NOT NULL except the optional ones."""
+    """A column is NOT NULL exactly where the field registry says a register always gives it: every English
+    text may be empty, and so may every field a register may leave out."""
     for name in EXPECTED_KEYS:
         for column in database[name].columns:
-            optional = column.name.endswith("_en") or (name not in SUMMARIES and column.name in OPTIONAL)
-            assert column.notnull == (not optional), (name, column.name)
-    assert database["risks"].columns_dict["likelihood"] is int
+            assert column.notnull == (not tables.nullable(name, column.name)), (name, column.name)
+    risks = database["risks"].columns_dict
+    assert risks["likelihood"] is int
+    notnull = {c.name for c in database["risks"].columns if c.notnull}
+    assert {"key", "unit", "id", "title_zh", "level", "measure_ids", "reviewed", "status"} <= notnull
+    assert not {"title_en", "supervisor_zh", "likelihood", "score", "category"} & notnull
+    assert {c.name for c in database["levels"].columns if not c.notnull} == {"label_en"}
 
 
 def test_integrity_and_foreign_key_checks_pass(database):
@@ -126,8 +124,8 @@ def test_json_arrays_mirror_the_link_table(database):
                              "join measures m on m.key = rm.measure order by rm.risk, rm.position").fetchall()
     for risk in database["risks"].rows:
         assert risk["measure_ids"] == __import__("json").dumps([m for r, m, _ in links if r == risk["id"]])
-    style = next(database["measures"].rows_where("key = ?", ["yijia-STYLE-M01"]))
-    assert len(__import__("json").loads(style["area_ids"])) >= 4
+    register = next(database["measures"].rows_where("key = ?", ["yijia-CASE-M01"]))
+    assert len(__import__("json").loads(register["area_ids"])) >= 4
 
 
 def test_register_view_has_the_chinese_layout(database):

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from riskcatalog import build as builder
-from riskcatalog import diff, history
+from riskcatalog import diff, fields, history
 from riskcatalog.cli import main
 from riskcatalog.diff import compare, entries, entry_changes
 
@@ -551,7 +551,7 @@ def _tables(db_path: Path) -> dict[str, list[tuple]]:
 @pytest.fixture
 def described(monkeypatch) -> list[int]:
     """How many commits each history read described (in this process: the build runs serially)."""
-    from riskcatalog import compile as compiler
+    from riskcatalog import schedule as compiler
 
     counts: list[int] = []
     describe = history._describe
@@ -593,14 +593,17 @@ def test_a_rebuild_with_other_code_or_another_unit_id_reads_everything(repo, tmp
 
 def test_every_field_of_the_format_has_a_chinese_name():
     """Each field a risk, measure, area, source or the register may have is named in Chinese in the
-    history (field_label), so a new field in the schema gets a name here too."""
+    history, from the field registry, so a new field gets its name there too."""
     definitions = json.loads((PROJECT_ROOT / "riskcatalog" / "schema.json").read_text(encoding="utf-8"))["$defs"]
-    fields = {*definitions["risk"]["properties"], *definitions["measure"]["properties"],
-              *definitions["area_file"]["properties"]["area"]["properties"],
-              *definitions["sources_file"]["properties"]["sources"]["items"]["properties"],
-              *definitions["register_file"]["properties"]}
-    assert {name for name in fields if history.field_label(name) == name} == set()
-    assert history.field_label("title_en") == "名称（英文）" and history.field_label("totals.risks") == "风险点总数"
+    kinds = {"risk": definitions["risk"]["properties"], "measure": definitions["measure"]["properties"],
+             "area": definitions["area_file"]["properties"]["area"]["properties"],
+             "source": definitions["sources_file"]["properties"]["sources"]["items"]["properties"],
+             "register": definitions["register_file"]["properties"]}
+    unnamed = {(kind, name) for kind, names in kinds.items() for name in names
+               if fields.name_zh(kind, name) == name or not re.search("[\u4e00-\u9fff]", fields.name_zh(kind, name))}
+    assert unnamed == set()
+    assert fields.name_zh("risk", "title_en") == "名称（英文）" and fields.name_zh("register", "totals.risks") == "风险点总数"
+    assert fields.name_zh("risk", "supervisor_zh") == "监督主体" and fields.name_zh("measure", "evidence_en") == "留痕资料（英文）"
 
 
 def test_many_registers_ask_git_once_for_those_no_commit_touched(tmp_path, tmp_path_factory):

@@ -244,7 +244,7 @@ def test_temporary_file_another_build_is_writing_is_left_alone(many_registers, t
 #: parent held a lock can be (it happened under pytest): only a signal's default action can end it.
 BLOCKED_WORKER = """
 import ctypes, multiprocessing, sys
-from riskcatalog import cli, compile
+from riskcatalog import cli, schedule
 libc = ctypes.CDLL(None)
 mutex = ctypes.create_string_buffer(64)  # a zeroed pthread_mutex_t is an unlocked one
 libc.pthread_mutex_lock(mutex)
@@ -258,8 +258,8 @@ def block_the_first_worker():
         libc.pthread_mutex_lock(mutex)  # glibc retries the wait after every signal a Python handler catches
 
 pool = multiprocessing.Pool
-compile.multiprocessing.Pool = lambda n: pool(n, initializer=block_the_first_worker)
-compile.WORKERS = 3
+schedule.multiprocessing.Pool = lambda n: pool(n, initializer=block_the_first_worker)
+schedule.WORKERS = 3
 sys.exit(cli.main(sys.argv[1:]))
 """
 

@@ -239,13 +239,23 @@ async def test_risk_page_shows_every_field_measures_sources_and_edit_link(ds):
 
 
 async def test_measure_page_lists_every_risk_it_controls_across_areas(ds):
-    """STYLE-M01's page links every risk that names it, in several areas."""
-    html = (await ds.client.get("/catalog/measures/yijia-STYLE-M01")).text
-    rows = (await ds.client.get("/catalog/risk_measures.json?measure=yijia-STYLE-M01&_shape=array")).json()
+    """CASE-M01's page links every risk that names it, in several areas."""
+    html = (await ds.client.get("/catalog/measures/yijia-CASE-M01")).text
+    rows = (await ds.client.get("/catalog/risk_measures.json?measure=yijia-CASE-M01&_shape=array")).json()
     assert len(rows) >= 4
     for row in rows:
         assert f'href="/catalog/risks/{row["risk"]}"' in html
     assert "留痕资料" in html and "执行频次" in html
+
+
+async def test_notes_show_apart_from_the_official_text(ds):
+    """A measure's notes (备注) show under their own heading, and its description no longer carries them."""
+    measure = next(m for m in yaml.safe_load((PROJECT_ROOT / "catalog/land.yml").read_text())["measures"]
+                   if m["id"] == "LAND-M07")
+    html = (await ds.client.get("/catalog/measures/yijia-LAND-M07")).text
+    assert "<dt>备注 <span lang=\"en\">Notes</span></dt>" in html
+    assert escape(measure["notes_zh"]) in html and escape(measure["notes_en"]) in html
+    assert "自定" not in measure["description_zh"] and "区里" not in measure["description_zh"]
 
 
 async def test_area_page_groups_its_risks_by_level(ds):
@@ -271,8 +281,8 @@ async def test_facets_include_the_array_facet_across_the_link(ds):
     """The risks table facets by area, level, category and, through JSON arrays, by measure."""
     data = (await ds.client.get("/catalog/risks.json?_facet_array=measure_ids")).json()
     assert {"area", "level", "category", "measure_ids"} <= set(data["facet_results"])
-    style = [v for v in data["facet_results"]["measure_ids"]["results"] if v["value"] == "STYLE-M01"]
-    assert style and style[0]["count"] >= 4
+    register = [v for v in data["facet_results"]["measure_ids"]["results"] if v["value"] == "CASE-M01"]
+    assert register and register[0]["count"] >= 4
 
 
 async def test_fts_internals_are_hidden(ds):

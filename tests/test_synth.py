@@ -8,7 +8,7 @@ from pathlib import Path
 
 from riskcatalog import build as build_db
 from benchmarks import synth
-from riskcatalog import cli, compile
+from riskcatalog import cli, schedule
 from riskcatalog.catalog import level_for, load_register
 
 from .conftest import CATALOG
@@ -68,14 +68,14 @@ def test_many_registers_print_a_count_not_a_line_each(tmp_path, capsys):
 
 def test_parallel_build_equals_serial_build(tmp_path, monkeypatch):
     """Registers compiled in worker processes give the same database as one process does."""
-    folders = synth.generate(CATALOG, tmp_path / "units", compile.PARALLEL_FROM + 1, seed=4)
+    folders = synth.generate(CATALOG, tmp_path / "units", schedule.PARALLEL_FROM + 1, seed=4)
     pools = []
-    real_pool = compile.multiprocessing.Pool
-    monkeypatch.setattr(compile.multiprocessing, "Pool", lambda n: pools.append(n) or real_pool(n))
-    monkeypatch.setattr(compile, "WORKERS", 2)  # a pool even on a one-core machine
+    real_pool = schedule.multiprocessing.Pool
+    monkeypatch.setattr(schedule.multiprocessing, "Pool", lambda n: pools.append(n) or real_pool(n))
+    monkeypatch.setattr(schedule, "WORKERS", 2)  # a pool even on a one-core machine
     build_db.build(folders, tmp_path / "parallel.db")
     assert pools == [2]
-    monkeypatch.setattr(compile, "WORKERS", 1)
+    monkeypatch.setattr(schedule, "WORKERS", 1)
     build_db.build(folders, tmp_path / "serial.db")
     dumps = [sorted(sqlite3.connect(tmp_path / name).iterdump()) for name in ("parallel.db", "serial.db")]
     assert dumps[0] == dumps[1]
@@ -84,7 +84,7 @@ def test_parallel_build_equals_serial_build(tmp_path, monkeypatch):
 
 def test_parallel_build_reports_every_error(tmp_path, capsys):
     """A broken register and a repeated unit among many are reported with file and line; nothing is written."""
-    folders = synth.generate(CATALOG, tmp_path / "units", compile.PARALLEL_FROM + 1, seed=5)
+    folders = synth.generate(CATALOG, tmp_path / "units", schedule.PARALLEL_FROM + 1, seed=5)
     land = folders[1] / "land.yml"
     land.write_text(land.read_text(encoding="utf-8").replace("likelihood: ", "likelihood: x", 1), encoding="utf-8")
     output = tmp_path / "catalog.db"

@@ -116,7 +116,7 @@ def test_editor_and_check_accept_the_same_file(editor):
 
 def test_every_schema_keyword_has_words():
     """Each keyword the schema uses is one validate words itself, not jsonschema's fallback message."""
-    worded = set(validate.VALUE_KEYWORDS) | {"required", "dependentRequired", "additionalProperties", "minItems",
+    worded = set(validate.VALUE_KEYWORDS) | {"required", "dependentRequired", "additionalProperties", "minItems", "maxItems",
                                              "uniqueItems"}
     structural = {"$schema", "$id", "$comment", "$defs", "$ref", "title", "description", "anyOf", "properties",
                   "items"}

@@ -25,6 +25,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .. import fields
 from ..formulas import formula_sign
 from . import layout
 from .layout import FIELD_HEADER_ROWS, FIELD_SHEETS, REGISTER_COLUMNS, REGISTER_SHEET, TITLE_ROWS, Column
@@ -153,7 +154,8 @@ def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4")
     workbook, style = Workbook(write_only=True), Stylist()
     register_sheet(workbook.create_sheet(REGISTER_SHEET), registers, paper, style)
     for name, columns in FIELD_SHEETS.items():
-        field_sheet(workbook.create_sheet(name), columns, FIELD_ROWS[name](registers), style)
+        rows = (sheet_row(row, columns) for register in registers for row in FIELD_ROWS[name](register))
+        field_sheet(workbook.create_sheet(name), columns, rows, style)
     workbook.properties.title = title(registers)
     workbook.properties.creator = "riskcatalog"
     # Fixed, so the same register gives the same workbook (openpyxl stamps the time of saving otherwise).
@@ -227,7 +229,7 @@ def _register_row(register: Register, risk: dict, seq: int) -> dict:
         "unit": register.unit["name_zh"], "seq": seq, "area": risk["area_zh"], "post": risk["post_zh"],
         "power": risk["power_zh"], "title": risk["title_zh"],
         "manifestations": layout.numbered(json.loads(risk["manifestations_zh"])),
-        "level": layout.label("level", risk["level"]),
+        "level": layout.label(fields.RISK["level"], risk["level"]),
         "measures": layout.numbered([f"{m} {measures[m]['title_zh']}" for m in json.loads(risk["measure_ids"])]),
         "responsible_post": risk["responsible_post_zh"], "responsible_leader": risk["responsible_leader_zh"],
         "supervisor": risk["supervisor_zh"],
@@ -282,7 +284,7 @@ def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], s
     """A sheet of one kind of entry: Chinese headings, field names under them, one row per entry."""
     for n, column in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(n)].width = column.width
-    sheet.freeze_panes = f"{'D' if columns[0] is layout.UNIT else 'B'}{FIELD_HEADER_ROWS + 1}"
+    sheet.freeze_panes = f"{'D' if columns[0].field == 'unit' else 'B'}{FIELD_HEADER_ROWS + 1}"
     sheet.append([style(text_cell(sheet, column.zh), "heading") for column in columns])
     sheet.append([style(text_cell(sheet, column.field), "field name") for column in columns])
     for values in rows:
@@ -291,56 +293,35 @@ def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], s
     sheet.page_setup.orientation = "landscape"
 
 
-def _labelled(row: dict, *fields: str) -> dict:
-    """row with its enumerated fields as Chinese labels."""
-    return {**row, **{name: layout.label(name, row[name]) for name in fields}}
+def sheet_row(row: dict, columns: list[Column]) -> dict:
+    """A database row as its field sheet shows it: labels for ids of a vocabulary, lists one item a line
+    (表现形式 numbered), ids without their unit's prefix."""
+    return {column.field: _sheet_cell(row, column) for column in columns}
 
 
-def _lines(row: dict, **lists: str) -> dict:
-    """row with JSON list columns as cells: {cell field: column}; manifestations numbered, ids one a line."""
-    cells = {}
-    for name, column in lists.items():
-        items = json.loads(row[column])
-        cells[name] = layout.numbered(items) if name.startswith("manifestations") else layout.one_a_line(items)
-    return {**row, **cells}
+def _sheet_cell(row: dict, column: Column):
+    declared, value = column.source, row.get(column.column)
+    if column.field == "area":  # a key in the database, the area's id in the sheet
+        return row["area_id"]
+    if value is None or declared.kind in (fields.TEXT, fields.PLAIN, fields.INTEGER, fields.DATE) or column.field == "unit":
+        return value
+    if declared.kind == fields.CHOICE:
+        return layout.label(declared, value)
+    if declared.kind == fields.ITEMS:
+        return layout.numbered(json.loads(value))
+    if declared.kind in (fields.IDS, fields.COMPUTED):
+        return layout.one_a_line(json.loads(value))
+    if declared.kind == fields.LANGUAGES:
+        return ", ".join(json.loads(value))
+    return value
 
 
-def _unit_rows(registers: list[Register]) -> Iterator[dict]:
-    for r in registers:
-        source = r.unit["provenance_source"]
-        yield {**r.unit, "languages": ", ".join(json.loads(r.unit["languages"])),
-               "provenance_source": source[len(r.unit["id"]) + 1:] if source else None}
+def _unit_row(unit: dict) -> dict:
+    """The units row with its provenance source as the register writes it: an id, not a key."""
+    source = unit["provenance_source"]
+    return {**unit, "provenance_source": source[len(unit["id"]) + 1:] if source else None}
 
 
-def _level_rows(registers: list[Register]) -> Iterator[dict]:
-    for r in registers:
-        for level in r.levels:
-            yield _labelled(level, "level")
-
-
-def _area_rows(registers: list[Register]) -> Iterator[dict]:
-    return (area for r in registers for area in r.areas)
-
-
-def _risk_rows(registers: list[Register]) -> Iterator[dict]:
-    for r in registers:
-        for risk in r.risks:
-            row = _lines(risk, manifestations_zh="manifestations_zh", manifestations_en="manifestations_en",
-                         sources="source_ids", measures="measure_ids")
-            yield _labelled({**row, "area": risk["area_id"]}, "category", "level", "status")
-
-
-def _measure_rows(registers: list[Register]) -> Iterator[dict]:
-    for r in registers:
-        for measure in r.measures:
-            row = _lines(measure, sources="source_ids", risk_ids="risk_ids")
-            yield _labelled({**row, "area": measure["area_id"]}, "type", "nature", "status")
-
-
-def _source_rows(registers: list[Register]) -> Iterator[dict]:
-    return (_labelled(source, "kind") for r in registers for source in r.sources)
-
-
-#: Field sheet -> the rows it holds.
-FIELD_ROWS = {"单位": _unit_rows, "风险等级": _level_rows, "领域": _area_rows, "风险点": _risk_rows,
-              "防控措施": _measure_rows, "依据": _source_rows}
+#: Field sheet -> the rows of one register it holds.
+FIELD_ROWS = {"单位": lambda r: [_unit_row(r.unit)], "风险等级": lambda r: r.levels, "领域": lambda r: r.areas,
+              "风险点": lambda r: r.risks, "防控措施": lambda r: r.measures, "依据": lambda r: r.sources}

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.workbook.workbook import Workbook
-
+from .. import fields
 from ..catalog import SOURCES_FILE
 from . import layout
-from .reading import Imported, Problem, read_grid, register_record
+from .reading import Book, Imported, Problem, register_record
 
 
-def is_exported(workbook: Workbook) -> bool:
+def is_exported(workbook: Book) -> bool:
     """Whether the workbook has this project's field sheets (their second row holds field names)."""
-    return all(name in workbook.sheetnames and workbook[name].cell(2, 1).value == columns[0].field
+    return all(name in workbook.sheet_names() and workbook.grid(name).get(2, 1) == columns[0].field
                for name, columns in layout.FIELD_SHEETS.items() if name in ("风险点", "防控措施"))
 
 
-def from_fields(workbook: Workbook, book: str, problems: list[Problem]) -> Imported | None:
+def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
     """The register held by an exported workbook's field sheets, exactly as it was."""
+    book = workbook.shown
     sheets = {name: _field_rows(workbook, book, name, problems) for name in layout.FIELD_SHEETS}
     units = sheets["单位"]
     if len(units) != 1:
@@ -69,60 +69,57 @@ def _without(entry: dict, *names: str) -> dict:
     return {k: v for k, v in entry.items() if k not in names}
 
 
-def _field_rows(workbook: Workbook, book: str, name: str, problems: list[Problem]) -> list[tuple[dict, tuple]]:
+def _field_rows(workbook: Book, book: str, name: str, problems: list[Problem]) -> list[tuple[dict, tuple]]:
     """Each row of a field sheet as an entry of YAML fields, with (grid, row) it came from."""
-    if name not in workbook.sheetnames:
+    if name not in workbook.sheet_names():
         problems.append(Problem(book, f"sheet {name} is missing — export the register again, or import its "
                                       "登记表 sheet alone"))
         return []
-    grid = read_grid(workbook[name], book)
+    grid = workbook.grid(name)
     known = {column.field: column for column in layout.FIELD_SHEETS[name]}
-    fields = {}
+    named = {}  # column number -> the field name in the second row
     for column in range(1, grid.columns + 1):
         text = grid.get(layout.FIELD_HEADER_ROWS, column)
         if text in known:
-            fields[column] = text
+            named[column] = text
         elif text:
             problems.append(Problem(grid.where(layout.FIELD_HEADER_ROWS, column),
                                     f"unknown field {text!r} — the field names of this sheet are "
                                     f"{', '.join(known)}; fix the name or delete the column"))
     entries = []
     for row in range(layout.FIELD_HEADER_ROWS + 1, grid.rows + 1):
-        values = {fields[c]: grid.get(row, c) for c in fields if grid.get(row, c)}
-        if values:
-            entry = {}
-            for key, text in values.items():
-                value = _field_value(key, text, grid.where(row, next(c for c in fields if fields[c] == key)),
-                                     problems)
-                if value is not None:
-                    entry[key] = value
+        entry = {}
+        for column, key in named.items():
+            text = grid.get(row, column)
+            value = _field_value(known[key], text, grid.where(row, column), problems) if text else None
+            if value is not None:
+                entry[key] = value
+        if any(grid.get(row, column) for column in named):
             _pair_manifestations(entry)
             entries.append((entry, (grid, row)))
     return entries
 
 
-_INTEGERS = {"likelihood", "impact", "year", "min_score", "review_days"}
-_ID_LISTS = {"sources", "measures"}
-
-
-def _field_value(key: str, text: str, where: str, problems: list[Problem]):
-    """A field sheet's cell as the YAML value: labels to ids, numbers, lists; None for none."""
-    if key in layout.VOCABULARIES:
-        value = layout.value_of(key, text)
+def _field_value(column: layout.Column, text: str, where: str, problems: list[Problem]):
+    """A field sheet's cell as the YAML value, by the kind of field it holds: labels to ids, whole numbers,
+    lists; None for none."""
+    declared, kind = column.source, column.source.kind
+    if kind == fields.CHOICE:
+        value = layout.value_of(declared, text)
         if value is None:
-            labels = "、".join(zh for zh, _ in layout.VOCABULARIES[key].values())
+            labels = "、".join(zh for zh, _ in declared.vocabulary.values())
             problems.append(Problem(where, f"{text!r} is not one of {labels} — use one of these"))
-        return None if key == "status" and value == "active" else value
-    if key in _INTEGERS:
+        return None if value == declared.default else value
+    if kind == fields.INTEGER:
         if not re.fullmatch(r"\d+", text):
             problems.append(Problem(where, f"{text!r} is not a whole number — write a whole number"))
             return None
         return int(text)
-    if key in _ID_LISTS:
+    if kind == fields.IDS:
         return [item for item in re.split(r"[\s,，、;；]+", text) if item]
-    if key == "languages":
+    if kind == fields.LANGUAGES:
         return [item for item in re.split(r"[\s,，、]+", text) if item]
-    if key.startswith("manifestations"):
+    if kind == fields.ITEMS:
         return layout.unnumbered(text)
     return text
 

@@ -3,6 +3,7 @@
 The first sheet, 登记表, is the register as units print it. The field sheets after it hold every
 field of the YAML, one row per entry: a Chinese heading in the first row, the field's name in the
 second (English, and what the importer reads), so a workbook carries a register without loss.
+Both come from the field registry (riskcatalog.fields): a field declared there has its columns here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import vocab
+from .. import fields
 
 REGISTER_SHEET = "登记表"
 #: Rows above the 登记表's heading: the title, then the unit and date.
@@ -21,74 +22,61 @@ FIELD_HEADER_ROWS = 2
 
 @dataclass(frozen=True)
 class Column:
-    """One column: the field it holds, its Chinese heading and its width in characters."""
+    """One column: the name it goes by in the sheet (a YAML key, or unit/area), its Chinese heading, its
+    width in characters, the registry's field, and the database column it is read from."""
 
     field: str
     zh: str
     width: int = 14
+    source: fields.Field | None = None
+    column: str | None = None
+
+
+def _register_column(record: str, name: str) -> Column:
+    declared = fields.RISK[name] if record == "risk" else {"unit": fields.UNIT, "area": fields.AREA}[record]["name"]
+    return Column(record if name == "name" else name, fields.register_heading(record, name), declared.register, declared)
 
 
 #: The 登记表's columns, in the Chinese layout; `unit` only in a workbook of several registers.
-REGISTER_COLUMNS = [
-    Column("unit", "单位", 12), Column("seq", "序号", 6), Column("area", "领域", 12), Column("post", "岗位", 16),
-    Column("power", "职权事项", 18), Column("title", "风险点", 24), Column("manifestations", "表现形式", 40),
-    Column("level", "风险等级", 8), Column("measures", "防控措施", 44),
-    Column("responsible_post", "直接责任人", 14), Column("responsible_leader", "责任领导", 14),
-    Column("supervisor", "监督主体", 16), Column("sources", "依据", 28),
-]
+REGISTER_COLUMNS = [_register_column(record, name) for record, name in fields.REGISTER_COLUMNS]
 
 
-def _pair(field: str, zh: str, width: int = 24) -> list[Column]:
-    """A text field's Chinese and English columns."""
-    return [Column(f"{field}_zh", zh, width), Column(f"{field}_en", f"{zh}（英文）", width)]
+def _sheet_columns(prefix: str, declared: fields.Field) -> list[Column]:
+    """A field's columns in its field sheet: one per language for a text, else one, named by its YAML key."""
+    heading = declared.sheet_zh or declared.zh
+    if declared.kind in (fields.TEXT, fields.ITEMS):
+        return [Column(f"{prefix}{declared.name}_zh", heading, declared.width, declared, f"{prefix}{declared.name}_zh"),
+                Column(f"{prefix}{declared.name}_en", f"{heading}（英文）", declared.width, declared,
+                       f"{prefix}{declared.name}_en")]
+    name = declared.column if declared.kind == fields.CHOICE and declared.column else declared.name
+    return [Column(prefix + name, heading, declared.width, declared, prefix + (declared.column or declared.name))]
 
 
-UNIT = Column("unit", "单位", 10)
+def _sheet(parts) -> list[Column]:
+    return [column for prefix, declared_fields, _ in parts for declared in declared_fields if declared.in_sheet
+            for column in _sheet_columns(prefix, declared)]
 
-#: Sheet -> its columns. Enumerated values are written as their Chinese labels (VOCABULARIES);
-#: lists one item a line, manifestations numbered.
-FIELD_SHEETS: dict[str, list[Column]] = {
-    "单位": [Column("id", "单位标识", 12), *_pair("name", "单位名称", 16), *_pair("district", "所在区", 12),
-             *_pair("city", "所在市", 10), Column("languages", "登记语言", 10),
-             Column("provenance_source", "来源依据", 16), *_pair("provenance_note", "来源说明", 40)],
-    "风险等级": [UNIT, Column("level", "风险等级", 10), Column("min_score", "最低分值", 10),
-                 Column("review_days", "评估周期（天）", 12)],
-    "领域": [UNIT, Column("id", "领域标识", 14), *_pair("name", "领域", 18), *_pair("description", "领域说明", 40)],
-    "风险点": [UNIT, Column("area", "领域标识", 12), Column("id", "编号", 10), *_pair("title", "风险点", 28),
-               *_pair("description", "风险描述", 40), *_pair("post", "岗位", 18), *_pair("power", "职权事项", 20),
-               Column("category", "风险类别", 12), *_pair("manifestations", "表现形式", 40),
-               Column("likelihood", "可能性", 8), Column("impact", "影响", 8), Column("level", "风险等级", 8),
-               *_pair("responsible_post", "直接责任人", 16), *_pair("responsible_leader", "责任领导", 16),
-               *_pair("supervisor", "监督主体", 18), Column("sources", "依据", 22), Column("measures", "防控措施", 12),
-               Column("reviewed", "最近评估", 12), Column("status", "状态", 8), Column("replaced_by", "替代风险点", 12)],
-    "防控措施": [UNIT, Column("area", "所属领域标识", 12), Column("id", "编号", 12), *_pair("title", "防控措施", 28),
-                 *_pair("description", "措施内容", 40), Column("type", "措施类型", 10), Column("nature", "措施性质", 10),
-                 *_pair("owner", "责任部门", 16), *_pair("frequency", "执行频次", 14), *_pair("evidence", "留痕资料", 18),
-                 Column("sources", "依据", 22), Column("status", "状态", 8), Column("replaced_by", "替代措施", 12),
-                 Column("risk_ids", "防控的风险点（仅供查阅）", 14)],
-    "依据": [UNIT, Column("id", "依据标识", 22), Column("kind", "类型", 14), *_pair("title", "标题", 40),
-             *_pair("issuer", "发布机关", 20), Column("year", "年份", 8), Column("number", "文号", 18),
-             Column("date", "日期", 12)],
-}
+
+#: Sheet -> its columns. Enumerated values are written as their Chinese labels; lists one item a line,
+#: manifestations numbered.
+FIELD_SHEETS: dict[str, list[Column]] = {"单位": _sheet(fields.UNITS_TABLE)}
+FIELD_SHEETS.update({record.sheet: _sheet((("", record.fields, False),))
+                     for record in fields.RECORDS_IN_ORDER if record.sheet and record is not fields.UNIT})
 
 #: Columns the export writes for reading only: the importer leaves them out.
-DERIVED = {"risk_ids"}
-
-STATUSES = {"active": ("现行", "active"), "withdrawn": ("已撤销", "withdrawn")}
-#: Field -> its fixed vocabulary (id -> (Chinese, English)).
-VOCABULARIES = {"category": vocab.CATEGORIES, "level": vocab.LEVELS, "type": vocab.MEASURE_TYPES,
-                "nature": vocab.NATURES, "kind": vocab.SOURCE_KINDS, "status": STATUSES}
+DERIVED = {c.field for columns in FIELD_SHEETS.values() for c in columns
+           if c.source.kind == fields.COMPUTED and c.field not in ("unit", "area")}
 
 
-def label(field: str, value: str | None) -> str | None:
+def label(declared: fields.Field, value: str | None) -> str | None:
     """An enumerated value as the workbook shows it: its Chinese label."""
-    return VOCABULARIES[field][value][0] if value else None
+    return declared.vocabulary[value][0] if value else None
 
 
-def value_of(field: str, text: str) -> str | None:
+def value_of(declared: fields.Field, text: str) -> str | None:
     """The id a label stands for: the id itself, its Chinese or English label; None if none."""
     wanted = text.strip().lower()
-    for key, (zh, en) in VOCABULARIES[field].items():
+    for key, (zh, en) in declared.vocabulary.items():
         if wanted in (key, zh, en.lower()):
             return key
     return None
