@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import select
 import sqlite3
 import subprocess
@@ -143,6 +142,8 @@ class _Worker:
 
 def _serve(database: str, memory: int, limits: dict[str, int]) -> None:
     """Answer each statement read from stdin (a JSON string a line) with "prepared" or "memory"."""
+    import resource  # POSIX: the worker's bound is the kernel's
+
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if database == ":memory:":
         conn = sqlite3.connect(":memory:", cached_statements=0)
