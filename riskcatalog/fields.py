@@ -185,7 +185,7 @@ def _retirement(kind: str, replacement_zh: str) -> tuple[Field, ...]:
 #: from (for "edit this entry" links).
 KEY = Field("key", "键", "Key (unit-id), the row's address", COMPUTED, required=True)
 OF_UNIT = Field("unit", "单位", "Unit", COMPUTED, required=True, sheet=True, width=10)
-_WHERE = (Field("file", "所在文件", "YAML file", COMPUTED, required=True),
+_WHERE = (Field("file", "所在文件", "YAML file", COMPUTED, required=True, history_zh="所属领域"),
           Field("line", "所在行", "Line in the YAML file", COMPUTED, required=True, of=int))
 
 
@@ -215,6 +215,16 @@ PROVENANCE = Record("provenance", "来源", "provenance", (
     _text("note", "来源说明", "How the entries were drawn up", PROSE, required=True, width=40),
 ))
 
+#: Where the register's revisions (修订记录, riskcatalog.history) count from: the state it was settled in.
+BASELINE = Record("baseline", "基线", "baseline", (
+    Field("date", "基线日期", "Date the register was settled (登记确定), its revisions counted from then", DATE,
+          required=True, width=12, doc='登记确定日期, quoted: "2019-01-29"; the revisions count from the commit that '
+                                       "last set it"),
+    Field("commit", "基线提交", "The commit whose state is the baseline", ID, ref="commit_id", width=12,
+          doc="The commit (its id) whose state is the baseline; without it, the commit that last changed the date"),
+    _text("note", "基线说明", "Baseline note", PROSE, width=40),
+))
+
 TOTALS = Record("totals", "总数", "totals", (
     Field("risks", "风险点总数", "Declared number of risks", INTEGER, required=True, minimum=0, sheet=False),
     Field("measures", "防控措施总数", "Declared number of measures", INTEGER, required=True, minimum=0, sheet=False),
@@ -237,6 +247,8 @@ LEVEL = Record("level", "风险等级", "risk level", (
 REGISTER = Record("register", "登记", "register", (
     Field("unit", "单位", "Unit", RECORD, required=True, record=UNIT),
     Field("provenance", "来源", "Provenance", RECORD, record=PROVENANCE),
+    Field("baseline", "基线", "Baseline", RECORD, record=BASELINE,
+          doc="修订记录的起点: the state the register's revisions count from (docs/catalog-format.md)"),
     LANGUAGES_FIELD,
     Field("totals", "总数", "Totals", RECORD, required=True, record=TOTALS),
     Field("areas", "领域", "Areas", IDS, required=True, ref="slug", minimum=1, maximum=MAX_ITEMS),
@@ -360,6 +372,7 @@ MEASURE = Record("measure", "防控措施", "control measure", (
 #: The units table, a row per register, from register.yml's unit, provenance, totals and languages:
 #: (column prefix, fields, whether the part may be absent).
 UNITS_TABLE = (("", UNIT.fields, False), ("provenance_", PROVENANCE.fields, True), ("declared_", TOTALS.fields, False),
+               ("baseline_", BASELINE.fields, True),
                ("", (Field("folder", "目录文件夹", "Folder the register was built from", COMPUTED, required=True),
                      LANGUAGES_FIELD), False))
 
@@ -458,6 +471,8 @@ _DEFS = {
                 "description": "PREFIX-NN (e.g. LAND-01)"},
     "measure_id": {"type": "string", "maxLength": 32, "pattern": "^[A-Z][A-Z0-9]*-M[0-9]{2,}$(?!\\n)",
                    "description": "PREFIX-MNN (e.g. LAND-M01)"},
+    "commit_id": {"type": "string", "pattern": "^[0-9a-f]{7,64}$(?!\\n)",
+                  "description": "a git commit's id, 7 to 64 hexadecimal digits (e.g. 1a2b3c4d)"},
 }
 
 _SCHEMA_HEAD = {
@@ -584,7 +599,8 @@ def format_table(record: Record) -> str:
 
 #: docs/catalog-format.md's generated parts: <!-- fields: risk --> … <!-- /fields -->.
 _FORMAT_PART = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- /fields -->)", re.S)
-_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "totals": TOTALS, "level": LEVEL,
+_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "baseline": BASELINE,
+                   "totals": TOTALS, "level": LEVEL,
                    "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE}
 
 

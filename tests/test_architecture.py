@@ -15,7 +15,7 @@ LAYERS = {
     "foundation": {"fields", "tables", "vocab", "search", "yamlload", "errors", "files", "git",
                    "formulas"},
     "load": {"validate", "catalog"},
-    "stages": {"compile", "history", "diff", "pieces", "db", "excel.layout", "excel.export"},
+    "stages": {"compile", "history", "diff", "pieces", "words", "db", "excel.layout", "excel.export"},
     "schedule": {"schedule"},
     "build": {"build"},
     "tools": {"cli", "__main__", "fmt", "excel", "excel.reading", "excel.fields", "excel.published",

@@ -46,7 +46,8 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
                      r"[\d.]+ ms — ", text, re.M)
     # The history: the shipped catalogue with 20 commits, built with and without them.
     without = re.search(r"^\| without history \| ([\d.]+) \| \d+ \| [\d.]+ \|$", text, re.M)
-    with_history = re.search(r"^\| with history \(20 commits, ([\d,]+) changes\), from nothing \| [\d.]+ \|",
+    with_history = re.search(r"^\| with history \(20 commits: the baseline and 19 revisions, ([\d,]+) changes\), "
+                             r"from nothing \| [\d.]+ \|",
                              text, re.M)
     rebuilt = re.search(r"^\| with history, rebuilt one commit later \| [\d.]+ \|", text, re.M)
     assert without and with_history and rebuilt and int(with_history.group(1)) > 20

@@ -112,3 +112,9 @@ def test_every_search_filter_is_declared_to_the_parser():
     a filter added there must be declared in params.SEARCH too, with its bounds."""
     from riskcatalog.site import search
     assert set(search.FILTERS) | {"q", "kind", "page"} == {parameter.name for parameter in params.SEARCH}
+
+
+def test_every_changes_filter_is_declared_to_the_parser():
+    """The changes page reads its filters (riskcatalog.site.history.FILTERS) and page through the parser."""
+    from riskcatalog.site import history
+    assert set(history.FILTERS) | {"page"} == {parameter.name for parameter in params.CHANGES}

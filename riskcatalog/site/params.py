@@ -176,6 +176,7 @@ SEARCH = (
 CHANGES = (
     Parameter("area", "领域", chars=_ID), Parameter("change", "修订类别", chars=_ID),
     Parameter("kind", "条目类别", chars=_ID), Parameter("since", "起始日期", "date"),
+    Parameter("entry", "条目", chars=_ID), Parameter("revision", "修订", chars=_ID),
     Parameter("page", "页码", "number", high=10**6),
 )
 
