@@ -7,8 +7,10 @@ CATALOG := $(wildcard catalog/*.yml) riskcatalog/schema.json
 CODE := $(wildcard riskcatalog/*.py) build.py
 REV ?= HEAD
 export CHROMIUM
+# The environment make test-datasette-1 measures Datasette 1.0 in (docs/architecture.md).
+VENV1 := .venv-datasette-1
 
-.PHONY: serve build check test fmt diff bench clean browser
+.PHONY: serve serve-register build check test test-datasette-1 fmt diff bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +40,27 @@ check: $(VENV)/.installed
 serve: $(DB)
 	$(BIN)/python -m riskcatalog.site.serve $(DB)
 
+# Any register: make serve-register REGISTER=registers/gutian (a folder, built first) or REGISTER=district.db.
+serve-register: $(VENV)/.installed
+	@test -n "$(REGISTER)" || { echo "name the register: make serve-register REGISTER=registers/gutian (a folder) or REGISTER=district.db"; exit 2; }
+	$(BIN)/python -m riskcatalog.site.serve $(REGISTER)
+
 browser:
 	@bash scripts/ensure-chromium
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
+
+# The tests against the newest Datasette 1.0 alpha, in a separate environment: a measurement for the
+# move to 1.0, not part of CI. pip reports that riskcatalog asks for 0.65: that is the point.
+# The summary goes to datasette-1.log; docs/architecture.md records what breaks and why.
+test-datasette-1: browser
+	test -x $(VENV1)/bin/python || $(PYTHON) -m venv $(VENV1)
+	$(VENV1)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV1)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV1)/bin/python -m pip install --quiet --upgrade --pre 'datasette>=1.0a0' || true
+	$(VENV1)/bin/python -c "import datasette; print('Datasette', datasette.__version__)" | tee datasette-1.log
+	-COLUMNS=250 $(VENV1)/bin/python -m pytest -p no:cacheprovider -q -rfE --tb=line 2>&1 | tee -a datasette-1.log
 
 fmt: $(VENV)/.installed
 	$(BIN)/python build.py fmt
@@ -54,4 +72,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.bench
 
 clean:
-	rm -rf $(VENV) $(DB) *.egg-info .pytest_cache bench-out screenshots
+	rm -rf $(VENV) $(VENV1) $(DB) *.egg-info .pytest_cache bench-out screenshots datasette-1.log

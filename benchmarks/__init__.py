@@ -8,5 +8,5 @@ workbooks (a unit's register workbook of any size, for timing `build.py import`)
 
 from pathlib import Path
 
-#: The project's root: the catalogue, metadata.yml, templates and docs/ live here.
+#: The project's root: the catalogue, metadata.yml and docs/ live here.
 ROOT = Path(__file__).resolve().parent.parent

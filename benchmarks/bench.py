@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-import yaml
-
+from riskcatalog.site import catalogue
 from riskcatalog.site.serve import METADATA, serving
 
 from . import ROOT, synth, synth_history, workbooks
@@ -266,7 +265,7 @@ def history_section(history: dict) -> list[str]:
 
 def pages(db_path: Path) -> list[str]:
     """The pages measured at the largest size, and the trivial one: home, the data table (faceted
-    by metadata.yml's defaults), the search page for a broad word, a heat-map list, a table search,
+    by catalogue.yml's defaults), the search page for a broad word, a heat-map list, a table search,
     a risk page."""
     with sqlite3.connect(db_path) as conn:
         key = _middle(conn, "risks")
@@ -278,7 +277,7 @@ def reader_pages(db_path: Path) -> list[str]:
     """Every kind of page a reader reaches, at one register, and the trivial one."""
     with sqlite3.connect(db_path) as conn:
         keys = {table: _middle(conn, table) for table in ("areas", "risks", "measures", "sources")}
-        queries = yaml.safe_load((ROOT / METADATA).read_text(encoding="utf-8"))["databases"]["catalog"]["queries"]
+        queries = catalogue.metadata()["queries"]
     return ["/", *(f"/catalog/{table}/{quote(key)}" for table, key in keys.items()),
             "/search?q=" + quote("报销"), "/search?area=land&level=high", "/search?likelihood=4&impact=4",
             "/catalog/risks", *(f"/catalog/{name}" for name in queries), TRIVIAL]
@@ -420,7 +419,7 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
                   f"{largest['units']:,}-unit database on 127.0.0.1; each page in turn for {options.seconds:g} s with "
                   f"{options.concurrency} concurrent keep-alive clients (`benchmarks.loadtest.run_load`, httpx, "
                   "client and server on the same machine). Latency is request start to last byte; an error is "
-                  "a status ≥ 400 or a failed request. `/catalog/risks` is faceted by `metadata.yml`'s defaults "
+                  "a status ≥ 400 or a failed request. `/catalog/risks` is faceted by `catalogue.yml`'s defaults "
                   "(area, level, category); `/search` is the reader's search page and its list pages.", ""]
         lines += site_table(shipped)
         lines += ["", f"Targets (each page's p95 within {PAGE_RATIO:g}× the trivial page's and under "

@@ -117,17 +117,9 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
     unit = register.unit["id"]
     reg = register.register
     review_days = {level["id"]: level["review_days"] for level in reg["levels"]}
-    provenance = reg.get("provenance", {})
     controlled_by = _risks_by_measure(register)
     records = {
-        "units": [{
-            "id": unit, **{k: v for k, v in reg["unit"].items() if k != "id"},
-            "provenance_source": _key(unit, provenance.get("source")),
-            "provenance_note_zh": provenance.get("note_zh"), "provenance_note_en": provenance.get("note_en"),
-            **{f"baseline_{key}": value for key, value in reg.get("baseline", {}).items()},
-            "languages": register.languages,
-            "declared_risks": reg["totals"]["risks"], "declared_measures": reg["totals"]["measures"],
-            "folder": stored_folder(register.folder)}],
+        "units": [_unit_row(register)],
         "unit_levels": [{"unit": unit, "level": level["id"], "min_score": level["min_score"],
                          "review_days": level["review_days"]} for level in reg["levels"]],
         "sources": [{"key": _key(unit, s["id"]), "unit": unit, **s} for s in register.sources],
@@ -152,6 +144,16 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
         rows[f"{table}_search"] = [tuple(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
                                          for fields in columns.values()) for row in records[table]]
     return rows
+
+
+def _unit_row(register: Register) -> dict:
+    """The units row: register.yml's unit, provenance, publication and totals under their columns' prefixes
+    (riskcatalog.fields.UNITS_TABLE), the provenance source as a key, the languages and the folder."""
+    reg, unit = register.register, register.unit["id"]
+    row = {prefix + key: value for mapping, prefix, declared, _ in fields.UNITS_TABLE if mapping
+           for key, value in reg.get(mapping, {}).items() if key in {k for f in declared for k in f.keys}}
+    return {**row, "provenance_source": _key(unit, row.get("provenance_source")), "languages": register.languages,
+            "folder": stored_folder(register.folder)}
 
 
 def found_by(register: Register) -> dict[tuple[str, str], dict]:

@@ -43,6 +43,8 @@ INTEGER = "integer"
 CHOICE = "choice"
 #: The languages a register is kept in: [zh, en] or [zh].
 LANGUAGES = "languages"
+#: A web address (http:// or https://).
+URL = "url"
 #: A nested record (register.yml's unit), or a list of records (its levels).
 RECORD = "record"
 RECORDS = "records"
@@ -88,6 +90,8 @@ class Field:
     note: str = ""  #: more of the column's description on the site (English)
     of: type = str  #: COMPUTED: the column's type
     default: object = None  #: the value a register that leaves the field out means (status: active)
+    details: bool | None = None  #: in the entry page's list of details (default: a text, number, date or address
+    #: the page does not place itself)
     sheet: bool | None = None  #: in the workbook's field sheet (default: every field a register gives)
 
     @property
@@ -113,6 +117,11 @@ class Field:
         """Whether its Chinese (or only) column may be empty: a field a register may leave out, with no
         default; lists are stored as JSON, [] when empty."""
         return not (self.required or self.default is not None or self.kind in (IDS, ITEMS))
+
+    @property
+    def in_details(self) -> bool:
+        """Whether the entry page lists it among the entry's details (岗位, 监督主体 …), by its names."""
+        return self.kind in (TEXT, PLAIN, INTEGER, DATE, URL) if self.details is None else self.details
 
     @property
     def in_sheet(self) -> bool:
@@ -212,6 +221,9 @@ UNIT = Record("unit", "单位", "unit", (
 PROVENANCE = Record("provenance", "来源", "provenance", (
     Field("source", "来源依据", "The report the register is modelled on", ID, ref="slug", width=16,
           note="a source key"),
+    Field("kind", "文本性质", "Nature of the text", CHOICE, vocabulary=vocab.TEXT_KINDS, width=12,
+          doc="modelled: the entries are modelled on public practice, not the unit's official text — every entry "
+              "page and printed page then says so (模拟文本，非官方); official, or absent: nothing is said"),
     _text("note", "来源说明", "How the entries were drawn up", PROSE, required=True, width=40),
 ))
 
@@ -223,6 +235,18 @@ BASELINE = Record("baseline", "基线", "baseline", (
     Field("commit", "基线提交", "The commit whose state is the baseline", ID, ref="commit_id", width=12,
           doc="The commit (its id) whose state is the baseline; without it, the commit that last changed the date"),
     _text("note", "基线说明", "Baseline note", PROSE, width=40),
+))
+
+#: How a register is published: the site's title, the licence of its text, where it is kept. A register
+#: that gives none is served under its unit's name, with no licence line and no edit links.
+PUBLICATION = Record("publication", "发布信息", "publication", (
+    _text("title", "目录名称", "Title of the published register", TITLE, width=28,
+          doc="the site's title (default: the unit's name and 廉政风险点与防控措施目录)"),
+    Field("licence", "许可", "Licence of the text", PLAIN, maximum=NAME, width=16, doc="e.g. CC BY 4.0"),
+    Field("licence_url", "许可链接", "Address of the licence", URL, width=24),
+    Field("repository", "仓库地址", "Repository the register is kept in", URL, width=24,
+          doc="where readers can see each entry's file and each revision (its edit and commit links); none: no links"),
+    Field("branch", "分支", "Branch of the repository", PLAIN, maximum=NAME, width=10, doc="default: main"),
 ))
 
 TOTALS = Record("totals", "总数", "totals", (
@@ -249,6 +273,7 @@ REGISTER = Record("register", "登记", "register", (
     Field("provenance", "来源", "Provenance", RECORD, record=PROVENANCE),
     Field("baseline", "基线", "Baseline", RECORD, record=BASELINE,
           doc="修订记录的起点: the state the register's revisions count from (docs/catalog-format.md)"),
+    Field("publication", "发布信息", "Publication", RECORD, record=PUBLICATION),
     LANGUAGES_FIELD,
     Field("totals", "总数", "Totals", RECORD, required=True, record=TOTALS),
     Field("areas", "领域", "Areas", IDS, required=True, ref="slug", minimum=1, maximum=MAX_ITEMS),
@@ -259,7 +284,7 @@ SOURCE = Record("source", "依据", "source", (
     KEY, OF_UNIT,
     Field("id", "依据标识", "Source id", ID, required=True, ref="slug", width=22),
     Field("kind", "类型", "Kind", CHOICE, vocabulary=vocab.SOURCE_KINDS, width=14, history_zh="依据类型"),
-    _text("title", "标题", "Title", TITLE, required=True, width=40, search="title", history_zh="名称"),
+    _text("title", "标题", "Title", TITLE, required=True, width=40, search="title", history_zh="名称", details=False),
     _text("issuer", "发布机关", "Issuer", NAME, width=20, search="body"),
     Field("year", "年份", "Year issued", INTEGER, minimum=1949, maximum=2100, width=8),
     Field("number", "文号", "Document number", PLAIN, maximum=NAME, width=18, search="title",
@@ -273,9 +298,9 @@ AREA = Record("area", "领域", "area", (
     KEY, OF_UNIT,
     Field("id", "领域标识", "Area id", ID, required=True, ref="slug", width=14, note="the YAML file name"),
     Field("position", "在登记中的顺序", "Order in the register", COMPUTED, required=True, of=int),
-    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, headings=("风险领域", "业务领域", "工作领域", "业务类别", "重点领域", "类别领域", "业务范围"), words=("领域",),
+    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, details=False, headings=("风险领域", "业务领域", "工作领域", "业务类别", "重点领域", "类别领域", "业务范围"), words=("领域",),
           history_zh="名称"),
-    _text("description", "领域说明", "Description", PROSE, width=40, history_zh="描述"),
+    _text("description", "领域说明", "Description", PROSE, width=40, history_zh="描述", details=False),
     *_WHERE,
 ), table="areas", sheet="领域")
 
@@ -286,10 +311,10 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("seq", "序号", "Number in the register's order", COMPUTED, required=True, of=int, register=6,
           headings=("序", "编号", "排序"), words=("序号", "编号")),
     _in_area("领域", "Area"),
-    _text("title", "风险点", "Risk", TITLE, required=True, width=28, search="title", register=24,
+    _text("title", "风险点", "Risk", TITLE, required=True, width=28, search="title", register=24, details=False,
           headings=("廉政风险点", "风险点名称", "主要风险点", "岗位风险点", "风险名称", "廉洁风险点", "风险事项", "廉政风险",
                     "风险"), words=("风险点", "风险名称", "风险事项"), history_zh="名称"),
-    _text("description", "风险描述", "Description", PROSE, width=40, search="body",
+    _text("description", "风险描述", "Description", PROSE, width=40, search="body", details=False,
           headings=("风险内容", "风险点描述", "风险点内容", "风险情形", "风险点说明", "风险说明", "廉政风险内容"),
           words=("描述", "内容", "情形"), history_zh="描述"),
     _text("post", "岗位", "Post", NAME, width=18, search="body", register=16,
@@ -306,9 +331,9 @@ RISK = Record("risk", "风险点", "risk point", (
           headings=("廉政风险主要内容及表现形式", "廉政风险点表现形式", "主要内容及表现形式", "风险表现形式",
                     "风险点表现形式", "主要表现形式", "具体表现", "主要表现", "表现", "风险表现"), words=("表现",),
           doc="表现形式: how the risk shows up in practice", note="JSON list"),
-    Field("likelihood", "可能性", "Likelihood", INTEGER, minimum=1, maximum=5, width=8,
+    Field("likelihood", "可能性", "Likelihood", INTEGER, minimum=1, maximum=5, width=8, details=False,
           doc="Likelihood 可能性 1–5; give it with impact, or neither", note="1–5"),
-    Field("impact", "影响", "Impact", INTEGER, minimum=1, maximum=5, width=8,
+    Field("impact", "影响", "Impact", INTEGER, minimum=1, maximum=5, width=8, details=False,
           doc="Impact 影响 1–5; give it with likelihood, or neither", note="1–5"),
     Field("score", "分值", "Likelihood × impact", COMPUTED, of=int),
     Field("level", "风险等级", "Level", CHOICE, required=True, vocabulary=vocab.LEVELS, width=8, register=8,
@@ -338,7 +363,7 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("reviewed", "最近评估日期", "Date last reviewed", DATE, required=True, width=12,
           headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"), words=("日期",),
           doc='Date last reviewed, quoted: "2019-01-15"'),
-    Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True,
+    Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True, details=True,
           note="reviewed + the level's interval"),
     *_retirement("risk", "替代风险点"),
     *_WHERE,
@@ -349,8 +374,9 @@ MEASURE = Record("measure", "防控措施", "control measure", (
     Field("id", "编号", "Measure id", ID, required=True, ref="measure_id", width=12, search="title",
           doc="Stable id, never reused (e.g. LAND-M01)", note="stable and never reused"),
     _in_area("所属领域", "Area whose file defines the measure"),
-    _text("title", "防控措施", "Measure", TITLE, required=True, width=28, search="title", history_zh="名称"),
-    _text("description", "措施内容", "Description", PROSE, width=40, search="body", history_zh="描述"),
+    _text("title", "防控措施", "Measure", TITLE, required=True, width=28, search="title", history_zh="名称",
+          details=False),
+    _text("description", "措施内容", "Description", PROSE, width=40, search="body", history_zh="描述", details=False),
     Field("type", "措施类型", "Type", CHOICE, vocabulary=vocab.MEASURE_TYPES, width=10,
           doc="措施类型: 教育 制度 流程 公开 监督 科技 回避/轮岗 问责"),
     Field("nature", "措施性质", "Nature", CHOICE, vocabulary=vocab.NATURES, width=10,
@@ -369,12 +395,13 @@ MEASURE = Record("measure", "防控措施", "control measure", (
     *_WHERE,
 ), table="measures", sheet="防控措施")
 
-#: The units table, a row per register, from register.yml's unit, provenance, totals and languages:
-#: (column prefix, fields, whether the part may be absent).
-UNITS_TABLE = (("", UNIT.fields, False), ("provenance_", PROVENANCE.fields, True), ("declared_", TOTALS.fields, False),
-               ("baseline_", BASELINE.fields, True),
-               ("", (Field("folder", "目录文件夹", "Folder the register was built from", COMPUTED, required=True),
-                     LANGUAGES_FIELD), False))
+#: The units table, a row per register, from register.yml: (the mapping of register.yml it comes from, or
+#: None for the register's own fields; the columns' prefix; the fields; whether the mapping may be absent).
+UNITS_TABLE = (("unit", "", UNIT.fields, False), ("provenance", "provenance_", PROVENANCE.fields, True),
+               ("baseline", "baseline_", BASELINE.fields, True), ("publication", "publication_", PUBLICATION.fields, True),
+               ("totals", "declared_", TOTALS.fields, False),
+               (None, "", (Field("folder", "目录文件夹", "Folder the register was built from", COMPUTED, required=True),
+                           LANGUAGES_FIELD), False))
 
 #: Every record kind, in the order of the workbook's field sheets.
 RECORDS_IN_ORDER = (UNIT, LEVEL, AREA, RISK, MEASURE, SOURCE)
@@ -411,9 +438,9 @@ class Column:
 
 def table_columns(table: str) -> list[Column]:
     """The columns of one of the register's tables (units, unit_levels, sources, areas, risks, measures), in order."""
-    parts = UNITS_TABLE if table == "units" else (("", record_of_table(table).fields, False),)
+    parts = UNITS_TABLE if table == "units" else ((None, "", record_of_table(table).fields, False),)
     return [Column(prefix + name, f, kind, optional or f.nullable or (name.endswith("_en") and f.kind in (TEXT, ITEMS)))
-            for prefix, fields, optional in parts for f in fields for name, kind in f.columns.items()]
+            for _, prefix, fields, optional in parts for f in fields for name, kind in f.columns.items()]
 
 
 #: The tables a register's fields fill.
@@ -436,6 +463,25 @@ def register_heading(record: str, name: str) -> str:
 
 #: The record each kind of entry is, as the history names kinds (vocab.ENTRY_KINDS).
 ENTRY_RECORDS = {"risk": RISK, "measure": MEASURE, "area": AREA, "source": SOURCE, "register": REGISTER}
+
+
+def details(record: Record, row: dict) -> list[tuple[Field, object, object]]:
+    """What an entry page lists among an entry's details, in the registry's order: (field, Chinese or only value,
+    English value) for each field the page does not place itself and the entry gives."""
+    found = []
+    for f in record.fields:
+        if not f.in_details:
+            continue
+        zh, en = (row.get(f"{f.name}_zh"), row.get(f"{f.name}_en")) if f.is_text else (row.get(f.column or f.name), None)
+        if zh is not None or en is not None:
+            found.append((f, zh, en))
+    return found
+
+
+#: The registry as the site's templates read it: F.risk.supervisor.zh is 监督主体.
+LABELS = {name: record.by_name for name, record in
+          (("unit", UNIT), ("area", AREA), ("risk", RISK), ("measure", MEASURE), ("source", SOURCE),
+           ("provenance", PROVENANCE), ("publication", PUBLICATION))}
 
 
 def field_of(kind: str, key: str) -> Field | None:
@@ -473,6 +519,8 @@ _DEFS = {
                    "description": "PREFIX-MNN (e.g. LAND-M01)"},
     "commit_id": {"type": "string", "pattern": "^[0-9a-f]{7,64}$(?!\\n)",
                   "description": "a git commit's id, 7 to 64 hexadecimal digits (e.g. 1a2b3c4d)"},
+    "url": {"type": "string", "maxLength": 500, "pattern": "^https?://[^\\s<>\"]+$(?!\\n)",
+            "description": "a web address starting with http:// or https:// (e.g. https://example.org/register)"},
 }
 
 _SCHEMA_HEAD = {
@@ -546,6 +594,8 @@ def _value_rule(f: Field) -> dict:
                 "items": {"$ref": f"#/$defs/{f.ref}"}}
     if f.kind == DATE:
         return {"$ref": "#/$defs/date"}
+    if f.kind == URL:
+        return {"$ref": "#/$defs/url"}
     if f.kind == INTEGER:
         return {"type": "integer", **({"minimum": f.minimum} if f.minimum is not None else {}),
                 **({"maximum": f.maximum} if f.maximum is not None else {})}
@@ -568,7 +618,7 @@ def schema_text() -> str:
 
 # --- the format document ------------------------------------------------------------------------
 
-_KINDS_SHOWN = {TEXT: "text", PLAIN: "text", ITEMS: "list of {zh, en}", ID: "id", IDS: "list of ids", DATE: "date",
+_KINDS_SHOWN = {TEXT: "text", PLAIN: "text", URL: "web address", ITEMS: "list of {zh, en}", ID: "id", IDS: "list of ids", DATE: "date",
                 INTEGER: "whole number", CHOICE: "one of", LANGUAGES: "[zh, en] or [zh]", RECORD: "mapping",
                 RECORDS: "list of mappings"}
 
@@ -600,7 +650,7 @@ def format_table(record: Record) -> str:
 #: docs/catalog-format.md's generated parts: <!-- fields: risk --> … <!-- /fields -->.
 _FORMAT_PART = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- /fields -->)", re.S)
 _FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "baseline": BASELINE,
-                   "totals": TOTALS, "level": LEVEL,
+                   "publication": PUBLICATION, "totals": TOTALS, "level": LEVEL,
                    "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE}
 
 

@@ -33,6 +33,7 @@ history stops before the baseline has the revisions after its boundary, and says
 from __future__ import annotations
 
 import datetime
+import logging
 import hashlib
 import json
 import re
@@ -46,6 +47,8 @@ from .diff import DiffError, Entries, FieldChange, compare, entries, entries_of,
 from .errors import UNSAFE
 from .git import GitError
 from .tables import as_row
+
+LOG = logging.getLogger("riskcatalog.history")
 
 #: The kind of entry each list of ids names: a change names the entries it gained and lost.
 NAMED_BY_IDS = {"measures": "measure", "sources": "source", "areas": "area"}
@@ -200,15 +203,20 @@ def untouched(folders: list[Path]) -> set[Path]:
     return found
 
 
+#: A register folder outside any git repository (or where git cannot run).
+NOT_IN_GIT = History("absent", "未纳入版本管理：本目录不在 git 仓库中，没有修订记录。",
+                     "Not under version control: the register's folder is not in a git repository, so no revisions "
+                     "are recorded.")
+
+
 def read(folder: Path, previous: Path | None = None) -> History:
     """The baseline and revisions of one register folder, or why it has none; the revisions a previous
     build's database described with the same code are taken from it."""
     try:
         repository = _Repository(folder)
-    except GitError as error:
-        return History("absent", "目录不在 git 仓库中（或无法运行 git），没有修订记录。",
-                       f"No history: the folder is not in a git repository, or git could not run "
-                       f"({_first_line(error)}).")
+    except GitError as error:  # what git said is for the builder's log, never for readers
+        LOG.info("%s: no history: %s", folder, _first_line(error))
+        return NOT_IN_GIT
     if not repository.head:
         return UNTOUCHED
     try:
@@ -222,8 +230,9 @@ def read(folder: Path, previous: Path | None = None) -> History:
             todo = [c for c in walk.revisions if c.sha not in known]
             described = _describe(todo, _Texts(batch, todo, walk), walk.versions)
     except GitError as error:
-        return History("absent", "读取 git 历史失败，没有修订记录。",
-                       f"No history: reading git failed ({_first_line(error)}).")
+        LOG.warning("%s: reading its history failed: %s", folder, _first_line(error))
+        return History("absent", "读取修订记录失败，本次构建没有修订记录。",
+                       "No history: the register's revisions could not be read for this build.")
     history = History("recorded", "", "", [described.get(c.sha) or Recorded(c, rows=known[c.sha])
                                            for c in reversed(walk.revisions)], repository.path,
                       unit if len(todo) < len(walk.revisions) else None, walk.baseline)

@@ -53,6 +53,12 @@ STATUSES = {
     "withdrawn": ("已撤销", "withdrawn"),
 }
 
+#: 文本性质: whether a register's entries are the unit's official text or modelled on public practice.
+TEXT_KINDS = {
+    "official": ("正式文本", "official text"),
+    "modelled": ("模拟文本，非官方", "modelled text, not official"),
+}
+
 #: Source kinds.
 SOURCE_KINDS = {
     "report": ("报道", "report"),

@@ -14,7 +14,7 @@ from riskcatalog import build as builder
 from riskcatalog.cli import main
 from riskcatalog.site.serve import SETTINGS
 
-#: The checkout: the catalogue, metadata.yml, templates and static files the site is served with.
+#: The checkout: the catalogue and metadata.yml (the site's settings) the site is served with.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = PROJECT_ROOT / "catalog"
 
@@ -29,11 +29,12 @@ def catalog_db(tmp_path_factory) -> Path:
 
 def make_datasette(db_path: Path, plugin_config: dict | None = None, **settings) -> Datasette:
     """A Datasette configured as `make serve` configures it (plus any settings given, and any
-    riskcatalog plugin configuration), for in-process requests."""
+    riskcatalog plugin configuration), for in-process requests. The templates and static files
+    come with the plugin, as for any Datasette with the package installed."""
     metadata = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))
-    metadata["plugins"]["riskcatalog"].update(plugin_config or {})
-    return Datasette([str(db_path)], metadata=metadata, template_dir=str(PROJECT_ROOT / "templates"),
-                     static_mounts=[("static", str(PROJECT_ROOT / "static"))], settings={**SETTINGS, **settings})
+    plugins = metadata.setdefault("plugins", {})
+    plugins["riskcatalog"] = {**(plugins.get("riskcatalog") or {}), **(plugin_config or {})}
+    return Datasette([str(db_path)], metadata=metadata, settings={**SETTINGS, **settings})
 
 
 @pytest.fixture(scope="session")

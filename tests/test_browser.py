@@ -299,3 +299,12 @@ def test_printed_register_repeats_its_header_row_on_every_page(page, server, tmp
         text = re.sub(r"\s", "", sheet.extract_text())  # a narrow header cell breaks its words over lines
         assert all(header in text for header in ("序号", "领域", "职权事项", "表现形式", "防控措施", "监督主体")), number
     _screenshot(page, "register.png")
+
+
+def test_phone_cards_of_a_data_table_are_labelled_in_chinese(page, server):
+    """At 390 px a table's rows are cards; each value is labelled by its column's Chinese label."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server + "/catalog/risks?area=yijia-land")
+    label = page.evaluate("""() => getComputedStyle(document.querySelector('td.col-responsible_post_en'),
+                                                     '::before').content""")
+    assert label == '"直接责任人（英文）"'

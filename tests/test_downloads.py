@@ -115,7 +115,7 @@ async def test_excel_csv_has_a_byte_order_mark_chinese_headings_and_lists_one_it
     header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert header[:6] == ["键 key", "单位 unit", "编号 id", "序号 seq", "领域 area", "风险点 title_zh"]
     record = dict(zip(header, row))
-    assert record["防控措施编号 measure_ids"] == "LAND-M01\nLAND-M10"
+    assert record["防控措施 measure_ids"] == "LAND-M01\nLAND-M10"
     assert record["表现形式 manifestations_zh"].startswith("向亲友透露拟征收地块")
 
 
@@ -138,9 +138,9 @@ async def test_register_workbook_of_the_register_and_of_one_area(ds):
         "attachment; filename=\"register.xlsx\"; filename*=UTF-8''"
         "%E6%98%93%E5%AE%B6%E8%A1%97%E9%81%93%E5%BB%89%E6%94%BF%E9%A3%8E%E9%99%A9%E7%82%B9%E7%99%BB%E8%AE%B0%E8%A1%A8.xlsx")
     workbook = load_workbook(io.BytesIO(response.content))
-    assert workbook["登记表"]["A1"].value == "易家街道廉政风险点登记表" and workbook["风险点"].max_row == 53
+    assert workbook["登记表"]["A1"].value == "易家街道廉政风险点登记表（模拟文本，非官方）" and workbook["风险点"].max_row == 53
     area = load_workbook(io.BytesIO((await ds.client.get("/-/register.xlsx?unit=yijia&area=land&paper=A3")).content))
-    assert area["登记表"]["A1"].value == "易家街道国有土地征收廉政风险点登记表"
+    assert area["登记表"]["A1"].value == "易家街道国有土地征收廉政风险点登记表（模拟文本，非官方）"
     assert area["登记表"].max_row == 3 + 7 and area["登记表"].page_setup.paperSize == 8
 
 

@@ -25,7 +25,7 @@ def test_home_page_link_downloads_the_register_workbook(page, server, tmp_path):
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     sheet = load_workbook(path)["登记表"]
-    assert sheet["A1"].value == "易家街道廉政风险点登记表" and sheet.max_row == 3 + 51
+    assert sheet["A1"].value == "易家街道廉政风险点登记表（模拟文本，非官方）" and sheet.max_row == 3 + 51
     assert sheet.freeze_panes == "A4" and sheet.print_title_rows == "$3:$3"
 
 

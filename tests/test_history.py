@@ -24,13 +24,14 @@ from riskcatalog import diff, fields, history
 from riskcatalog import git as git_module
 from riskcatalog.cli import main
 from riskcatalog.diff import compare, entries, entry_changes
+from riskcatalog.site import catalogue
 from riskcatalog.yamlload import load_text as yamlload_text
 
 from .conftest import MINI, PROJECT_ROOT, make_datasette
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-REPOSITORY = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))[
-    "plugins"]["riskcatalog"]["repository"]
+#: Where a deployment says its registers are kept (metadata.yml: plugins: riskcatalog: repository).
+REPOSITORY = "https://github.com/integrity-register/riskcatalog"
 #: A reworded title with markup in it: every page must show it as text.
 NEW_TITLE = "报销审批三级签字<script>alert(1)</script>"
 
@@ -221,7 +222,7 @@ async def test_risk_page_shows_its_history(built, repo):
     """The risk page's 修订记录: each revision's date and note, what changed old → new (a level by name,
     with the ratings that moved), the withdrawal and its replacement, each revision's commit linked in the
     repository; last, the baseline it was settled in."""
-    html = (await make_datasette(built).client.get("/catalog/risks/mini-AL-02")).text
+    html = (await make_datasette(built, {"repository": REPOSITORY}).client.get("/catalog/risks/mini-AL-02")).text
     section = _history_section(html)
     assert section.index("2024-09-02") < section.index("2024-03-05") < section.index("2024-01-10")  # newest first
     assert "2024-01-10</time> 登记确定" in section and "本条目在登记确定时已列入" in section
@@ -334,8 +335,7 @@ QUERY_PARAMS = {"changes_since": {"since": "2024-06-01", "until": "2024-12-31"},
 @pytest.mark.parametrize("name", QUERY_PARAMS)
 async def test_history_queries_return_rows(built, name):
     """Each history query has a title and description and returns rows as HTML, JSON and CSV."""
-    query = yaml.safe_load((PROJECT_ROOT / "metadata.yml").read_text(encoding="utf-8"))[
-        "databases"]["catalog"]["queries"][name]
+    query = catalogue.metadata()["queries"][name]
     assert query["title"] and query["description"]
     client = make_datasette(built).client
     params = QUERY_PARAMS[name]
@@ -376,15 +376,18 @@ async def test_changed_since_and_level_changes_queries(built):
 
 
 def test_folder_outside_git_builds_without_history_and_says_so(mini_catalog, tmp_path):
-    """Outside git the build works as before; unit_history says why there is no history."""
+    """Outside git the build works as before; unit_history, the risk page and /changes say in Chinese that the
+    register is not under version control (未纳入版本管理), and nothing of what git said reaches a reader."""
     output = tmp_path / "catalog.db"
     builder.build([mini_catalog], output)
-    assert rows(output, "select status, commits, note_zh from unit_history") == [
-        ("absent", 0, "目录不在 git 仓库中（或无法运行 git），没有修订记录。")]
+    assert rows(output, "select status, commits, note_zh, note_en from unit_history") == [
+        ("absent", 0, "未纳入版本管理：本目录不在 git 仓库中，没有修订记录。",
+         "Not under version control: the register's folder is not in a git repository, so no revisions are recorded.")]
     assert rows(output, "select count(*) from commits") == rows(output, "select count(*) from changes") == [(0,)]
-    html = _get(output, "/catalog/risks/mini-AL-01").text
-    assert "目录不在 git 仓库中" in html[html.index('<section class="history"'):]
-    assert "目录不在 git 仓库中" in _get(output, "/changes").text
+    risk, changes = _get(output, "/catalog/risks/mini-AL-01").text, _get(output, "/changes").text
+    assert "未纳入版本管理" in risk[risk.index('<section class="history"'):] and "未纳入版本管理" in changes
+    for page in (risk, changes):
+        assert not any(word in page for word in ("fatal", "git log", "not a git repository (or any"))
     feed = ElementTree.fromstring(_get(output, "/catalog/changes_feed.atom").content)
     assert [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")] == ["暂无修订记录 No changes recorded"]
 

@@ -127,6 +127,21 @@ def test_the_database_holds_them_as_columns_a_register_may_leave_empty(followed)
     assert followed["not_null"] == []
 
 
+def test_the_entry_page_shows_them_by_their_chinese_names(followed):
+    page = followed["risk_page"]
+    assert "涉及金额（元）" in page and "1200000" in page
+    assert "资金来源" in page and "区级征收补偿专户" in page
+
+
+def test_the_table_page_describes_their_columns(followed):
+    assert "涉及金额（元）" in followed["table_page"] and "资金来源" in followed["table_page"]
+
+
+def test_search_finds_a_searched_field(followed):
+    ids = [row["id"] for row in followed["search"]["risks"]["rows"]]
+    assert ids[:1] == ["LAND-01"]
+
+
 def test_the_workbook_carries_them_out_and_back(followed):
     risk = followed["round_trip"]
     assert (risk["budget_yuan"], risk["funding_zh"]) == (1200000, "区级征收补偿专户")

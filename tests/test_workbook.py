@@ -42,7 +42,7 @@ def test_register_sheet_is_the_chinese_layout_ready_to_print(exported, database)
     workbook = load_workbook(exported)
     assert workbook.sheetnames == ["登记表", *layout.FIELD_SHEETS]
     sheet = workbook["登记表"]
-    assert sheet["A1"].value == "易家街道廉政风险点登记表"
+    assert sheet["A1"].value == "易家街道廉政风险点登记表（模拟文本，非官方）"
     assert sheet["A2"].value == "单位：武汉市硚口区易家街道　　　　日期：2019年1月18日"
     assert [c.value for c in sheet[3]] == HEADING
     assert {"A1:L1", "A2:L2"} <= {str(r) for r in sheet.merged_cells.ranges}
@@ -104,8 +104,8 @@ def test_field_sheets_hold_every_entry_with_chinese_and_field_name_headings(expo
 
 
 @pytest.mark.parametrize("options, title, risks", [
-    (["--area", "land"], "易家街道国有土地征收廉政风险点登记表", 7),
-    (["--paper", "A3"], "易家街道廉政风险点登记表", 51),
+    (["--area", "land"], "易家街道国有土地征收廉政风险点登记表（模拟文本，非官方）", 7),
+    (["--paper", "A3"], "易家街道廉政风险点登记表（模拟文本，非官方）", 51),
 ])
 def test_one_area_or_another_paper(tmp_path, capsys, options, title, risks):
     """--area gives the area's register (and the measures it links); --paper A3 lays it out on A3."""
@@ -135,12 +135,12 @@ def test_several_registers_in_one_workbook_or_one_each(two_registers, tmp_path, 
     both = tmp_path / "both.xlsx"
     assert main(["export", *map(str, two_registers), "-o", str(both)]) == 0
     sheet = load_workbook(both)["登记表"]
-    assert sheet["A1"].value == "2个单位廉政风险点登记表"
+    assert sheet["A1"].value == "2个单位廉政风险点登记表（模拟文本，非官方）"
     assert [c.value for c in sheet[3]] == ["单位", *HEADING]
     assert {"A4:A54", "A55:A105"} <= {str(r) for r in sheet.merged_cells.ranges}
     assert (sheet["A4"].value, sheet["A55"].value, sheet.max_row) == ("易家街道", "汉正街道", 105)
     assert main(["export", *map(str, two_registers), "--unit", "hanzheng", "-o", str(tmp_path / "one.xlsx")]) == 0
-    assert load_workbook(tmp_path / "one.xlsx")["登记表"]["A1"].value == "汉正街道廉政风险点登记表"
+    assert load_workbook(tmp_path / "one.xlsx")["登记表"]["A1"].value == "汉正街道廉政风险点登记表（模拟文本，非官方）"
     capsys.readouterr()
     assert main(["export", *map(str, two_registers), "--each", str(tmp_path / "each")]) == 0
     assert sorted(p.name for p in (tmp_path / "each").iterdir()) == [
@@ -289,3 +289,18 @@ def test_a_workbook_of_several_registers_is_imported_one_unit_at_a_time(two_regi
         "both.xlsx!单位: the workbook holds 2 registers — export one unit's workbook (build.py export --unit ID) "
         "and import that", "1 problem(s); nothing written"]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_modelled_register_says_so_on_every_printed_page_and_an_official_one_says_nothing(two_registers, tmp_path):
+    """register.yml's provenance kind: modelled puts 模拟文本，非官方 in the title row and in every page's footer;
+    a register that declares nothing prints its title alone."""
+    assert main(["export", str(CATALOG), "-o", str(tmp_path / "modelled.xlsx")]) == 0
+    sheet = load_workbook(tmp_path / "modelled.xlsx")["登记表"]
+    assert sheet["A1"].value == "易家街道廉政风险点登记表（模拟文本，非官方）"
+    assert sheet.oddFooter.left.text == "模拟文本，非官方" and sheet.oddFooter.center.text == "第 &P 页，共 &N 页"
+    official = copy_catalog(tmp_path / "official")
+    text = (official / "register.yml").read_text(encoding="utf-8")
+    (official / "register.yml").write_text(text.replace("  kind: modelled\n", ""), encoding="utf-8")
+    assert main(["export", str(official), "-o", str(tmp_path / "official.xlsx")]) == 0
+    sheet = load_workbook(tmp_path / "official.xlsx")["登记表"]
+    assert sheet["A1"].value == "易家街道廉政风险点登记表" and sheet.oddFooter.left.text is None

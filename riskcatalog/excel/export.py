@@ -25,7 +25,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import fields
+from .. import fields, vocab
 from ..formulas import formula_sign
 from . import layout
 from .layout import FIELD_HEADER_ROWS, FIELD_SHEETS, REGISTER_COLUMNS, REGISTER_SHEET, TITLE_ROWS, Column
@@ -164,12 +164,21 @@ def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4")
 
 
 def title(registers: list[Register]) -> str:
-    """The workbook's title: the unit (and area) for one register, the number of units for several."""
+    """The workbook's title (and file name): the unit (and area) for one register, the number of units for several."""
     if len(registers) == 1:
         register = registers[0]
         area = register.area["name_zh"] if register.area else ""
         return f"{register.unit['name_zh']}{area}廉政风险点登记表"
     return f"{len(registers)}个单位廉政风险点登记表"
+
+
+def notice(registers: list[Register]) -> str | None:
+    """What the printed register says of registers that declare their text modelled, so that no page of it
+    passes for official text; None when none does."""
+    modelled = [r.unit["provenance_kind"] == "modelled" for r in registers]
+    if all(modelled):
+        return vocab.TEXT_KINDS["modelled"][0]
+    return "部分单位为模拟文本，非官方" if any(modelled) else None
 
 
 def _subtitle(registers: list[Register]) -> str:
@@ -193,8 +202,10 @@ def register_sheet(sheet: Worksheet, registers: list[Register], paper: str, styl
     # Widths, the frozen heading and the page go before the first row: a write-only sheet writes them there.
     for n, column in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(n)].width = column.width
-    _page_setup(sheet, paper, TITLE_ROWS + 1)
-    for row, (text, kind) in enumerate(((title(registers), "title"), (_subtitle(registers), "subtitle")), 1):
+    _page_setup(sheet, paper, TITLE_ROWS + 1, notice(registers))
+    said = notice(registers)
+    heading = f"{title(registers)}（{said}）" if said else title(registers)
+    for row, (text, kind) in enumerate(((heading, "title"), (_subtitle(registers), "subtitle")), 1):
         sheet.append([style(text_cell(sheet, text), kind)])
         sheet.merged_cells.add(f"A{row}:{last}{row}")
     sheet.append([style(text_cell(sheet, column.zh), "heading") for column in columns])
@@ -265,8 +276,9 @@ def _merge_runs(sheet: Worksheet, column: str, runs: list[tuple[int, object]], l
             sheet.merged_cells.add(f"{column}{first}:{column}{end}")
 
 
-def _page_setup(sheet: Worksheet, paper: str, heading: int) -> None:
-    """Landscape on the paper given, one page wide, the heading frozen and printed on every page."""
+def _page_setup(sheet: Worksheet, paper: str, heading: int, said: str | None = None) -> None:
+    """Landscape on the paper given, one page wide, the heading frozen and printed on every page; the notice of
+    a modelled register in every page's footer."""
     sheet.freeze_panes = f"A{heading + 1}"
     sheet.print_title_rows = f"{heading}:{heading}"
     sheet.page_setup.orientation = "landscape"
@@ -278,6 +290,8 @@ def _page_setup(sheet: Worksheet, paper: str, heading: int) -> None:
     sheet.page_margins.left = sheet.page_margins.right = 0.4
     sheet.page_margins.top = sheet.page_margins.bottom = 0.6
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+    if said:
+        sheet.oddFooter.left.text = said
 
 
 def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], style: Stylist) -> None:

@@ -51,16 +51,12 @@ def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
 def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
     """register.yml from the 单位 and 风险等级 sheets' rows."""
     register = register_record(unit.get("id"), unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
-    register["unit"] = {k: v for k, v in unit.items() if k != "languages" and not k.startswith(("provenance_",
-                                                                                                  "baseline_"))}
-    provenance = {k: unit[f"provenance_{k}"] for k in ("source", "note_zh", "note_en") if f"provenance_{k}" in unit}
-    if provenance:
-        register["provenance"] = provenance
-    else:
-        del register["provenance"]
-    baseline = {k: unit[f"baseline_{k}"] for k in ("date", "commit", "note_zh", "note_en") if f"baseline_{k}" in unit}
-    if baseline:  # where the register's revisions count from (修订记录的基线)
-        register["baseline"] = baseline
+    del register["provenance"]
+    for mapping, prefix, declared, _ in fields.UNITS_TABLE:  # the 单位 sheet's columns back into register.yml
+        keys = {prefix + key: key for f in declared if f.kind != fields.COMPUTED for key in f.keys}
+        found = {key: unit[column] for column, key in keys.items() if column in unit}
+        if mapping and found:
+            register[mapping] = found
     register["levels"] = [{"id": level.get("level"), **_without(level, "unit", "level")} for level in levels]
     return register
 

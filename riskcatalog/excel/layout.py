@@ -53,14 +53,14 @@ def _sheet_columns(prefix: str, declared: fields.Field) -> list[Column]:
 
 
 def _sheet(parts) -> list[Column]:
-    return [column for prefix, declared_fields, _ in parts for declared in declared_fields if declared.in_sheet
+    return [column for _, prefix, declared_fields, _ in parts for declared in declared_fields if declared.in_sheet
             for column in _sheet_columns(prefix, declared)]
 
 
 #: Sheet -> its columns. Enumerated values are written as their Chinese labels; lists one item a line,
 #: manifestations numbered.
 FIELD_SHEETS: dict[str, list[Column]] = {"单位": _sheet(fields.UNITS_TABLE)}
-FIELD_SHEETS.update({record.sheet: _sheet((("", record.fields, False),))
+FIELD_SHEETS.update({record.sheet: _sheet(((None, "", record.fields, False),))
                      for record in fields.RECORDS_IN_ORDER if record.sheet and record is not fields.UNIT})
 
 #: Columns the export writes for reading only: the importer leaves them out.

@@ -1,43 +1,63 @@
 """The site wing: Datasette hooks for the catalogue (Chinese search, page data, links, limits).
 
 Registered through the `datasette` entry point in pyproject.toml, so every Datasette that runs
-with the project installed (the served site and the tests) gets them. The site reads the
-database the build wrote and the Chinese search expansion (riskcatalog.search) it shares with
-the build; it never loads the validator or the YAML.
+with the project installed (the served site and the tests) gets them, with the templates and
+static files in this package. The site serves the catalogue database whatever its name
+(riskcatalog.site.catalogue); it reads the database the build wrote and the Chinese search
+expansion (riskcatalog.search) it shares with the build; it never loads the validator or the
+YAML. What it needs of Datasette beyond the documented hooks is in datasette_adapter.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
-from datasette import Response, hookimpl
-from datasette.utils import tilde_decode
-from datasette.utils.asgi import NotFound
+from datasette import NotFound, Response, hookimpl
+from datasette.utils import tilde_decode, tilde_encode
 
+from .. import fields
 from ..search import fts_query
-from . import cells, downloads, errors, hardening, history, limits, pages, params, search, wording
+from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, params,
+               search, wording)
+from .catalogue import catalogue_database, log_recognition, recognised
+from .datasette_adapter import get_metadata  # noqa: F401 (a hook: the catalogue's metadata, in 0.65)
 
-DATABASE = pages.DATABASE
+#: The language of the catalogue's pages (<html lang>).
+PAGE_LANG = "zh-CN"
 
 
 @hookimpl(trylast=True)
-def prepare_connection(conn):
-    """Replace Datasette's escape_fts so every search expands Chinese words as the index does."""
+def prepare_connection(conn, database, datasette):
+    """Replace Datasette's escape_fts so every search expands Chinese words as the index does; give SQL
+    (the Atom feed's query) the site's address of a row of this database."""
     conn.create_function("escape_fts", 1, fts_query, deterministic=True)
+    conn.create_function("row_path", 2, lambda table, key: datasette.urls.row(database, table, key),
+                         deterministic=True)
     hardening.harden(conn)
 
 
 @hookimpl
 def prepare_jinja2_environment(env):
-    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None"."""
+    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None";
+    the catalogue's pages declare their language (page_lang)."""
     env.finalize = lambda value: "" if value is None else value
+    env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
+    datasette_adapter.set_page_language(env)
+
+
+@hookimpl
+def startup(datasette):
+    """Say in the log which databases are served without the catalogue's pages, and why."""
+    log_recognition(datasette)
 
 
 @hookimpl
 def register_routes(datasette):
     """The catalogue's own pages, when it is served: home, search and lists, short addresses, the
-    changes page (最近修订), the workbook."""
-    if DATABASE not in datasette.databases:
+    changes page (最近修订), the workbook, the levels' colours."""
+    db = catalogue_database(datasette)
+    if db is None:
         return []
     return [
         # Our own home rather than Datasette's index, which checks permissions table by table
@@ -45,8 +65,10 @@ def register_routes(datasette):
         (r"^/$", _home),
         (r"^/search(?P<format>\.json)?$", _search),
         (r"^/changes$", _changes),
+        (r"^/-/levels\.css$", _levels_css),
         # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
-        (rf"^/{DATABASE}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$", _short_address),
+        (rf"^/{re.escape(tilde_encode(db.name))}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$",
+         _short_address),
         *downloads.routes(),
     ]
 
@@ -63,7 +85,7 @@ async def _search(datasette, request):
         for kind in ("risks", "measures"):
             keys = await search.entry_by_id(datasette, kind, typed)
             if len(keys) == 1:
-                return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
+                return Response.redirect(datasette.urls.row(catalogue_database(datasette).name, kind, keys[0]))
             if keys:
                 return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
     context = await search.search_page(datasette, request)
@@ -75,7 +97,7 @@ async def _search(datasette, request):
 
 
 async def _short_address(datasette, request):
-    """/catalog/risks/LAND-02: the entry when one register has it, the list when several do."""
+    """/<catalogue>/risks/LAND-02: the entry when one register has it, the list when several do."""
     kind = request.url_vars["kind"]
     typed = search.typed_id(params.value_of(params.SHORT_ADDRESS, request.url_vars["typed"]))
     keys = await search.entry_by_id(datasette, kind, typed)
@@ -83,7 +105,7 @@ async def _short_address(datasette, request):
         raise NotFound(f"没有编号为 {typed} 的{'风险点' if kind == 'risks' else '防控措施'}。"
                        f"No {kind[:-1]} has the id {typed}.")
     if len(keys) == 1:
-        return Response.redirect(datasette.urls.row(DATABASE, kind, keys[0]))
+        return Response.redirect(datasette.urls.row(catalogue_database(datasette).name, kind, keys[0]))
     return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
 
 
@@ -92,6 +114,24 @@ async def _changes(datasette, request):
     context = await history.changes_page(datasette, request)
     return Response.html(await datasette.render_template("changes.html", context, request=request,
                                                          view_name="changes"))
+
+
+async def _levels_css(datasette, request):
+    """Each level's colours, from the levels table: the badges and the heat map on every page."""
+    css = "".join(f".level-{level['id']} {{ background: {level['colour']}; color: {level['text_colour']}; }}\n"
+                  for level in await pages.levels(datasette))
+    return Response(css, content_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": f"max-age={datasette.setting('default_cache_ttl')}"})
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    """The catalogue's stylesheets, from this package (static/), and the levels' colours; none without a catalogue."""
+    if catalogue_database(datasette) is None:
+        return []
+    return [datasette.urls.static_plugins("riskcatalog", "catalog.css"),
+            datasette.urls.static_plugins("riskcatalog", "history.css"),
+            datasette.urls.path("/-/levels.css")]
 
 
 @hookimpl
@@ -118,32 +158,47 @@ def handle_exception(datasette, request, exception):
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     """Levels as badges; in canned queries, entries and counts as links (riskcatalog.site.cells)."""
-    if database == DATABASE and cells.may_render(column, table):
+    if cells.may_render(column, table) and database == recognised(datasette).served:
         return cells.render(datasette, row, value, column, table)
     return None
 
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    """What the catalogue's templates show beyond Datasette's own context: levels and titles on every
-    page; column labels on table pages; parameter checks on query pages; the row pages' data."""
-    if DATABASE not in datasette.databases:
+    """What the catalogue's templates show beyond Datasette's own context: the catalogue's name, levels
+    and titles on every page; column labels on table pages; parameter checks on query pages; the
+    entry pages' data and template."""
+    db = catalogue_database(datasette)
+    if db is None:
         return None
 
     async def variables() -> dict:
-        found = {"catalog_levels": await pages.levels(datasette), "catalog_titles": wording.titles(datasette, DATABASE)}
-        if database != DATABASE:
+        found = {"page_lang": PAGE_LANG, "catalog_database": db.name, "catalog_page": database == db.name,
+                 "catalog_sql_path": datasette_adapter.sql_path(datasette, db.name),
+                 "catalog_unshown": recognised(datasette).unshown,
+                 "catalog_levels": await pages.levels(datasette), "catalog_titles": await wording.titles(datasette, db.name),
+                 "catalog_identity": await identity.identity(datasette)}
+        if database != db.name:
             return found
         # By template: Datasette renders a canned query from its table view.
         if template.startswith("query") and request is not None:
             found["parameter_errors"] = wording.parameter_errors(request)
             found["parameter_labels"] = wording.PARAMETERS
         elif template.startswith(("table", "row")):
-            found["column_labels"] = wording.column_labels(datasette, database, table)
-        if view_name == "row" and table in pages.ROW_PAGES:
-            found.update(await pages.ROW_PAGES[table](datasette, tilde_decode(request.url_vars["pks"])))
-        if view_name == "row" and database == DATABASE and table in history.HISTORY_PAGES:
-            found.update(await history.entry_history(datasette, table, tilde_decode(request.url_vars["pks"])))
+            found["column_labels"] = await wording.column_labels(datasette, database, table)
+        if view_name == "row":
+            found.update(await _row_page(datasette, table, tilde_decode(request.url_vars["pks"])))
         return found
 
     return variables
+
+
+async def _row_page(datasette, table: str, key: str) -> dict:
+    """A row page of the catalogue: an entry's own page (entry-<table>.html, with its data and history),
+    or the catalogue's page of any other row (row.html extends the template named here)."""
+    if table not in pages.ROW_PAGES:
+        return {"catalog_row_template": "_catalog_data_row.html"}
+    found = {"catalog_row_template": f"entry-{table}.html", **await pages.ROW_PAGES[table](datasette, key)}
+    if table in history.HISTORY_PAGES:
+        found.update(await history.entry_history(datasette, table, key))
+    return found

@@ -1,6 +1,6 @@
 """How values read in Datasette's own pages: levels as badges, entries and counts as links.
 
-Canned queries (metadata.yml) name their columns in Chinese and English ("风险点 Risk") and
+Canned queries (catalogue.yml) name their columns in Chinese and English ("风险点 Risk") and
 carry the keys that link a row's entries in columns that start with `_` (`_risk`, `_measure`,
 `_area_id`), which the query page hides. Table pages show levels as badges too.
 """
@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from markupsafe import Markup, escape
 
 from .. import vocab
-from .pages import DATABASE, levels
+from .catalogue import catalogue_database
+from .pages import levels
 
 
 def badge(level: dict) -> Markup:
@@ -57,9 +58,9 @@ def _entry_link(datasette, row, keys, head: str) -> str | None:
     """A risk's, measure's or area's name links to its page (or its list, for an area); a 名称 column
     links to whichever of the two its row names."""
     if head in ("风险点", "名称") and "_risk" in keys and row["_risk"]:
-        return datasette.urls.row(DATABASE, "risks", row["_risk"])
+        return datasette.urls.row(catalogue_database(datasette).name, "risks", row["_risk"])
     if head in ("防控措施", "名称") and "_measure" in keys and row["_measure"]:
-        return datasette.urls.row(DATABASE, "measures", row["_measure"])
+        return datasette.urls.row(catalogue_database(datasette).name, "measures", row["_measure"])
     if head == "领域" and "_area_id" in keys:
         return datasette.urls.path("/search?" + urlencode({"area": row["_area_id"]}))
     return None

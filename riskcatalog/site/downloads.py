@@ -24,12 +24,11 @@ import time
 from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import Response
-from datasette.utils import sqlite_timelimit
 
 from ..formulas import inert
 from . import params
-
-DATABASE = "catalog"
+from .catalogue import catalogue_database
+from .datasette_adapter import renderer_refusal, sqlite_timelimit, table_metadata
 #: Rows a download may hold; README documents it. A district's register (150 units) has under 8,000 risks.
 MAX_ROWS = 20_000
 #: Seconds a download may take, its queries included.
@@ -95,7 +94,7 @@ async def _download(datasette, request, database, table, query_name, sql, view_n
             selected = await _all_table_rows(datasette, request, limits)
         elif view_name != "row" and sql:
             selected = await _all_query_rows(datasette, database, sql, data["query"].get("params") or {}, limits)
-        headings = _headings(datasette, database, table, selected[0])
+        headings = await _headings(datasette, database, table, selected[0])
         return await asyncio.get_running_loop().run_in_executor(None, write, headings, *selected)
 
     try:
@@ -167,9 +166,9 @@ class _Limits:
         return rows
 
 
-def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
-    """Each column's Chinese name from metadata.yml (its description's Chinese words), else ""."""
-    described = (datasette.metadata("columns", database=database, table=table) or {}) if table else {}
+async def _headings(datasette, database: str, table: str | None, columns: list[str]) -> list[str]:
+    """Each column's Chinese name from its description (catalogue.yml: its Chinese words), else ""."""
+    described = (await table_metadata(datasette, database, table)).get("columns") or {}
     return [_chinese_words(str(described.get(column, ""))) for column in columns]
 
 
@@ -235,7 +234,7 @@ async def register_workbook(datasette, request):
 
     args = params.read(request.args, params.REGISTER_WORKBOOK)
     units, area, paper = args["unit"] or None, args["area"] or None, args["paper"] or "A4"
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     count = (await db.execute(
         "select count(*) from risks where status = 'active'" + (" and unit in (select value from json_each(?))"
                                                                  if units else ""),
@@ -266,9 +265,8 @@ async def register_workbook(datasette, request):
     return Response(body, content_type=XLSX, headers=_attachment(f"{title}.xlsx"))
 
 
-def _refusal(text: str, status: int, headers: dict | None = None) -> dict:
-    """A renderer's refusal: a dict, since Datasette puts its own status on a renderer's Response."""
-    return {"body": text, "status_code": status, "content_type": "text/plain; charset=utf-8", "headers": headers}
+#: A renderer's refusal, with its own status (datasette_adapter.renderer_refusal).
+_refusal = renderer_refusal
 
 
 def _attachment(name: str) -> dict:

@@ -24,7 +24,8 @@ from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 
-BAD_REQUEST = "请求有误 Bad request"
+from .params import BAD_REQUEST, ParameterError
+
 SERVER_ERROR = "服务器内部错误 Internal server error"
 
 #: Errors SQLite raises for the SQL or the values bound to it (not OperationalError: a missing or
@@ -35,7 +36,9 @@ SQL_ERRORS = (sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.DataErro
 def answer(datasette, request, exception):
     """A client error as 4xx in both languages; an unexpected error as a 500 that shows no detail.
     Either as the site's own error page (with its styles), or as JSON for a .json address."""
-    if isinstance(exception, Base400):
+    if isinstance(exception, ParameterError):  # the site's one parser (riskcatalog.site.params)
+        status, message, title = exception.status, exception.message, BAD_REQUEST
+    elif isinstance(exception, Base400):
         status, message, title = exception.status, exception.args[0] if exception.args else "", None
     elif isinstance(exception, DatasetteError) and exception.status != 500:  # a client error Datasette worded
         status, message, title = exception.status, exception.message, exception.title

@@ -14,7 +14,9 @@ import datetime
 import json
 from urllib.parse import urlencode
 
-from .pages import DATABASE, query_rows, repository
+from .catalogue import catalogue_database
+from . import identity
+from .pages import query_rows
 from .params import CHANGES, read as read_declared
 
 #: Pages whose entries show their history (templates/_history.html).
@@ -53,16 +55,17 @@ def read_parameters(request) -> tuple[dict[str, str], int]:
     return chosen, int(chosen.pop("page") or 1)
 
 
-def commit_url(datasette, sha: str | None) -> str | None:
-    """Link to a commit in the repository metadata.yml names (plugins.riskcatalog.repository), if any."""
-    base = repository(datasette)
-    return f"{base}/commit/{sha}" if base and sha else None
+def commit_url(datasette, unit: dict | None, sha: str | None) -> str | None:
+    """Link to a commit in the repository its register is kept in (register.yml's publication, or the
+    deployment's plugins.riskcatalog.repository), if either names one."""
+    kept = identity.repository(datasette, unit)
+    return f"{kept[0]}/commit/{sha}" if kept and sha else None
 
 
 async def entry_history(datasette, table: str, key: str) -> dict:
     """The history (修订记录) on a risk's or measure's page: its latest revisions, newest first, how many
     more there are, and the baseline when the entry was in the register then."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     chosen = {name: "" for name in FILTERS} | {"entry": key}
     revisions = await _revisions(db, chosen, ENTRY_REVISIONS + 1, 0)
     more = len(revisions) > ENTRY_REVISIONS
@@ -79,7 +82,7 @@ async def entry_history(datasette, table: str, key: str) -> dict:
 async def changes_page(datasette, request) -> dict:
     """The changes page (最近修订): the revisions across the registers, newest first, a page of them at a
     time, each with its changes; filtered by area, kind of change, kind of entry, date, entry or revision."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     chosen, page = read_parameters(request)
     revisions = await _revisions(db, chosen, PAGE_COMMITS + 1, (page - 1) * PAGE_COMMITS)
     filters = {name: value for name, value in chosen.items() if value}
@@ -96,11 +99,11 @@ async def changes_page(datasette, request) -> dict:
         "change_kinds": await query_rows(db, "select * from change_kinds order by rank"),
         "entry_kinds": await query_rows(db, "select * from entry_kinds order by rank"),
         "notes": await _notes(db),
-        "feed_url": datasette.urls.query(DATABASE, "changes_feed") + ".atom"
+        "feed_url": datasette.urls.query(db.name, "changes_feed") + ".atom"
                     + ("?" + urlencode({k: v for k, v in filters.items() if k in ("area", "change", "kind")})
                        if any(k in filters for k in ("area", "change", "kind")) else ""),
-        "table_url": datasette.urls.table(DATABASE, "changes"),
-        "queries": {name: datasette.urls.query(DATABASE, name) for name in ("changes_since", "level_changes")},
+        "table_url": datasette.urls.table(db.name, "changes"),
+        "queries": {name: datasette.urls.query(db.name, name) for name in ("changes_since", "level_changes")},
     }}
 
 
@@ -139,9 +142,11 @@ async def _with_changes(datasette, db, revisions: list[dict], chosen: dict[str, 
     by_revision: dict[str, list[dict]] = {}
     for change in changes:
         by_revision.setdefault(change["commit_key"], []).append(change)
+    registers = await identity.units(datasette)
     for revision in revisions:
         found = by_revision.get(revision["key"], [])
-        revision.update(short=(revision["sha"] or "")[:8], url=commit_url(datasette, revision["sha"]),
+        revision.update(short=(revision["sha"] or "")[:8],
+                        url=commit_url(datasette, registers.get(revision["unit"]), revision["sha"]),
                         entries=_by_entry(datasette, found), hidden=(found[0]["of"] - len(found)) if found else 0,
                         all_url=datasette.urls.path("/changes?" + urlencode({"revision": revision["key"]})))
     return revisions
@@ -151,13 +156,14 @@ def _by_entry(datasette, changes: list[dict]) -> list[dict]:
     """A revision's changes grouped by entry, in order, each entry with its page; the ratings of a risk
     whose level changed go with that change."""
     entries: dict[str, dict] = {}
+    database = catalogue_database(datasette).name
     for change in changes:
         table = ENTRY_TABLES.get(change["kind"])
         entry = entries.setdefault(change["entry"], {
             "kind_zh": change["kind_zh"], "kind_en": change["kind_en"], "id": change["entry_id"],
             "title": change["title"], "changes": [],
-            "url": datasette.urls.row(DATABASE, table, change["entry"]) if change["present"] else None})
-        change["replaced_by_url"] = (datasette.urls.row(DATABASE, table, change["replaced_by"])
+            "url": datasette.urls.row(database, table, change["entry"]) if change["present"] else None})
+        change["replaced_by_url"] = (datasette.urls.row(database, table, change["replaced_by"])
                                      if change["replaced_by"] else None)
         if change["replaced_by"]:  # shown by its id, as the register writes it
             change["replaced_by"] = change["replaced_by"].removeprefix(f"{change['unit']}-")
@@ -177,7 +183,7 @@ async def _entry(datasette, db, key: str) -> dict | None:
     for table in ("risks", "measures"):
         found = await query_rows(db, f"select key, id, title_zh from {table} where key = :key", key=key)
         if found:
-            return {**found[0], "url": datasette.urls.row(DATABASE, table, key)}
+            return {**found[0], "url": datasette.urls.row(db.name, table, key)}
     return None
 
 

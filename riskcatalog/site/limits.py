@@ -36,15 +36,15 @@ from urllib.parse import parse_qsl, urlencode
 from datasette.utils import MultiParams, escape_sqlite, tilde_decode
 
 from . import hardening, params, planning
+from .datasette_adapter import DEBUG_PAGES
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Debug pages closed to the public: databases (the database's absolute path), threads (tasks
-#: with the Python installation's paths), messages, allow-debug, patterns and permissions.
-CLOSED_PAGES = ("databases", "threads", "messages", "allow-debug", "patterns", "permissions")
+#: Debug pages closed to the public: those of Datasette 0.65 and 1.0 (datasette_adapter.DEBUG_PAGES).
+CLOSED_PAGES = DEBUG_PAGES
 
 #: Parameters that each add a facet to a table page.
 FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")

@@ -1,7 +1,8 @@
 """The data behind the catalogue's own pages: home, risk, measure and area.
 
-Each function runs a few small queries against the catalogue database and returns the
-variables its template (templates/home.html, row-catalog-*.html) renders.
+Each function runs a few small queries against the catalogue database (whatever its name:
+riskcatalog.site.catalogue) and returns the variables its template (templates/home.html,
+entry-*.html) renders.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import json
 import weakref
 from urllib.parse import urlencode
 
-DATABASE = "catalog"
+from .. import fields
+from . import identity
+from .catalogue import catalogue_database
+from .datasette_adapter import canned_queries
 
 
 async def query_rows(db, sql: str, **params) -> list[dict]:
@@ -27,19 +31,12 @@ def list_url(datasette, **filters) -> str:
     return datasette.urls.path("/search?" + urlencode(filters))
 
 
-def repository(datasette) -> str | None:
-    """The catalogue's repository URL (plugins.riskcatalog.repository in metadata.yml), if any."""
-    url = (datasette.plugin_config("riskcatalog") or {}).get("repository")
-    return url.rstrip("/") if url else None
-
-
-def _edit_url(datasette, entry: dict) -> str | None:
-    """Link to the entry's YAML file and line in the repository, if metadata names one."""
-    base = repository(datasette)
-    if not base or not entry.get("file"):
+async def _edit_url(datasette, entry: dict) -> str | None:
+    """Link to the entry's YAML file and line in the repository its register is kept in, if it names one."""
+    kept = identity.repository(datasette, (await identity.units(datasette)).get(entry.get("unit")))
+    if not kept or not entry.get("file"):
         return None
-    branch = (datasette.plugin_config("riskcatalog") or {}).get("branch", "main")
-    return f"{base}/blob/{branch}/{entry['file']}#L{entry['line']}"
+    return f"{kept[0]}/blob/{kept[1]}/{entry['file']}#L{entry['line']}"
 
 
 #: Each served Datasette's levels: read once, as the database is served immutable.
@@ -49,12 +46,12 @@ _LEVELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 async def levels(datasette) -> list[dict]:
     """The levels, highest first, with their labels and colours (the levels table)."""
     if datasette not in _LEVELS:
-        _LEVELS[datasette] = await query_rows(datasette.get_database(DATABASE), "select * from levels order by rank")
+        _LEVELS[datasette] = await query_rows(catalogue_database(datasette), "select * from levels order by rank")
     return _LEVELS[datasette]
 
 
 async def home(datasette) -> dict:
-    db = datasette.get_database(DATABASE)  # the home route exists only when it does
+    db = catalogue_database(datasette)  # the home route exists only when there is one
     # area_summary and heatmap are computed by the build (riskcatalog.db.SUMMARIES).
     areas = await query_rows(db, "select * from area_summary order by position, id")
     totals = await query_one(db, "select (select count(*) from units) as units, "
@@ -65,14 +62,14 @@ async def home(datasette) -> dict:
                s.issuer_zh as report_issuer_zh, s.issuer_en as report_issuer_en, s.key as report_key
         from units u left join sources s on s.key = u.provenance_source order by u.id limit 1""")
     for area in areas:
-        area["url"] = (datasette.urls.row(DATABASE, "areas", area["key"]) if area["units"] == 1
+        area["url"] = (datasette.urls.row(db.name, "areas", area["key"]) if area["units"] == 1
                        else list_url(datasette, area=area["id"]))
-    queries = await datasette.get_canned_queries(DATABASE, None)
+    queries = await canned_queries(datasette, db.name)
     return {"catalog": {
         "totals": totals, "unit": unit, "areas": areas,
         "heatmap": await _heatmap(datasette, db),
         "queries": [{"name": name, "title": q.get("title", name), "description": q.get("description", ""),
-                     "url": datasette.urls.query(DATABASE, name)} for name, q in queries.items()
+                     "url": datasette.urls.query(db.name, name)} for name, q in queries.items()
                     if q.get("listed", True)],
     }}
 
@@ -97,7 +94,7 @@ async def _heatmap(datasette, db) -> list[list[dict]]:
 
 
 async def risk_page(datasette, key: str) -> dict:
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     risk = await query_one(db, """
         select r.*, a.name_zh as area_zh, a.name_en as area_en, l.label_zh as level_zh, l.label_en as level_en,
                c.label_zh as category_zh, c.label_en as category_en, u.name_zh as unit_zh, u.name_en as unit_en
@@ -115,11 +112,11 @@ async def risk_page(datasette, key: str) -> dict:
                 left join measure_types t on t.id = m.type left join natures n on n.id = m.nature
                 where rm.risk = :key order by rm.position""", key=key),
             "sources": await _sources(db, "risk_sources", "risk", key),
-            "edit_url": _edit_url(datasette, risk)}
+            "details": fields.details(fields.RISK, risk), "edit_url": await _edit_url(datasette, risk)}
 
 
 async def measure_page(datasette, key: str) -> dict:
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     measure = await query_one(db, """
         select m.*, a.name_zh as area_zh, a.name_en as area_en, t.label_zh as type_zh, t.label_en as type_en,
                n.label_zh as nature_zh, n.label_en as nature_en
@@ -130,11 +127,11 @@ async def measure_page(datasette, key: str) -> dict:
     return {"entry": measure,
             "risks": await _linked_risks(db, "risk_measures", "measure", key, order="a.position, r.seq"),
             "sources": await _sources(db, "measure_sources", "measure", key),
-            "edit_url": _edit_url(datasette, measure)}
+            "details": fields.details(fields.MEASURE, measure), "edit_url": await _edit_url(datasette, measure)}
 
 
 async def area_page(datasette, key: str) -> dict:
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     area = await query_one(db, "select * from areas where key = :key", key=key)
     if area is None:
         return {}
@@ -151,12 +148,12 @@ async def area_page(datasette, key: str) -> dict:
             "measures": await query_rows(db, """
                 select key, id, title_zh, title_en, type, nature, status from measures
                 where area = :key order by id""", key=key),
-            "edit_url": _edit_url(datasette, area)}
+            "edit_url": await _edit_url(datasette, area)}
 
 
 async def source_page(datasette, key: str) -> dict:
     """A regulation (or the report): what it is, and every risk and measure citing it."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     source = await query_one(db, """
         select s.*, k.label_zh as kind_zh, k.label_en as kind_en, u.name_zh as unit_zh
         from sources s left join source_kinds k on k.id = s.kind join units u on u.id = s.unit
@@ -171,7 +168,7 @@ async def source_page(datasette, key: str) -> dict:
                 from measure_sources x join measures m on m.key = x.measure left join measure_types t on t.id = m.type
                 join areas a on a.key = m.area where x.source = :key order by m.rowid""", key=key),
             "is_provenance": bool(await query_one(db, "select 1 from units where provenance_source = :key", key=key)),
-            "edit_url": _edit_url(datasette, source)}
+            "details": fields.details(fields.SOURCE, source), "edit_url": await _edit_url(datasette, source)}
 
 
 async def _linked_risks(db, link_table: str, column: str, key: str, order: str) -> list[dict]:

@@ -22,8 +22,6 @@ import json
 import re
 from dataclasses import dataclass
 
-from datasette.views.base import DatasetteError
-
 from ..search import query_words
 
 BAD_REQUEST = "请求有误 Bad request"
@@ -37,12 +35,14 @@ SEARCH_CHARS, SEARCH_WORDS = 100, 8
 DIGITS = 18
 
 
-class ParameterError(DatasetteError):
-    """A parameter the page cannot read: 400, the reason in Chinese, then English."""
+class ParameterError(ValueError):
+    """A parameter the page cannot read: 400 (riskcatalog.site.errors), the reason in Chinese, then English."""
+
+    status = 400
 
     def __init__(self, zh: str, en: str):
-        self.zh, self.en = zh, en
-        super().__init__(f"{zh}。Bad request: {en}", title=BAD_REQUEST, status=400)
+        self.zh, self.en, self.message = zh, en, f"{zh}。Bad request: {en}"
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)

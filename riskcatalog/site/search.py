@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from ..search import fts_query, query_words
 from . import params
+from .catalogue import catalogue_database
 from .pages import query_rows
 
-DATABASE = "catalog"
 #: Results shown per section and page.
 PAGE_SIZE = 50
 #: Pages a reader may ask for: past this, the data table (with its own paging) serves them.
@@ -113,7 +113,7 @@ class BadFilter(ValueError):
 
 async def search_page(datasette, request) -> dict:
     """Everything the search template needs: the query, filters, their choices and the sections."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     args = params.read(request.args, params.SEARCH)
     q = args["q"]
     filters = {name: args[name] for name in FILTERS if args[name]}
@@ -141,7 +141,7 @@ async def search_page(datasette, request) -> dict:
 
 async def entry_by_id(datasette, kind: str, typed: str) -> list[str]:
     """The keys of the risks or measures with this id (any register): one means go straight there."""
-    db = datasette.get_database(DATABASE)
+    db = catalogue_database(datasette)
     rows = await db.execute(f"select key from [{kind}] where id = :id order by rowid limit 2", {"id": typed.upper()})
     return [row["key"] for row in rows]
 
@@ -205,7 +205,7 @@ async def _fill(db, section: Section, q: str, filters: dict[str, str], page: int
         section.count, section.rows = await _from_table(db, section, bool(q), list(filters), params)
     words = query_words(q)
     for row in section.rows:
-        row["url"] = datasette.urls.row(DATABASE, section.table, row["key"])
+        row["url"] = datasette.urls.row(db.name, section.table, row["key"])
         row["title_marks"] = marks(row["title_zh"], words)
         row["passage"] = passage(row, section.passages, words) if words else None
 
@@ -330,7 +330,7 @@ def _table_url(datasette, table: str, q: str, filters: dict[str, str], extension
             args.append(("_through", f'{{"table":"{link}","column":"source","value":"{value}"}}'))
         else:
             args.append((name, value))
-    path = datasette.urls.table(DATABASE, table) + (f".{extension}" if extension else "")
+    path = datasette.urls.table(catalogue_database(datasette).name, table) + (f".{extension}" if extension else "")
     return path + ("?" + urlencode(args) if args else "")
 
 

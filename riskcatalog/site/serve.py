@@ -2,12 +2,19 @@
 
 `make serve`, the browser tests and the benchmarks all start Datasette through this module
 (command, serving), and the in-process tests use SETTINGS, so every one of them sees the same
-site. The command names metadata.yml, templates/ and static/ relative to the folder it runs in:
-the project's root, where `make serve` runs it.
+site. The templates and static files come with the package (the plugin finds them wherever
+Datasette starts); metadata.yml, a deployment's site settings (title, repository, hosts…), is
+read from the folder the command runs in when it is there.
+
+    python -m riskcatalog.site.serve                          # catalog.db, as make serve
+    python -m riskcatalog.site.serve hanzheng.db              # any catalogue database, by any name
+    python -m riskcatalog.site.serve registers/gutian         # a register folder: built, then served
+    python -m riskcatalog.site.serve reg1 reg2 -o district.db # several registers in one database
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import socket
@@ -25,7 +32,7 @@ PORT = 8001
 METADATA = "metadata.yml"
 
 #: Settings for a public read-only catalogue: short SQL time limit, bounded pages.
-#: No facet suggestions: metadata.yml names the useful facets, and suggesting others tries
+#: No facet suggestions: catalogue.yml names the useful facets, and suggesting others tries
 #: a query per column on every table page (seconds per page at city scale).
 SETTINGS = {
     "suggest_facets": False,
@@ -39,11 +46,10 @@ SETTINGS = {
 }
 
 
-def command(db: str = "catalog.db", host: str = HOST, port: int = PORT, metadata: str = METADATA) -> list[str]:
-    """The datasette command line that serves db read-only."""
-    args = ["datasette", "serve", "--immutable", db,
-            "--metadata", metadata, "--template-dir", "templates",
-            "--static", "static:static", "--host", host, "--port", str(port)]
+def command(db: str = "catalog.db", host: str = HOST, port: int = PORT, metadata: str | None = METADATA) -> list[str]:
+    """The datasette command line that serves db read-only (with metadata, if given)."""
+    args = ["datasette", "serve", "--immutable", db, *(["--metadata", metadata] if metadata else []),
+            "--host", host, "--port", str(port)]
     for name, value in SETTINGS.items():
         args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
     return args
@@ -54,10 +60,39 @@ def _datasette() -> str:
     return os.path.join(os.path.dirname(sys.executable), "datasette")
 
 
-def main() -> None:
-    args = command(sys.argv[1] if len(sys.argv) > 1 else "catalog.db")
+def main(argv: list[str] | None = None) -> None:
+    """Serve a catalogue database, or register folders built into one first (exit 1 if the build fails)."""
+    parser = argparse.ArgumentParser(prog="python -m riskcatalog.site.serve",
+                                     description="Serve a register: a catalogue database (any name), or register "
+                                                 "folders, built into one database first.")
+    parser.add_argument("paths", nargs="*", default=["catalog.db"], metavar="DATABASE_OR_FOLDER")
+    parser.add_argument("-o", "--output", help="the database register folders are built into "
+                                               "(default: the first folder's name with .db)")
+    parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--host", default=HOST, help="127.0.0.1 (default); 0.0.0.0 serves the office network")
+    options = parser.parse_args(argv)
+    db = database_of(options.paths, options.output)
+    args = command(db, options.host, options.port, METADATA if Path(METADATA).is_file() else None)
     print(" ".join(args), flush=True)
     os.execv(_datasette(), args)
+
+
+def database_of(paths: list[str], output: str | None) -> str:
+    """The database to serve: the one given, or the register folders given, built by the real build
+    (which says what is wrong, file:line, and leaves the previous database as it was)."""
+    folders = [Path(path) for path in paths if Path(path).is_dir()]
+    if not folders:
+        if len(paths) != 1 or output:
+            sys.exit("give one database, or register folders (with -o for the database they are built into)")
+        return paths[0]
+    if len(folders) != len(paths):
+        sys.exit("give register folders, or one database, not both")
+    db = output or str(folders[0].with_suffix(".db"))
+    print(f"building {db} from {', '.join(map(str, folders))}", flush=True)
+    built = subprocess.run([sys.executable, "-m", "riskcatalog", *map(str, folders), "-o", db])
+    if built.returncode:
+        sys.exit(built.returncode)
+    return db
 
 
 def free_port() -> int:
@@ -77,10 +112,10 @@ class Server:
 
 @contextlib.contextmanager
 def started(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
-            metadata: str = METADATA) -> Iterator[Server]:
+            metadata: str | None = METADATA) -> Iterator[Server]:
     """Run the site's datasette command in root on a free loopback port; yield it, then stop it."""
     port = free_port()
-    args = command(str(db_path), HOST, port, str(metadata))
+    args = command(str(db_path), HOST, port, metadata and str(metadata))
     args[0] = _datasette()
     base = f"http://{HOST}:{port}"
     with open(log_path, "wb") as log:
@@ -99,7 +134,7 @@ def started(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
 
 @contextlib.contextmanager
 def serving(db_path: Path, log_path: Path, root: Path, timeout: float = 120,
-            metadata: str = METADATA) -> Iterator[str]:
+            metadata: str | None = METADATA) -> Iterator[str]:
     """Run the site's datasette command in root on a free loopback port; yield its base URL, then stop it."""
     with started(db_path, log_path, root, timeout, metadata) as server:
         yield server.url

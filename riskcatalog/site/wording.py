@@ -1,13 +1,16 @@
 """The words Datasette's own pages show readers: table titles, column labels, query parameters.
 
-They come from metadata.yml: each table's `title` ("风险点 Risks") and each column's description,
-which starts with its Chinese label and continues in English ("风险点（英文）Risk (English)").
+They come from the catalogue's metadata (catalogue.yml, under a deployment's metadata.yml): each
+table's `title` ("风险点 Risks") and each column's description, which starts with its Chinese label
+and continues in English ("风险点（英文）Risk (English)").
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+
+from .datasette_adapter import table_metadata, tables_metadata
 
 #: A column description: its Chinese label, then its English text.
 _LABELLED = re.compile(r"^([^A-Za-z]*[^\x00-\x7f])\s*([A-Za-z].*)$")
@@ -20,15 +23,15 @@ PARAMETERS = {
 }
 
 
-def titles(datasette, database: str) -> dict[str, str]:
+async def titles(datasette, database: str) -> dict[str, str]:
     """Each table's title ("风险点 Risks"), for headings and breadcrumbs."""
-    tables = (datasette.metadata("tables", database=database) or {})
+    tables = await tables_metadata(datasette, database)
     return {name: meta["title"] for name, meta in tables.items() if meta.get("title")}
 
 
-def column_labels(datasette, database: str, table: str) -> dict[str, tuple[str, str]]:
+async def column_labels(datasette, database: str, table: str) -> dict[str, tuple[str, str]]:
     """column -> (Chinese label, English text), from the column descriptions."""
-    described = (datasette.table_metadata(database, table) or {}).get("columns") or {}
+    described = (await table_metadata(datasette, database, table)).get("columns") or {}
     labels = {}
     for column, description in described.items():
         match = _LABELLED.match(description)
