@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from riskcatalog.site import catalogue
 from riskcatalog.site.serve import METADATA, serving
@@ -34,7 +34,7 @@ from . import ROOT, synth, synth_history, workbooks
 from . import quality as benchmark_quality
 from .powers import bench_powers, powers_section
 from .floor import TABLES as ROW_TABLES
-from .loadtest import run_load
+from .loadtest import run_beside, run_load
 
 SIZES = (1, 150, 3332)
 OUT = ROOT / "bench-out"
@@ -51,6 +51,9 @@ RECALL_AT_3 = 0.95
 WORD, PHRASE = "报销", "低保审核"
 #: Every reader page at one register.
 READER_P95_MS = 50.0
+#: The door (riskcatalog.site.limits): readers on each costly path at once, the registers they read,
+#: and the target for the home page beside them.
+COSTLY_READERS, COSTLY_UNITS, HOME_P50_MS = 10, 1000, 50.0
 #: Commits of the synthetic history, the target for the build with it against the build without,
 #: and how many times each is built (a build of one register takes a fraction of a second: the
 #: median of several is steadier than one on a shared machine).
@@ -291,6 +294,55 @@ def reader_pages(db_path: Path) -> list[str]:
             "/catalog/risks", *(f"/catalog/{name}" for name in queries), TRIVIAL]
 
 
+def costly_paths(db_path: Path) -> list[str]:
+    """Each kind of costly request the door admits: searches (the widest it allows, and a 600-word one it
+    refuses), table filters and facets, downloads, readers' SQL (slow, and one SQLite cannot prepare cheaply)."""
+    with sqlite3.connect(db_path) as conn:
+        unit = conn.execute("select id from units order by id limit 1").fetchone()[0]
+    widest = " ".join("报销征收信访补偿")  # eight one-character words: prefix lookups, the dearest allowed
+    chain = ", ".join(["c0(x) as (select 1)"] + [f"c{n}(x) as (select a.x from c{n - 1} a join c{n - 1} b on a.x = b.x)"
+                                                 for n in range(1, 23)])
+    return ["/search?q=" + quote(widest), "/search.json?q=" + quote(" ".join("报销征收信访补偿" * 75)),
+            "/search?likelihood=4&impact=4", "/catalog/risks?_search=" + quote(widest),
+            "/catalog/risks?description_zh__contains=" + quote("报销"), "/catalog/risks?title_zh__glob=" + quote("*报*销*"),
+            "/catalog/risks?_facet=post_zh&_facet=power_zh&_facet=responsible_post_zh",
+            "/catalog/risks.xlsx?title_zh__contains=" + quote("报销"), "/catalog/risks.excelcsv?level=high",
+            "/-/register.xlsx?unit=" + quote(unit), "/catalog/risks.csv?_size=max",
+            "/catalog.json?sql=" + quote("select count(*) from risks a, risks b"),
+            "/catalog.json?sql=" + quote(f"with {chain} select count(*) from c22")]
+
+
+def bench_costly(db_path: Path, seconds: float, readers: int) -> dict:
+    """The home page read by one client alone, then beside `readers` readers on each costly path."""
+    with serving(db_path, db_path.with_suffix(".costly.log"), ROOT) as base:
+        return run_beside(base, "/", costly_paths(db_path), seconds, readers)
+
+
+def costly_section(costly: dict, units: int, readers: int, seconds: float) -> list[str]:
+    """The report's section on the door: the home page alone and beside readers on each costly path."""
+    lines = ["", "## The door: the home page beside costly readers", "",
+             f"A real `datasette` serving {units:,} registers. For each costly path, one client reads the home page, "
+             f"one request after another, for {seconds:g} s alone, then {seconds:g} s beside {readers} readers on "
+             "that path, each asking again at once whatever the answer (a 503 \"busy\" included), as a hostile "
+             "reader would. The door (`riskcatalog.site.limits`) admits these requests one at a time, eight at most "
+             "waiting, answers the rest 503, and refuses what passes its bounds with 400; a refused request is "
+             "answered no sooner than 1 s after it came.", "",
+             "| readers' path | home p50 ms alone | home p50 ms beside | home p95 ms alone | home p95 ms beside "
+             "| home requests beside | readers' answers |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    nan = float("nan")
+    for path, r in costly.items():
+        answers = ", ".join(f"{status or 'none'}: {count:,}" for status, count in r["answers"].items()) or "—"
+        shown = unquote(path) if len(unquote(path)) <= 90 else unquote(path)[:87] + "…"
+        lines.append(f"| `{shown.replace('|', '¦')}` | {r['alone']['p50_ms'] or nan:.1f} | {r['p50_ms'] or nan:.1f} | "
+                     f"{r['alone']['p95_ms'] or nan:.1f} | {r['p95_ms'] or nan:.1f} | {r['count']:,} | {answers} |")
+    worst = max((r["p50_ms"] or float("inf") for r in costly.values()), default=nan)
+    lines += ["", f"Target: the home page's median under {HOME_P50_MS:g} ms beside {readers} readers on each path: "
+              f"the worst is {worst:.1f} ms — " + ("met" if worst <= HOME_P50_MS else
+                                                    f"MISSED by {worst - HOME_P50_MS:.1f} ms")]
+    return lines
+
+
 def bench_site(db_path: Path, paths: list[str], seconds: float, concurrency: int,
                metadata: str = METADATA) -> dict:
     """A bounded load test of each path against a real datasette serving db_path."""
@@ -341,7 +393,8 @@ def page_misses(site: dict, limit_ms: float = PAGE_P95_MS, ratio: float | None =
 def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict | None,
            options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None,
            history: dict | None = None, imports: list[dict] | None = None, quality: dict | None = None,
-           size_of: list[tuple[str, float]] | None = None, powers: list[dict] | None = None) -> str:
+           size_of: list[tuple[str, float]] | None = None, powers: list[dict] | None = None,
+           costly: dict | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -407,6 +460,8 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
         lines += site_table(readers)
         lines += ["", f"Targets (each page's p95 under {READER_P95_MS:g} ms):", ""]
         lines += [f"- {v}" for v in page_misses(readers, READER_P95_MS, ratio=None)]
+    if costly is not None:
+        lines += costly_section(costly, options.costly_units, options.costly_readers, options.seconds)
     return "\n".join(lines) + "\n"
 
 
@@ -492,8 +547,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
     parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
                                                       "bench-out/benchmarks.md with --quick)")
-    parser.add_argument("--only", choices=["import", "quality", "powers"],
-                        help="run one section and print it (writes no report); powers at --units (default 1,150)")
+    parser.add_argument("--costly-units", type=int, default=COSTLY_UNITS,
+                        help=f"registers the door is measured at (default {COSTLY_UNITS}, at most the largest size)")
+    parser.add_argument("--costly-readers", type=int, default=COSTLY_READERS,
+                        help=f"readers on each costly path (default {COSTLY_READERS})")
+    parser.add_argument("--only", choices=["import", "quality", "powers", "costly"],
+                        help="run one section and print it (writes no report); powers at --units (default 1,150), "
+                             "the door at --costly-units")
     options = parser.parse_args(argv)
     if options.only == "import":
         print("\n".join(import_section(bench_import(options.out / "import"))))
@@ -504,12 +564,19 @@ def main(argv: list[str] | None = None) -> int:
     if options.only == "powers":
         print("\n".join(powers_section(_bench_powers(options, [int(n) for n in (options.units or "1,150").split(",")]))))
         return 0
+    if options.only == "costly":  # the door alone, at --costly-units
+        options.seconds = options.seconds or 10.0
+        folders, _ = registers(options.costly_units, options.seed, options.out)
+        costly = bench_costly(costly_database(folders, [], options), options.seconds, options.costly_readers)
+        print("\n".join(costly_section(costly, options.costly_units, options.costly_readers, options.seconds)))
+        return 0
     default = "1,150" if options.quick else ",".join(map(str, SIZES))
     sizes = sorted({int(n) for n in (options.units or default).split(",")})
     options.seconds = options.seconds or (2.0 if options.quick else 10.0)
     target = options.report or (options.out / "benchmarks.md" if options.quick else REPORT)
     options.out.mkdir(parents=True, exist_ok=True)
     facts = machine()
+    options.costly_units = min(options.costly_units, max(sizes))
     folders, synth_s = registers(max(sizes), options.seed, options.out)
     print(f"registers: {max(sizes)} " + (f"generated in {synth_s:.1f} s" if synth_s else "reused"), flush=True)
     builds = []
@@ -542,15 +609,33 @@ def main(argv: list[str] | None = None) -> int:
     shipped = bench_site(db_path, pages(db_path), options.seconds, options.concurrency)
     one = builds[0]["db"]
     readers = bench_site(one, reader_pages(one), options.seconds, options.concurrency)
+    costly = bench_costly(costly_database(folders, builds, options), options.seconds, options.costly_readers)
+    print_costly(costly)
     for name, site in ((f"{builds[-1]['units']} units", shipped), (f"{builds[0]['units']} unit", readers)):
         for path, r in site.items():
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history, imports, judged,
-                             size_of, powers) + kept_notes(target), encoding="utf-8")
+                             size_of, powers, costly) + kept_notes(target), encoding="utf-8")
     print(f"wrote {target}")
     return 0
+
+
+def costly_database(folders: list[Path], builds: list[dict], options: argparse.Namespace) -> Path:
+    """The database of options.costly_units registers: one the builds made, or built for it."""
+    made = {b["units"]: b["db"] for b in builds}
+    if options.costly_units in made:
+        return made[options.costly_units]
+    return bench_build(folders[:options.costly_units], options.out / f"units-{options.costly_units}")["db"]
+
+
+def print_costly(costly: dict) -> None:
+    nan = float("nan")
+    for path, r in costly.items():
+        shown = path if len(path) <= 80 else path[:77] + "…"
+        print(f"home alone p50 {r['alone']['p50_ms'] or nan:.1f} ms, beside {shown}: p50 {r['p50_ms'] or nan:.1f} ms, "
+              f"p95 {r['p95_ms'] or nan:.1f} ms over {r['count']} requests; readers {r['answers']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,13 @@ class Reading:
         return sorted({form for word in self.words for form in word.forms()}, key=len, reverse=True)
 
 
+def typed_words(query: str) -> list[str]:
+    """A query's words as typed: each run of Chinese and each other word between spaces. What the
+    site's parameter parser bounds (riskcatalog.site.params); read() then cuts the Chinese runs by
+    the dictionary."""
+    return [han or other for han, other in _RUNS.findall(query) if han or re.search(r"\w", other)]
+
+
 def read(query: str) -> Reading:
     """A reader's query as words: Chinese cut by the dictionary, English and ids by spaces."""
     text = to_simplified(query.strip())

@@ -22,6 +22,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 from .errors import CatalogError
+from .formulas import formula_sign
 from .yamlload import Document, number_form
 
 #: The schema ships inside the package, so an installed copy validates without a checkout.
@@ -106,7 +107,7 @@ def _inlined(rule):
 def check(doc: Document, definition: str, english: bool = True) -> list[CatalogError]:
     """All schema errors of doc against $defs/definition, located and worded."""
     if passes(doc.data, definition, english):
-        return _number_forms(doc, set(), set())
+        return _number_forms(doc, set(), set()) + _formulas(doc, set(), set())
     errors: list[CatalogError] = []
     judged: set[tuple] = set()  # (path, what) already worded: one value-level message per value
     unknown: set[tuple] = set()  # fields refused as unknown: nothing inside them is judged again
@@ -122,7 +123,7 @@ def check(doc: Document, definition: str, english: bool = True) -> list[CatalogE
                 continue
             judged.add((path, what))
         errors.extend(_worded(error, path, doc))
-    return errors + _number_forms(doc, judged, unknown)
+    return errors + _number_forms(doc, judged, unknown) + _formulas(doc, judged, unknown)
 
 
 def _number_forms(doc: Document, judged: set[tuple], unknown: set[tuple]) -> list[CatalogError]:
@@ -138,6 +139,23 @@ def _number_forms(doc: Document, judged: set[tuple], unknown: set[tuple]) -> lis
         form = number_form(text)
         if form:
             errors.append(doc.error(path, f"{text!r} is read as {value} ({form}) — write it as a plain decimal"))
+    return errors
+
+
+def _formulas(doc: Document, judged: set[tuple], unknown: set[tuple]) -> list[CatalogError]:
+    """Text a spreadsheet would read as a formula (riskcatalog.formulas): every field reaches the
+    登记表 and the site's downloads, where Excel or WPS would run it. Only the texts the loader noted
+    as beginning with a sign or a blank need a look (doc.signed)."""
+    errors = []
+    for path in doc.signed:
+        text = doc.value(path)
+        sign = formula_sign(text)
+        if sign is None or (path, "any") in judged or any(path[:n] in unknown for n in range(1, len(path) + 1)):
+            continue
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        errors.append(doc.error(path, f"{shown!r} begins with {sign!r}, which a spreadsheet reads as a formula "
+                                      "— start the text with a word (drop a leading list marker, write a sign in "
+                                      "words)"))
     return errors
 
 

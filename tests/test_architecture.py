@@ -12,7 +12,8 @@ PACKAGE = PROJECT_ROOT / "riskcatalog"
 
 #: The build's layers, lowest first: docs/architecture.md's table.
 LAYERS = {
-    "foundation": {"fields", "tables", "vocab", "search", "thesaurus", "yamlload", "errors", "files", "git"},
+    "foundation": {"fields", "tables", "vocab", "search", "thesaurus", "yamlload", "errors", "files", "git",
+                   "formulas"},
     "load": {"validate", "catalog"},
     "stages": {"compile", "history", "diff", "pieces", "words", "db", "excel.layout", "excel.export", "documents",
                "documents.data", "documents.flowchart", "documents.picture", "documents.word"},

@@ -50,6 +50,12 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
                         text, re.M)
     assert powers == [("1", "23", "32"), ("2", "46", "64")]
     assert len(re.findall(r"^- \d+ units: p95 [\d.]+ ms — (met|MISSED)$", text, re.M)) == 2
+    # The door: the home page alone, then beside readers on each costly path, at the largest size here.
+    costly = re.findall(r"^\| `(/[^`]*)` \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d,]+ \| (.+) \|$", text, re.M)
+    assert len(costly) == 13 and costly[0][0].startswith("/search?q=") and all(answers for _, answers in costly)
+    assert "/catalog.json?sql=with c0(x) as (select 1)" in costly[-1][0] and costly[-1][1].startswith("400: ")
+    assert re.search(r"^Target: the home page's median under 50 ms beside 10 readers on each path: the worst is "
+                     r"[\d.]+ ms — ", text, re.M)
     # The history: the shipped catalogue with 20 commits, built with and without them.
     without = re.search(r"^\| without history \| ([\d.]+) \| \d+ \| [\d.]+ \|$", text, re.M)
     with_history = re.search(r"^\| with history \(20 commits: the baseline and 19 revisions, ([\d,]+) changes\), "

@@ -322,14 +322,14 @@ def escape(text: str) -> str:
 def test_site_loads_no_part_of_the_build_but_the_search_text():
     """A Datasette process with the plugin imports riskcatalog.site, the search text, the search index's
     columns (tables, from the field registry), the thesaurus (read with the strict YAML loader, so a bad
-    one is reported at its line) and the vocabulary only: not the validator, the catalogue's loader,
-    ruamel or jsonschema."""
+    one is reported at its line), the vocabulary and the formula rule only: not the validator, the
+    catalogue's loader, ruamel or jsonschema."""
     probe = ("import sys; from datasette.app import Datasette; import riskcatalog.site; "
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert {name for name in eval(loaded) if not name.startswith("riskcatalog.site")} == {
         "riskcatalog", "riskcatalog.search", "riskcatalog.tables", "riskcatalog.fields", "riskcatalog.thesaurus",
-        "riskcatalog.yamlload", "riskcatalog.errors", "riskcatalog.files", "riskcatalog.vocab"}
+        "riskcatalog.yamlload", "riskcatalog.errors", "riskcatalog.files", "riskcatalog.vocab", "riskcatalog.formulas"}
 
 
 #: Datasette's stock wording that no page of the catalogue shows a reader.

@@ -20,11 +20,13 @@ from typing import IO, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import fields, vocab
+from ..formulas import formula_sign
 from . import layout
 from .layout import FIELD_HEADER_ROWS, FIELD_SHEETS, REGISTER_COLUMNS, REGISTER_SHEET, TITLE_ROWS, Column
 
@@ -57,21 +59,28 @@ class Stylist:
         self.made: dict[str, object] = {}
 
     def __call__(self, cell, style: str):
+        quoted, cell.quotePrefix = cell.quotePrefix, False  # text_cell's mark is the cell's, not the style's
         if style in self.made:
             cell._style = copy.copy(self.made[style])
         else:
             for name, value in STYLES[style].items():
                 setattr(cell, name, value)
             self.made[style] = copy.copy(cell._style)
+        cell.quotePrefix = quoted
         return cell
 
 
 def text_cell(sheet: Worksheet, value) -> WriteOnlyCell:
-    """A cell holding value as it is: text starting with "=" stays text, where openpyxl would make it a
-    formula (a risk's text, or a reader's query, must never run in the reader's Excel)."""
+    """A cell holding value as it is: text that begins like a formula (riskcatalog.formulas) is a text
+    cell marked quotePrefix, so it stays text even when edited, where openpyxl would make "=…" a
+    formula (a reader's query must never run in the reader's Excel); a character XML cannot hold
+    (a control character a query made) is written as its escape, \\x01, rather than failing the file."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), value)
     cell = WriteOnlyCell(sheet, value)
-    if isinstance(value, str) and value.startswith("="):
+    if isinstance(value, str) and formula_sign(value):
         cell.data_type = "s"
+        cell.quotePrefix = True
     return cell
 
 

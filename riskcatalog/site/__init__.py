@@ -19,7 +19,7 @@ from datasette.utils import tilde_decode, tilde_encode
 from .. import fields
 from .. import search as search_text
 from ..search import fts_query
-from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, powers,
+from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, params, powers,
                search, wording)
 from .catalogue import catalogue_database, log_recognition, recognised
 from .datasette_adapter import get_metadata  # noqa: F401 (a hook: the catalogue's metadata, in 0.65)
@@ -128,7 +128,8 @@ async def _search(datasette, request):
 
 async def _short_address(datasette, request):
     """/<catalogue>/risks/LAND-02: the entry when one register has it, the list when several do."""
-    kind, typed = request.url_vars["kind"], search.typed_id(request.url_vars["typed"])
+    kind = request.url_vars["kind"]
+    typed = search.typed_id(params.value_of(params.SHORT_ADDRESS, request.url_vars["typed"]))
     keys = await search.entry_by_id(datasette, kind, typed)
     if not keys:
         raise NotFound(f"没有编号为 {typed} 的{'风险点' if kind == 'risks' else '防控措施'}。"

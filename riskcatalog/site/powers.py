@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from datasette import NotFound, Response
 from markupsafe import Markup
 
+from . import params
 from .catalogue import catalogue_database
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -37,7 +38,7 @@ async def _unit(datasette, request) -> dict:
     """The unit a page is about: ?unit=ID, else the first register that declares powers (or the first)."""
     data, _ = documents()
     units = await _read(datasette, data.units)
-    wanted = request.args.get("unit")
+    wanted = params.read(request.args, params.POWERS)["unit"]
     if wanted:
         found = [unit for unit in units if unit["id"] == wanted]
         if not found:
@@ -127,7 +128,7 @@ async def _key(datasette, request, table: str, reference: str) -> str | Response
     if exact.first():
         return reference
     wanted = reference.upper() if table == "powers" else reference.lower()
-    unit = request.args.get("unit")
+    unit = params.read(request.args, params.POWERS)["unit"]
     found = [row["key"] for row in await db.execute(
         f"select key from {table} where id = ?" + (" and unit = ?" if unit else ""), [wanted] + ([unit] if unit else []))]
     what_zh, what_en = ("职权", "power") if table == "powers" else ("岗位", "post")
@@ -143,17 +144,16 @@ async def _key(datasette, request, table: str, reference: str) -> str | Response
 # --- the Word downloads -----------------------------------------------------------------------------------------
 
 async def word_download(datasette, request, build, name: str) -> Response:
-    """A Word document built off the event loop (one at a time: riskcatalog.site.downloads), as an attachment."""
+    """A Word document built off the event loop, as an attachment. A download (.docx): the door
+    (riskcatalog.site.limits) admits it with every other costly request."""
     from . import downloads
     from ..documents.picture import NoChineseFont
 
     try:
-        made = await downloads.one_at_a_time(lambda: asyncio.get_running_loop().run_in_executor(None, build))
+        made = await asyncio.get_running_loop().run_in_executor(None, build)
     except NoChineseFont as exc:
         return Response.text(f"{exc}\n服务器缺少中文字体，无法绘制流程图：请管理员安装（如 apt-get install fonts-wqy-microhei）。\n",
                              status=503)
-    if made is None:
-        return Response.text(downloads.BUSY, status=503, headers={"Retry-After": "30"})
     return Response(made, content_type=DOCX, headers=downloads.attachment(name))
 
 
@@ -172,7 +172,7 @@ async def cards_download(datasette, request) -> Response:
     data, _ = documents()
     from ..documents import word
 
-    post = request.args.get("post")
+    post = params.read(request.args, params.CARDS)["post"]
     key = await _key(datasette, request, "posts", post) if post else None
     if isinstance(key, Response):  # an id: the card of the post it names
         key = key.headers["Location"].rsplit("/", 1)[1]

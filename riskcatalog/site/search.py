@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from .. import thesaurus
 from ..search import Reading, fts_query, pairs, read
-from . import ranking
+from . import params, ranking
 from .catalogue import catalogue_database
 from .pages import levels, query_rows
 
@@ -141,10 +141,10 @@ class Asked:
 
     @classmethod
     def of(cls, request) -> "Asked":
-        args = request.args
-        filters = {name: args.get(name, "").strip() for name in FILTERS if args.get(name, "").strip()}
-        only = args.get("kind") if args.get("kind") in ("risks", "measures", "sources") else None
-        return cls(args.get("q", "").strip(), filters, only, _page(args.get("page")))
+        """Read by the one strict parser (riskcatalog.site.params): a malformed value is a 400."""
+        args = params.read(request.args, params.SEARCH)
+        filters = {name: args[name] for name in FILTERS if args[name]}
+        return cls(args["q"], filters, args["kind"] or None, _page(args["page"]))
 
 
 async def search_page(datasette, request) -> dict:
@@ -198,10 +198,10 @@ async def entries_by_typed_id(datasette, q: str) -> list[dict]:
         return []
     db = catalogue_database(datasette)
     marks = ", ".join(f":c{n}" for n in range(len(candidates)))
-    params = {f"c{n}": c for n, c in enumerate(candidates)}
+    bound = {f"c{n}": c for n, c in enumerate(candidates)}
     for kind in ("risks", "measures"):  # through the index on id: a city holds each id thousands of times
         rows = await query_rows(db, f"select key, id from [{kind}] where id in ({marks}) order by rowid limit 2",
-                                **params)
+                                **bound)
         if rows:
             return [{"kind": kind, **row, "url": datasette.urls.row(db.name, kind, row["key"])} for row in rows]
     return []
@@ -284,13 +284,13 @@ async def _fill(db, section: Section, reading: Reading | None, filters: dict[str
                 datasette) -> None:
     """The section's counts and one page of its rows: with words, in the order ranking gives (each
     partial match with the words it holds and lacks); without, in register order."""
-    params: dict = {name: int(value) if FILTERS[name].whole_number else value.upper() if name == "id" else value
+    bound: dict = {name: int(value) if FILTERS[name].whole_number else value.upper() if name == "id" else value
                     for name, value in filters.items()}
     offset = (page - 1) * PAGE_SIZE
     known = {level["id"]: level for level in await levels(datasette)}
     if reading:
         scope = ranking.Scope(section.table, section.alias, [FILTERS[name].conditions[section.name] for name in filters],
-                              params, _live(section, "f.rowid"), list(known))
+                              bound, _live(section, "f.rowid"), list(known))
         ranked = await db.execute_fn(lambda conn: ranking.rank(conn, scope, reading, offset, PAGE_SIZE))
         section.count, section.partial = ranked.count, ranked.partial
         section.rows = await _rows(db, section, ranked.rowids)
@@ -301,7 +301,7 @@ async def _fill(db, section: Section, reading: Reading | None, filters: dict[str
                                   "missing": [w.text for n, w in enumerate(reading.words) if n not in held]}
     else:
         section.count, section.rows = await _from_table(db, section, list(filters),
-                                                        {**params, "limit": PAGE_SIZE, "offset": offset})
+                                                        {**bound, "limit": PAGE_SIZE, "offset": offset})
     for row in section.rows:
         row["url"] = datasette.urls.row(db.name, section.table, row["key"])
         if row.get("level") in known:  # its badge's words, looked up here rather than by the template
@@ -328,14 +328,14 @@ async def _rows(db, section: Section, rowids: list[int]) -> list[dict]:
     return sorted(rows, key=lambda row: rowids.index(row["_rowid"]))
 
 
-async def _from_table(db, section: Section, filters: list[str], params: dict) -> tuple[int, list[dict]]:
+async def _from_table(db, section: Section, filters: list[str], bound: dict) -> tuple[int, list[dict]]:
     """A list page (filters, no words): the table, with the filters' conditions, in register order."""
     a = section.alias
     conditions = _live(section, f"{a}.rowid") + [FILTERS[name].conditions[section.name] for name in filters]
     where = " and ".join(conditions) or "1"
-    count = (await db.execute(f"select count(*) from [{section.table}] {a} where {where}", params)).first()[0]
+    count = (await db.execute(f"select count(*) from [{section.table}] {a} where {where}", bound)).first()[0]
     rows = await query_rows(db, f"select {section.columns} from [{section.table}] {a} {section.joins} "
-                                f"where {where} order by {a}.rowid limit :limit offset :offset", **params)
+                                f"where {where} order by {a}.rowid limit :limit offset :offset", **bound)
     return count, rows
 
 
