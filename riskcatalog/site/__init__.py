@@ -129,11 +129,12 @@ async def _search(datasette, request):
 async def _short_address(datasette, request):
     """/<catalogue>/risks/LAND-02: the entry when one register has it, the list when several do."""
     kind = request.url_vars["kind"]
-    typed = search.typed_id(params.value_of(params.SHORT_ADDRESS, request.url_vars["typed"]))
-    keys = await search.entry_by_id(datasette, kind, typed)
+    given = params.value_of(params.SHORT_ADDRESS, request.url_vars["typed"])
+    typed = search.typed_id(given)  # None: not in an id's form (LAND-9999…9), so no entry has it
+    keys = await search.entry_by_id(datasette, kind, typed) if typed else []
     if not keys:
-        raise NotFound(f"没有编号为 {typed} 的{'风险点' if kind == 'risks' else '防控措施'}。"
-                       f"No {kind[:-1]} has the id {typed}.")
+        raise NotFound(f"没有编号为 {typed or given} 的{'风险点' if kind == 'risks' else '防控措施'}。"
+                       f"No {kind[:-1]} has the id {typed or given}.")
     if len(keys) == 1:
         return Response.redirect(datasette.urls.row(catalogue_database(datasette).name, kind, keys[0]))
     return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
