@@ -223,7 +223,7 @@ UNIT = Record("unit", "单位", "unit", (
           history_zh="名称"),
     _text("district", "所在区", "District", NAME, width=12),
     _text("city", "所在市", "City", NAME, width=10),
-))
+), sheet="单位")
 
 PROVENANCE = Record("provenance", "来源", "provenance", (
     Field("source", "来源依据", "The report the register is modelled on", ID, ref="slug", width=16,
@@ -562,7 +562,8 @@ def details(record: Record, row: dict) -> list[tuple[Field, object, object]]:
 #: The registry as the site's templates read it: F.risk.supervisor.zh is 监督主体.
 LABELS = {name: record.by_name for name, record in
           (("unit", UNIT), ("area", AREA), ("risk", RISK), ("measure", MEASURE), ("source", SOURCE),
-           ("provenance", PROVENANCE), ("publication", PUBLICATION), ("post", POST), ("power", POWER), ("step", STEP))}
+           ("provenance", PROVENANCE), ("publication", PUBLICATION), ("post", POST), ("power", POWER), ("step", STEP),
+           ("register", REGISTER))}
 
 
 def field_of(kind: str, key: str) -> Field | None:

@@ -194,7 +194,7 @@ def _columns(grid: Grid, first: int, last: int, options: Options, problems: list
         else:
             found.columns[name] = column
     for stands_in in ("description_zh", "manifestations"):
-        # 风险点描述, 风险内容 or only 表现形式, with no column naming the risk: it is the risk
+        # 风险点描述, 风险内容 or only the manifestations, with no column naming the risk: it is the risk
         if "title_zh" not in found.columns and stands_in in found.columns:
             column = found.columns.pop(stands_in)
             found.columns["title_zh"] = column
@@ -355,7 +355,7 @@ def _check_unheaded(grid: Grid, found: Layout, problems: list[Problem]) -> None:
         if row is not None:
             letter = get_column_letter(column)
             problems.append(grid.problem(row, column, f"this column has no heading — give it one, say what it is with "
-                                                      f"--column '{letter}=职权事项' (any field), or leave it out with "
+                                                      f"--column '{letter}={fields.RISK['power'].zh}' (any field), or leave it out with "
                                                       f"--column '{letter}=不导入'"))
 
 
@@ -530,7 +530,7 @@ def from_layout(found: Layout, rows: list[Row], unit_id: str, unit_name: str, re
         area["risks"].append(risk)
     imported.areas = list(areas.values())
     imported.sources = list(sources.values())
-    for note in placement.place(imported):  # powers and steps where 职权事项 and 流程环节 name them
+    for note in placement.place(imported):  # powers and steps where the risks' power and steps name them
         report.say("powers", note)
     imported.columns = {(grid.sheet, name): column for name, column in columns.items()}
     imported.register = register_record(unit_id, unit_name, imported, ["zh"],
