@@ -566,6 +566,20 @@ LABELS = {name: record.by_name for name, record in
            ("register", REGISTER))}
 
 
+#: Every record by its name, as labelled() reads {risk} and {risk.supervisor}.
+_BY_NAME = {record.name: record for record in (*RECORDS_IN_ORDER, REGISTER)}
+_LABEL = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?\}")
+
+
+def labelled(text: str) -> str:
+    """A text with each {record.field} as the field's Chinese name ({risk.supervisor} is 监督主体) and each {record}
+    as the record's ({risk} is 风险点): wording kept outside the registry (the site's catalogue.yml) names fields so."""
+    def label(found: re.Match) -> str:
+        record = _BY_NAME[found.group(1)]
+        return record[found.group(2)].zh if found.group(2) else record.zh
+    return _LABEL.sub(label, text)
+
+
 def field_of(kind: str, key: str) -> Field | None:
     """The field a key of an entry names (title_en -> title; totals.risks -> the totals' risks), or None."""
     record = ENTRY_RECORDS.get(kind)

@@ -16,7 +16,7 @@ from .reading import Imported
 
 #: The fewest steps a flowchart has (the format's minimum): a power named with fewer gets no flowchart.
 MIN_STEPS = 2
-#: The columns the texts come from, as the notes name them: 职权事项, 流程环节, 岗位.
+#: The columns the texts come from (the risks' power, steps and post), as the notes name them.
 _POWER, _STEPS, _POST = (RISK[name].zh for name in ("power", "steps", "post"))
 
 
