@@ -568,15 +568,19 @@ LABELS = {name: record.by_name for name, record in
 
 #: Every record by its name, as labelled() reads {risk} and {risk.supervisor}.
 _BY_NAME = {record.name: record for record in (*RECORDS_IN_ORDER, REGISTER)}
-_LABEL = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?\}")
+_LABEL = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?(\.history)?\}")
 
 
 def labelled(text: str) -> str:
-    """A text with each {record.field} as the field's Chinese name ({risk.supervisor} is 监督主体) and each {record}
-    as the record's ({risk} is 风险点): wording kept outside the registry (the site's catalogue.yml) names fields so."""
+    """A text with each {record.field} as the field's Chinese name ({risk.supervisor} is 监督主体), {record.field.history}
+    as the history's name for it ({risk.replaced_by.history} is 替代条目), and each {record} as the record's ({risk}
+    is 风险点): wording kept outside the registry (the site's catalogue.yml) names fields so."""
     def label(found: re.Match) -> str:
         record = _BY_NAME[found.group(1)]
-        return record[found.group(2)].zh if found.group(2) else record.zh
+        if not found.group(2):
+            return record.zh
+        named = record[found.group(2)]
+        return (named.history_zh or named.zh) if found.group(3) else named.zh
     return _LABEL.sub(label, text)
 
 

@@ -244,7 +244,7 @@ def _note(history: History, walk: _Walk) -> None:
     """What the history covers, in unit_history's note: the baseline, the revisions and their dates,
     file versions that could not be read, and what a shallow clone lacks."""
     baseline = history.baseline
-    since_zh = f"自 {baseline.day} 登记确定（基线）起算" if baseline and baseline.day else "自基线起算"
+    since_zh = f"自 {baseline.day} 登记确定（{fields.REGISTER['baseline'].zh}）起算" if baseline and baseline.day else "自基线起算"
     since_en = f"counted from the baseline, the register as settled on {baseline.day}" if baseline and baseline.day \
         else "counted from the baseline"
     count = [r for r in history.commits if r.revised]

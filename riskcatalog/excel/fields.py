@@ -26,9 +26,10 @@ def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
     sheets = {name: _field_rows(workbook, book, name, problems) for name in layout.FIELD_SHEETS}
     units = sheets[fields.UNIT.sheet]
     if len(units) != 1:
-        problems.append(Problem(f"{book}!单位", f"the workbook holds {len(units)} registers — export one unit's "
-                                               "workbook (build.py export --unit ID) and import that" if units else
-                                               "no register in the 单位 sheet — fill in its row"))
+        sheet = fields.UNIT.sheet
+        problems.append(Problem(f"{book}!{sheet}", f"the workbook holds {len(units)} registers — export one unit's "
+                                                   "workbook (build.py export --unit ID) and import that" if units else
+                                                   f"no register in the {sheet} sheet — fill in its row"))
         return None
     imported = Imported({}, [], [])
     areas = {area.get("id"): {"area": _without(area, "unit"), "powers": [], "risks": [], "measures": []}
@@ -87,10 +88,10 @@ def _under(sheet: str, rows: list[tuple[dict, tuple]], parents: dict, field: str
 
 
 def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
-    """register.yml from the 单位 and 风险等级 sheets' rows."""
+    """register.yml from the unit's and the levels' sheets' rows."""
     register = register_record(unit.get("id"), unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
     del register["provenance"]
-    for mapping, prefix, declared, _ in fields.UNITS_TABLE:  # the 单位 sheet's columns back into register.yml
+    for mapping, prefix, declared, _ in fields.UNITS_TABLE:  # the unit's sheet's columns back into register.yml
         keys = {prefix + key: key for f in declared if f.kind != fields.COMPUTED for key in f.keys}
         found = {key: unit[column] for column, key in keys.items() if column in unit}
         if mapping and found:
