@@ -244,11 +244,12 @@ def _labels() -> dict[str, list[str]]:
     and the history name them where that differs, and the headings units print for them (those of three
     characters or more: 措施, 风险 and 等级 are words of every sentence)."""
     found: dict[str, list[str]] = {}
-    for record in _records():
-        for f in record.fields:
-            for label in (f.zh, f.sheet_zh, f.history_zh, *(h for h in f.headings if len(h) >= 3)):
-                if label:
-                    found.setdefault(label, []).append(f"{record.name}.{f.name}")
+    declared = [(record.name, f) for record in _records() for f in record.fields]
+    declared += [("units", f) for _, _, table_fields, _ in fields.UNITS_TABLE for f in table_fields]  # the folder
+    for owner, f in declared:
+        for label in (f.zh, f.sheet_zh, f.history_zh, *(h for h in f.headings if len(h) >= 3)):
+            if label and f"{owner}.{f.name}" not in found.get(label, []):
+                found.setdefault(label, []).append(f"{owner}.{f.name}")
     return found
 
 
