@@ -40,6 +40,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
+from riskcatalog.cli import main
 from riskcatalog.site.serve import free_port
 
 from .conftest import CATALOG, PROJECT_ROOT
@@ -321,3 +322,26 @@ def test_the_example_workbook_is_the_one_its_script_writes():
     sheet = load_workbook(EXAMPLES / "示例登记表.xlsx")["登记表"]
     assert [list(row) for row in sheet.iter_rows(values_only=True)] == rows
     assert sorted(map(str, sheet.merged_cells.ranges)) == sorted(merges)
+
+
+def test_fixing_the_workbook_instead_gives_the_same_register(tmp_path, capsys):
+    """As the guide says: E9 written 较高 and 完成时限 deleted in Excel imports the register the options gave."""
+    workbook = load_workbook(EXAMPLES / "示例登记表.xlsx")
+    sheet = workbook["登记表"]
+    assert sheet["E9"].value == "高" and sheet["I3"].value == "完成时限"
+    sheet["E9"] = "较高"
+    spanning = [str(cells) for cells in sheet.merged_cells.ranges if "I" in str(cells)]
+    for cells in spanning:
+        sheet.unmerge_cells(cells)
+    sheet.delete_cols(9)
+    for cells in spanning:
+        if cells != "I3:I4":
+            sheet.merge_cells(cells.replace(":I", ":H"))
+    fixed = tmp_path / "示例登记表.xlsx"
+    workbook.save(fixed)
+    assert main(["import", str(fixed), "--out", str(tmp_path / "fixed" / "幸福街道")]) == 0
+    assert main(["import", str(EXAMPLES / "示例登记表.xlsx"), "--out", str(tmp_path / "said" / "幸福街道"),
+                 "--column", "完成时限=不导入", "--level", "高=一级"]) == 0
+    files = {folder: {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / folder / "幸福街道").glob("*.yml")}
+             for folder in ("fixed", "said")}
+    assert files["fixed"] == files["said"] and len(files["said"]) == 5
