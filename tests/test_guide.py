@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from docx import Document
 from openpyxl import load_workbook
 
 from riskcatalog.cli import main
@@ -60,10 +61,14 @@ PAGES = {
                  "幸福街道纪工委", "二级", "一级", "每季度在社区公开发放对象和金额", "每月在社区公开发放对象和金额，接受群众监督",
                  "2025-03-01", "登记确定"],
     "/xingfu/risks/xingfu-A2-02": ["截留挪用临时救助资金", "2026年度复评", "一级"],
+    "/powers": ["职权目录", "集体“三资”管理", "社会救助审核发放", "小型工程项目管理", "民政专干"],
+    "/powers/xingfu-A2-P01": ["社会救助审核发放", "入户调查", "资金发放", "一级 A2-02 截留挪用临时救助资金",
+                              "每月在社区公开发放对象和金额，接受群众监督"],
+    "/cards": ["岗位廉政风险防控卡", "集体资产管理员", "民政专干", "城管办主任"],
 }
 #: The screenshots the guide shows: page → (file, print media?).
 SCREENSHOTS = {"/": ("guide-home.png", False), "/xingfu/full_register": ("guide-print.png", True),
-               "/changes": ("guide-changes.png", False)}
+               "/changes": ("guide-changes.png", False), "/powers/xingfu-A2-P01": ("guide-flowchart.png", False)}
 
 
 @dataclass
@@ -248,7 +253,7 @@ def test_the_guide_from_a_fresh_clone(tmp_path):
     assert ran.count("sh serve") == 2 and ran.count("sh exit=1") == 1 and ran.count("diff registers/幸福街道/area-2.yml") == 2
     # The refused import wrote nothing; the second wrote the register; the district's import of the export matches it.
     assert sorted(p.name for p in (office / "registers" / "幸福街道").iterdir()) == \
-        ["area-1.yml", "area-2.yml", "area-3.yml", "area-4.yml", "register.yml", "导入说明.md"]
+        ["area-1.yml", "area-2.yml", "area-3.yml", "area-4.yml", "posts.yml", "register.yml", "导入说明.md"]
     with sqlite3.connect(office / "xingfu.db") as conn:
         assert conn.execute("select id, name_zh from units").fetchall() == [("xingfu", "幸福街道")]
         assert conn.execute("select count(*) from risks").fetchone() == (9,)
@@ -266,6 +271,10 @@ def test_the_guide_from_a_fresh_clone(tmp_path):
     downloaded = tmp_path / "register.xlsx"
     downloaded.write_bytes(reader.fetched["/-/register.xlsx"])
     assert "幸福街道" in load_workbook(downloaded, read_only=True)["登记表"]["A1"].value
+    cards = Document(office / "幸福街道岗位廉政风险防控卡.docx")
+    assert "民政专干" in "".join(cell.text for table in cards.tables for row in table.rows for cell in row.cells)
+    handbook = Document(office / "幸福街道廉政风险防控手册.docx")
+    assert any("社会救助审核发放" in paragraph.text for paragraph in handbook.paragraphs)
     district = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((office / "区汇总" / "幸福街道").glob("*.yml"))]
     here = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((office / "registers" / "幸福街道").glob("*.yml"))]
     assert district == here
@@ -325,18 +334,18 @@ def test_the_example_workbook_is_the_one_its_script_writes():
 
 
 def test_fixing_the_workbook_instead_gives_the_same_register(tmp_path, capsys):
-    """As the guide says: E9 written 较高 and 完成时限 deleted in Excel imports the register the options gave."""
+    """As the guide says: G9 written 较高 and 完成时限 deleted in Excel imports the register the options gave."""
     workbook = load_workbook(EXAMPLES / "示例登记表.xlsx")
     sheet = workbook["登记表"]
-    assert sheet["E9"].value == "高" and sheet["I3"].value == "完成时限"
-    sheet["E9"] = "较高"
-    spanning = [str(cells) for cells in sheet.merged_cells.ranges if "I" in str(cells)]
+    assert sheet["G9"].value == "高" and sheet["K3"].value == "完成时限"
+    sheet["G9"] = "较高"
+    spanning = [str(cells) for cells in sheet.merged_cells.ranges if "K" in str(cells)]
     for cells in spanning:
         sheet.unmerge_cells(cells)
-    sheet.delete_cols(9)
+    sheet.delete_cols(11)
     for cells in spanning:
-        if cells != "I3:I4":
-            sheet.merge_cells(cells.replace(":I", ":H"))
+        if cells != "K3:K4":
+            sheet.merge_cells(cells.replace(":K", ":J"))
     fixed = tmp_path / "示例登记表.xlsx"
     workbook.save(fixed)
     assert main(["import", str(fixed), "--out", str(tmp_path / "fixed" / "幸福街道")]) == 0
@@ -344,4 +353,4 @@ def test_fixing_the_workbook_instead_gives_the_same_register(tmp_path, capsys):
                  "--column", "完成时限=不导入", "--level", "高=一级"]) == 0
     files = {folder: {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / folder / "幸福街道").glob("*.yml")}
              for folder in ("fixed", "said")}
-    assert files["fixed"] == files["said"] and len(files["said"]) == 5
+    assert files["fixed"] == files["said"] and len(files["said"]) == 6
