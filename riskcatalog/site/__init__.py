@@ -45,7 +45,7 @@ def prepare_jinja2_environment(env):
     the searched words highlighted is written by a filter (a search page marks a hundred titles and
     passages: a macro per piece is most of its time)."""
     env.finalize = lambda value: "" if value is None else value
-    env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
+    env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }}, a risk's supervisor
     env.filters["marked"] = search.marked
     datasette_adapter.set_page_language(env)
 
