@@ -40,10 +40,15 @@ check: $(VENV)/.installed
 serve: $(DB)
 	$(BIN)/python -m riskcatalog.site.serve $(DB)
 
-# Any register: make serve-register REGISTER=registers/gutian (a folder, built first) or REGISTER=district.db.
+# Any register: make serve-register REGISTER=registers/gutian (a folder, built first) or REGISTER=district.db;
+# HOST=0.0.0.0 serves it to the office network, PORT=8080 on another port (default 127.0.0.1:8001).
+# Only as given on the command line: shells and platforms export HOST and PORT of their own.
 serve-register: $(VENV)/.installed
 	@test -n "$(REGISTER)" || { echo "name the register: make serve-register REGISTER=registers/gutian (a folder) or REGISTER=district.db"; exit 2; }
-	$(BIN)/python -m riskcatalog.site.serve $(REGISTER)
+	$(BIN)/python -m riskcatalog.site.serve $(REGISTER) $(call given,HOST,--host) $(call given,PORT,--port)
+
+# $(call given,NAME,--option): "--option VALUE" when NAME=VALUE was given on make's command line.
+given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 
 browser:
 	@bash scripts/ensure-chromium

@@ -179,6 +179,16 @@ def test_street_layout_section_headings_sources_and_no_date(tmp_path, capsys):
     assert_checked_and_formatted(out, capsys)
 
 
+@pytest.mark.parametrize("signed", ["街道党工委书记（签字）：　　　　纪工委书记（签字）：", "主要负责人签名：", "科长签字:"])
+def test_a_signature_line_naming_whoever_signs_is_left_out(tmp_path, capsys, signed):
+    """A line for signatures below the register, whoever signs it (书记（签字）：, 主要负责人签名：), is not a risk."""
+    workbook = make_workbook(tmp_path / "gutian.xlsx", [*STREET, [signed] + [None] * 7], STREET_MERGES)
+    assert run_import(workbook, tmp_path / "gutian", "--reviewed", "2019-01-20") == 0
+    assert f"- gutian.xlsx!Sheet1!A8「{signed}」：表尾签名行，不导入 · a signature " \
+           "line below the register, left out" in note(tmp_path / "gutian").splitlines()
+    assert [len(load(tmp_path / "gutian", f"area-{n}.yml")["risks"]) for n in (1, 2)] == [2, 1]
+
+
 def test_without_a_date_the_save_date_is_never_taken(tmp_path, capsys):
     """A title with no date: refused, saying --reviewed is needed, though the workbook has a save date."""
     workbook = make_workbook(tmp_path / "gutian.xlsx", STREET, STREET_MERGES, saved=datetime.datetime(2019, 5, 6, 9))

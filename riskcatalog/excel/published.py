@@ -31,7 +31,9 @@ HEADING_SEARCH = 15
 #: A heading row names at least this many different fields.
 HEADING_FIELDS = 3
 _FOOTER = re.compile(r"^(填表人|填报人|审核人|制表人|负责人|单位负责人|注[:：]|备注|说明|填报日期|制表日期|日期[:：]|"
-                     r"主要负责人|分管领导[:：]|联系人|联系电话)")
+                     r"主要负责人|分管领导[:：]|联系人|联系电话"
+                     # whoever signs, as long as the line says it is signed: 党工委书记（签字）：, 主要负责人签名：
+                     r"|[^，。；\n]{0,20}?(?:签字|签名|签章)\s*[）)]?\s*[:：])")
 _SECTION_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）]|\d+[、.．])\s*")
 _DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*(?:[月.\-/]\s*(?:(\d{1,2})\s*日?)?)?")
 
