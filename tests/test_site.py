@@ -9,6 +9,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from csv import DictReader
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -384,6 +385,17 @@ async def test_full_register_numbers_its_items_and_prints_landscape(ds):
     html = (await ds.client.get("/catalog/full_register")).text
     assert "@page { size: A4 landscape" in html and "打印登记表" in html
     assert "① " in html and "② " in html and "。；" not in html
+
+
+def test_the_printed_register_s_column_widths_fall_on_the_columns_they_name(catalog_db):
+    """catalog.css sizes the printed 登记表's columns by position: each rule's comment names the register
+    view's column at that position, so a column added to the registry cannot shift the widths unseen."""
+    css = (Path(__file__).parent.parent / "riskcatalog" / "site" / "static" / "catalog.css").read_text(encoding="utf-8")
+    rules = re.findall(r"\.query-full_register td:nth-child\((\d+)\) \{[^}]*\} /\* (\S+) \*/", css)
+    with sqlite3.connect(catalog_db) as conn:
+        columns = [row[1] for row in conn.execute("pragma table_info(register)")]
+    assert len(rules) >= 8
+    assert [(int(n), name) for n, name in rules] == [(int(n), columns[int(n) - 1]) for n, _ in rules]
 
 
 async def test_not_found_is_chinese_with_a_way_home(ds):
