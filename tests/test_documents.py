@@ -4,7 +4,9 @@ in Word, read back with python-docx; `build.py handbook` and `build.py cards`.""
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -170,8 +172,13 @@ def test_each_word_card_holds_the_post_s_risks_measures_leader_and_signature_lin
 
 
 def test_one_post_s_card_and_an_unknown_post(tmp_path, capsys):
-    assert main(["cards", str(CATALOG), "--post", "cashier", "-o", str(tmp_path / "c.docx")]) == 0
+    previous = os.umask(0o022)
+    try:
+        assert main(["cards", str(CATALOG), "--post", "cashier", "-o", str(tmp_path / "c.docx")]) == 0
+    finally:
+        os.umask(previous)
     assert capsys.readouterr().out == f"{tmp_path / 'c.docx'}: 1 card\n"
+    assert stat.S_IMODE((tmp_path / "c.docx").stat().st_mode) == 0o644  # the umask's mode, to share or print
     text = _texts(Document(tmp_path / "c.docx"))
     assert "财政所出纳" in text and "REIM-05 库存现金管理失控，公款私存或坐支" in text
     assert main(["cards", str(CATALOG), "--post", "treasurer", "-o", str(tmp_path / "d.docx")]) == 1

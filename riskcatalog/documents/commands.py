@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from .. import build as builder
+from .. import files
 from ..errors import CatalogInvalid
 from . import data, word
 from .picture import NoChineseFont
@@ -62,19 +61,14 @@ def _unit(folders: list[Path], unit: str | None):
 
 
 def _write(target: Path, write: Callable, summary: str) -> int:
-    """Write the document beside target and move it into place: a failure leaves no half-written file."""
+    """Write the document beside target and move it into place (riskcatalog.files.replacing: a failure
+    leaves no half-written file; a new file gets the umask's mode, a replaced one keeps its own)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        write(temporary)
-        os.replace(temporary, target)
+        with files.replacing(target) as temporary:
+            write(temporary)
     except NoChineseFont as exc:
-        os.unlink(temporary)
         return _failed(f"error: {exc}; nothing written")
-    except BaseException:
-        os.unlink(temporary)
-        raise
     print(f"{target}: {summary}")
     return 0
 
