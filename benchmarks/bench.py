@@ -47,6 +47,8 @@ READER_P95_MS = 50.0
 #: and how many times each is built (a build of one register takes a fraction of a second: the
 #: median of several is steadier than one on a shared machine).
 HISTORY_COMMITS, HISTORY_RATIO, HISTORY_RUNS = 1000, 2.0, 5
+#: What a hostile file may cost before the import refuses it.
+BOMB_S, BOMB_MIB = 5.0, 300
 
 
 def machine() -> dict[str, str]:
@@ -84,8 +86,9 @@ def registers(units: int, seed: int, out: Path) -> tuple[list[Path], float | Non
     return folders, took
 
 
-def run_in_fresh_child(args: list[str]) -> dict:
-    """Run args in a fresh process: wall seconds, that process's peak RSS in MiB, its stdout."""
+def run_in_fresh_child(args: list[str], refused: bool = False) -> dict:
+    """Run args in a fresh process: wall seconds, that process's peak RSS in MiB, its stdout (and its last line
+    on stderr, where the command is expected to refuse its input: exit code 1)."""
     # RUSAGE_CHILDREN is the maximum over every child a process ever waited for, so each
     # command runs under its own small wrapper whose only child it is.
     probe = ("import json,resource,subprocess,sys,time;t=time.perf_counter();"
@@ -94,11 +97,13 @@ def run_in_fresh_child(args: list[str]) -> dict:
              "sys.stderr.write(p.stderr.decode(errors='replace'));sys.stdout.write(p.stdout.decode(errors='replace'));"
              "print(json.dumps({'wall_s':w,'maxrss_kib':r.ru_maxrss,'rc':p.returncode}));sys.exit(p.returncode)")
     proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
+    if proc.returncode != (1 if refused else 0):
         raise RuntimeError(f"{' '.join(args[:4])} … failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     *output, last = proc.stdout.rstrip("\n").split("\n")
     facts = json.loads(last)
-    return {"wall_s": facts["wall_s"], "peak_mib": facts["maxrss_kib"] / 1024, "stdout": "\n".join(output)}
+    said = [line for line in proc.stderr.splitlines() if line.strip()]
+    return {"wall_s": facts["wall_s"], "peak_mib": facts["maxrss_kib"] / 1024, "stdout": "\n".join(output),
+            "stderr": said[-2] if refused and len(said) > 1 else ""}
 
 
 def count_rows(db_path: Path) -> int:
@@ -128,23 +133,60 @@ def _middle(conn: sqlite3.Connection, table: str) -> str:
 
 
 def bench_excel(folders: list[Path], where: Path) -> list[dict]:
-    """build.py export of one register and of up to EXPORT_UNITS (one workbook, and one each), and
-    build.py import of an IMPORT_RISKS-row unit workbook, each in a fresh process."""
+    """build.py export of one register and of up to EXPORT_UNITS (one workbook, and one each), each in a
+    fresh process (the import has a section of its own: bench_import)."""
     where.mkdir(parents=True, exist_ok=True)
     chosen = [str(f) for f in folders[:EXPORT_UNITS]]
-    unit_book = workbooks.write(where / f"unit-{IMPORT_RISKS}.xlsx", IMPORT_RISKS)
     build_py = [sys.executable, str(ROOT / "build.py")]
     runs = [("export", "1 register (51 risks), one workbook", [*build_py, "export", chosen[0], "-o", str(where / "one.xlsx")]),
             ("export", f"{len(chosen)} registers, one workbook", [*build_py, "export", *chosen, "-o", str(where / "all.xlsx")]),
             ("export", f"{len(chosen)} registers, one workbook each",
-             [*build_py, "export", *chosen, "--each", str(where / "each")]),
-            ("import", f"a unit's workbook of {IMPORT_RISKS} risk rows",
-             [*build_py, "import", str(unit_book), "--out", str(where / "imported"), "--force"])]
+             [*build_py, "export", *chosen, "--each", str(where / "each")])]
     results = []
     for command, what, args in runs:
         run = run_in_fresh_child(args)
         results.append({"command": command, "what": what, "s": run["wall_s"], "mib": run["peak_mib"]})
     return results
+
+
+def bench_import(where: Path) -> list[dict]:
+    """build.py import of a unit's register as a workbook and as a Word table, and of each bomb (refused),
+    each in a fresh process: what it cost and what was said."""
+    where.mkdir(parents=True, exist_ok=True)
+    build_py = [sys.executable, str(ROOT / "build.py"), "import"]
+    files = [(f"a workbook of {IMPORT_RISKS} risk rows", workbooks.write(where / f"unit-{IMPORT_RISKS}.xlsx",
+                                                                          IMPORT_RISKS), False),
+             (f"a Word table of {IMPORT_RISKS} risk rows", workbooks.write(where / f"unit-{IMPORT_RISKS}.docx",
+                                                                           IMPORT_RISKS), False)]
+    for name, (what, make) in workbooks.BOMBS.items():
+        path = where / f"bomb-{name}.xlsx"
+        path.write_bytes(make())
+        files.append((what, path, True))
+    results = []
+    for what, path, refused in files:
+        run = run_in_fresh_child([*build_py, str(path), "--out", str(where / f"out-{path.stem}"), "--force"], refused)
+        results.append({"what": what, "kb": path.stat().st_size / 1024, "s": run["wall_s"], "mib": run["peak_mib"],
+                        "said": run["stderr"].split(": ", 1)[-1] if refused else "imported", "refused": refused})
+    return results
+
+
+def import_section(results: list[dict]) -> list[str]:
+    """Markdown: each file's import time and peak memory, and the targets for the hostile ones."""
+    lines = ["", "## Import", "",
+             "`build.py import` of a unit's register (`benchmarks/workbooks.py`, the bureau layout: 科室 merged, numbered "
+             "cells) as a workbook and as a Word table, and of each hostile file of `workbooks.BOMBS` — each small on "
+             "disk, each refused at a limit checked while reading; each in a fresh process (the imports include the "
+             "real check and fmt of the folder written).", "",
+             "| file | KB | s | peak MiB | what the import said |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {r['what']} | {r['kb']:,.0f} | {r['s']:.2f} | {r['mib']:.0f} | {r['said']} |" for r in results]
+    lines += ["", f"Targets (each hostile file refused within {BOMB_S:g} s and {BOMB_MIB} MiB):", ""]
+    for r in results:
+        if r["refused"]:
+            missed = [f"{r['s']:.2f} s" for _ in [0] if r["s"] >= BOMB_S] + [f"{r['mib']:.0f} MiB" for _ in [0]
+                                                                              if r["mib"] >= BOMB_MIB]
+            lines.append(f"- {r['what']}: " + (f"MISSED ({', '.join(missed)})" if missed else
+                                               f"met ({r['s']:.2f} s, {r['mib']:.0f} MiB)"))
+    return lines
 
 
 def bench_history(commits: int, seed: int, where: Path) -> dict:
@@ -171,8 +213,8 @@ def bench_history(commits: int, seed: int, where: Path) -> dict:
         runs["rebuild"].append(build("--history", where / "rebuild.db"))
     with sqlite3.connect(where / "with.db") as conn:
         changes = conn.execute("select count(*) from changes").fetchone()[0]
-        recorded = conn.execute("select count(*) from commits").fetchone()[0]
-    result = {"commits": recorded, "changes": changes, "made_s": made_s}
+        revisions = conn.execute("select count(*) from commits where kind = 'revision'").fetchone()[0]
+    result = {"commits": commits, "revisions": revisions, "changes": changes, "made_s": made_s}
     for name, measured in runs.items():
         result[f"{name}_s"] = statistics.median(r["wall_s"] for r in measured)
         result[f"{name}_mib"] = statistics.median(r["peak_mib"] for r in measured)
@@ -202,12 +244,16 @@ def history_section(history: dict) -> list[str]:
             "its history (`--no-history`) and with it (`--history`, the default) from nothing, in turns, "
             f"{HISTORY_RUNS} times each; then, after one more commit, rebuilt over the database the build with "
             "history wrote (as `make build` does), which reuses the rows of the commits it holds. Each build "
-            "ran in a fresh process; the figures are medians. The build reads the history with one `git log "
-            "--raw` and one `git cat-file --batch` per register, in a thread (git in its own processes) while it validates and "
-            "writes the register, and parses only what each commit changed (`riskcatalog.pieces`).", "",
+            "ran in a fresh process; the figures are medians. The first commit holds the register's baseline, "
+            "the others are its revisions. The build reads the history with one `git log --first-parent --raw` "
+            "and one `git cat-file --batch` (the versions of register.yml, the commit objects, the changed "
+            "files within the size limit) per register, in a thread (git in its own processes) "
+            "while it validates and writes the register, and parses only what each commit changed "
+            "(`riskcatalog.pieces`).", "",
             "| build | s | peak MiB | database MiB |", "|---|---:|---:|---:|",
             f"| without history | {h['without_s']:.2f} | {h['without_mib']:.0f} | {h['without_db_mib']:.1f} |",
-            f"| with history ({h['commits']:,} commits, {h['changes']:,} changes), from nothing | {h['with_s']:.2f} | "
+            f"| with history ({h['commits']:,} commits: the baseline and {h['revisions']:,} revisions, "
+            f"{h['changes']:,} changes), from nothing | {h['with_s']:.2f} | "
             f"{h['with_mib']:.0f} | {h['with_db_mib']:.1f} |",
             f"| with history, rebuilt one commit later | {h['rebuild_s']:.2f} | {h['rebuild_mib']:.0f} | "
             f"{h['rebuild_db_mib']:.1f} |",
@@ -275,7 +321,7 @@ def page_misses(site: dict, limit_ms: float = PAGE_P95_MS, ratio: float | None =
 
 def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict | None,
            options: argparse.Namespace, synth_s: float | None, excel: list[dict] | None = None,
-           history: dict | None = None) -> str:
+           history: dict | None = None, imports: list[dict] | None = None) -> str:
     """The Markdown page."""
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m benchmarks.bench`); the figures below are from one run on the "
@@ -307,11 +353,12 @@ def report(facts: dict, builds: list[dict], shipped: dict | None, readers: dict 
     lines += ["", f"Targets at {largest['units']:,} units:", ""] + [f"- {v}" for v in build_misses(largest)]
     if excel:
         lines += ["", "## Excel", "",
-                  "`build.py export` (the 登记表 workbook with its field sheets; it compiles the registers first) "
-                  f"and `build.py import` of a unit's workbook (`benchmarks/workbooks.py`: {IMPORT_RISKS} risk rows, "
-                  "科室 merged, numbered cells), each in a fresh process.", "",
+                  "`build.py export` (the 登记表 workbook with its field sheets; it compiles the registers first), "
+                  "each in a fresh process; `build.py import` is in its own section below.", "",
                   "| command | what | s | peak MiB |", "|---|---|---:|---:|"]
         lines += [f"| {e['command']} | {e['what']} | {e['s']:.2f} | {e['mib']:.0f} |" for e in excel]
+    if imports:
+        lines += import_section(imports)
     if history is not None:
         lines += history_section(history)
     if shipped is not None:
@@ -367,7 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help="working directory (default bench-out/)")
     parser.add_argument("--report", type=Path, help="Markdown to write (default docs/benchmarks.md; "
                                                       "bench-out/benchmarks.md with --quick)")
+    parser.add_argument("--only", choices=["import"], help="run one section and print it (writes no report)")
     options = parser.parse_args(argv)
+    if options.only == "import":
+        print("\n".join(import_section(bench_import(options.out / "import"))))
+        return 0
     default = "1,150" if options.quick else ",".join(map(str, SIZES))
     sizes = sorted({int(n) for n in (options.units or default).split(",")})
     options.seconds = options.seconds or (2.0 if options.quick else 10.0)
@@ -385,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     excel = bench_excel(folders[:max(sizes)], options.out / "excel")
     for e in excel:
         print(f"{e['command']} {e['what']}: {e['s']:.2f} s / {e['mib']:.0f} MiB", flush=True)
+    imports = bench_import(options.out / "import")
+    for r in imports:
+        print(f"import {r['what']}: {r['s']:.2f} s / {r['mib']:.0f} MiB, {r['said']}", flush=True)
     history = None
     if options.history_commits:
         history = bench_history(options.history_commits, options.seed, options.out / "history")
@@ -399,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {path}: {r['count']} requests, {r['errors']} errors, p50 {r['p50_ms']:.1f} ms, "
                   f"p95 {r['p95_ms']:.1f} ms", flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history) + kept_notes(target),
+    target.write_text(report(facts, builds, shipped, readers, options, synth_s, excel, history, imports) + kept_notes(target),
                       encoding="utf-8")
     print(f"wrote {target}")
     return 0

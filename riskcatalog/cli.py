@@ -99,20 +99,30 @@ def export_command(folders: tuple[Path, ...], output: Path | None, units: tuple[
 
 
 @cli.command("import")
-@click.argument("workbook", type=click.Path(path_type=Path), metavar="WORKBOOK.xlsx")
+@click.argument("source", type=click.Path(path_type=Path), metavar="FILE")
 @click.option("--out", required=True, type=click.Path(path_type=Path), metavar="FOLDER",
-              help="Register folder to write (new, or replaced with --force).")
-@click.option("--unit", metavar="ID", help="Unit id of the register (default: the folder's name).")
+              help="Register folder to write (new, or a register folder replaced with --force).")
+@click.option("--unit", metavar="ID",
+              help="Unit id of the register (default: the folder's name, in pinyin if Chinese).")
 @click.option("--unit-name", metavar="NAME", help="Unit name, where the title rows give none.")
 @click.option("--reviewed", metavar="YYYY-MM-DD", help="Date of the register, where the title rows give none.")
+@click.option("--sheet", metavar="NAME", help="The sheet (or Word table, 表格2) to read, hidden ones too.")
+@click.option("--column", "columns", multiple=True, metavar="'HEADING=FIELD'",
+              help="Say what a column is: --column '风险点描述=风险点'; =不导入 leaves it out (repeatable).")
+@click.option("--columns", "columns_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="A mapping file of `heading: field` lines, for many files laid out alike.")
+@click.option("--level", "levels", multiple=True, metavar="'WORD=LEVEL'",
+              help="Say which level a word is: --level '一般=二级' (repeatable).")
 @click.option("--skip-column", "skip", multiple=True, metavar="HEADING", help="Leave out this column (repeatable).")
-@click.option("--force", is_flag=True, help="Replace FOLDER if it exists.")
-def import_command(workbook: Path, out: Path, unit: str | None, unit_name: str | None, reviewed: str | None,
+@click.option("--force", is_flag=True, help="Replace FOLDER if it is a register folder.")
+def import_command(source: Path, out: Path, unit: str | None, unit_name: str | None, reviewed: str | None,
+                   sheet: str | None, columns: tuple[str, ...], columns_file: Path | None, levels: tuple[str, ...],
                    skip: tuple[str, ...], force: bool) -> int:
-    """Turn a unit's register workbook into a register folder that passes --check."""
+    """Turn a unit's register (.xlsx, .xls, .docx or CSV) into a register folder that passes --check."""
     from .excel import commands
 
-    return commands.run_import(workbook, out, unit, unit_name, reviewed, skip, force)
+    return commands.run_import(source, out, unit, unit_name, reviewed, sheet, columns, columns_file, levels, skip,
+                               force)
 
 
 def _run(work, done: str, output: Path | None = None) -> int:

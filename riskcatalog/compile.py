@@ -35,6 +35,9 @@ class Compiled:
     keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
     #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
+    #: The Chinese title of each entry by (kind, id), and the unit's name as ("register", "register"):
+    #: how the history's changes name the entries they touch (riskcatalog.history.table_rows).
+    titles: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
@@ -44,7 +47,19 @@ def compile_register(folder: Path, with_rows: bool = True) -> Compiled:
     except CatalogInvalid as exc:
         return Compiled(folder, exc.errors)
     return Compiled(folder, [], register.summary(), register.unit["id"], register.doc.error(("unit", "id"), ""),
-                    keys=_slug_keys(register), rows=register_rows(register) if with_rows else {})
+                    keys=_slug_keys(register), rows=register_rows(register) if with_rows else {},
+                    titles=entry_titles(register) if with_rows else {})
+
+
+def entry_titles(register: Register) -> dict[tuple[str, str], str]:
+    """The Chinese title of each entry by (kind, id) (an area by its name) and the unit's name."""
+    found = {("source", s["id"]): s["title_zh"] for s in register.sources}
+    for area in register.areas:
+        found[("area", area.record["id"])] = area.record["name_zh"]
+        found.update({(kind, entry["id"]): entry["title_zh"] for kind, entries in
+                      (("risk", area.risks), ("measure", area.measures)) for entry in entries})
+    found[("register", "register")] = register.unit["name_zh"]
+    return found
 
 
 def shared_keys(compiled: Compiled, units: dict[str, Path], keys: dict[tuple[str, str], str]) -> list[CatalogError]:

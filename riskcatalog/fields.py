@@ -82,6 +82,9 @@ class Field:
     register: int | None = None  #: its width in the 登记表, where the 登记表 shows it (REGISTER_COLUMNS orders them)
     width: int = 14  #: its width in the field sheets, in characters
     headings: tuple[str, ...] = ()  #: how units' published registers head its column (besides zh)
+    #: words that name it inside a longer heading, the import reading a heading by the one it ends with
+    #: (风险点涉及的岗位 is a post): riskcatalog.excel.headings
+    words: tuple[str, ...] = ()
     history_zh: str | None = None  #: how the history names it, where that is not zh
     sheet_zh: str | None = None  #: how the field sheets head it, where that is not zh
     note: str = ""  #: more of the column's description on the site (English)
@@ -191,12 +194,12 @@ def _retirement(kind: str, replacement_zh: str) -> tuple[Field, ...]:
 #: from (for "edit this entry" links).
 KEY = Field("key", "键", "Key (unit-id), the row's address", COMPUTED, required=True)
 OF_UNIT = Field("unit", "单位", "Unit", COMPUTED, required=True, sheet=True, width=10)
-_WHERE = (Field("file", "所在文件", "YAML file", COMPUTED, required=True),
+_WHERE = (Field("file", "所在文件", "YAML file", COMPUTED, required=True, history_zh="所属领域"),
           Field("line", "所在行", "Line in the YAML file", COMPUTED, required=True, of=int))
 
 
 #: The keeper's notes on a risk or measure (what a threshold rests on, what was assumed): never official text.
-NOTES = _text("notes", "备注", "Notes", PROSE, width=24,
+NOTES = _text("notes", "备注", "Notes", PROSE, width=24, headings=("附注", "说明"), words=("备注",),
               doc="备注: the keeper's notes (what a threshold rests on, what was assumed), never official text")
 
 
@@ -222,6 +225,16 @@ PROVENANCE = Record("provenance", "来源", "provenance", (
           doc="modelled: the entries are modelled on public practice, not the unit's official text — every entry "
               "page and printed page then says so (模拟文本，非官方); official, or absent: nothing is said"),
     _text("note", "来源说明", "How the entries were drawn up", PROSE, required=True, width=40),
+))
+
+#: Where the register's revisions (修订记录, riskcatalog.history) count from: the state it was settled in.
+BASELINE = Record("baseline", "基线", "baseline", (
+    Field("date", "基线日期", "Date the register was settled (登记确定), its revisions counted from then", DATE,
+          required=True, width=12, doc='登记确定日期, quoted: "2019-01-29"; the revisions count from the commit that '
+                                       "last set it"),
+    Field("commit", "基线提交", "The commit whose state is the baseline", ID, ref="commit_id", width=12,
+          doc="The commit (its id) whose state is the baseline; without it, the commit that last changed the date"),
+    _text("note", "基线说明", "Baseline note", PROSE, width=40),
 ))
 
 #: How a register is published: the site's title, the licence of its text, where it is kept. A register
@@ -258,6 +271,8 @@ LEVEL = Record("level", "风险等级", "risk level", (
 REGISTER = Record("register", "登记", "register", (
     Field("unit", "单位", "Unit", RECORD, required=True, record=UNIT),
     Field("provenance", "来源", "Provenance", RECORD, record=PROVENANCE),
+    Field("baseline", "基线", "Baseline", RECORD, record=BASELINE,
+          doc="修订记录的起点: the state the register's revisions count from (docs/catalog-format.md)"),
     Field("publication", "发布信息", "Publication", RECORD, record=PUBLICATION),
     LANGUAGES_FIELD,
     Field("totals", "总数", "Totals", RECORD, required=True, record=TOTALS),
@@ -283,7 +298,7 @@ AREA = Record("area", "领域", "area", (
     KEY, OF_UNIT,
     Field("id", "领域标识", "Area id", ID, required=True, ref="slug", width=14, note="the YAML file name"),
     Field("position", "在登记中的顺序", "Order in the register", COMPUTED, required=True, of=int),
-    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, details=False, headings=("风险领域", "业务领域", "工作领域", "业务类别"),
+    _text("name", "领域", "Area", NAME, required=True, width=18, register=12, details=False, headings=("风险领域", "业务领域", "工作领域", "业务类别", "重点领域", "类别领域", "业务范围"), words=("领域",),
           history_zh="名称"),
     _text("description", "领域说明", "Description", PROSE, width=40, history_zh="描述", details=False),
     *_WHERE,
@@ -294,22 +309,27 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("id", "编号", "Risk id", ID, required=True, ref="risk_id", width=10, search="title",
           doc="Stable id, never reused (e.g. LAND-01)", note="stable and never reused"),
     Field("seq", "序号", "Number in the register's order", COMPUTED, required=True, of=int, register=6,
-          headings=("序", "编号")),
+          headings=("序", "编号", "排序"), words=("序号", "编号")),
     _in_area("领域", "Area"),
     _text("title", "风险点", "Risk", TITLE, required=True, width=28, search="title", register=24, details=False,
-          headings=("廉政风险点", "风险点名称", "主要风险点", "岗位风险点"), history_zh="名称"),
+          headings=("廉政风险点", "风险点名称", "主要风险点", "岗位风险点", "风险名称", "廉洁风险点", "风险事项", "廉政风险",
+                    "风险"), words=("风险点", "风险名称", "风险事项"), history_zh="名称"),
     _text("description", "风险描述", "Description", PROSE, width=40, search="body", details=False,
-          headings=("风险内容", "风险点描述"), history_zh="描述"),
+          headings=("风险内容", "风险点描述", "风险点内容", "风险情形", "风险点说明", "风险说明", "廉政风险内容"),
+          words=("描述", "内容", "情形"), history_zh="描述"),
     _text("post", "岗位", "Post", NAME, width=18, search="body", register=16,
-          headings=("风险岗位", "涉及岗位", "岗位名称", "职位")),
+          headings=("风险岗位", "涉及岗位", "岗位名称", "职位", "工作岗位", "重点岗位", "责任岗位", "岗位类别"),
+          words=("岗位", "职位")),
     _text("power", "职权事项", "Power exercised", NAME, width=20, search="body", register=18,
-          headings=("重要环节", "权力事项", "职责", "岗位职责", "主要职责", "工作职责", "业务环节", "关键环节")),
+          headings=("重要环节", "权力事项", "职责", "岗位职责", "主要职责", "工作职责", "业务环节", "关键环节", "权力名称",
+                    "权力运行环节", "工作事项", "职权名称", "主要工作", "工作内容", "业务事项", "职责任务", "职权内容",
+                    "权力运行流程", "工作流程"), words=("职权", "职责", "权力", "环节", "事项")),
     Field("category", "风险类别", "Category", CHOICE, vocabulary=vocab.CATEGORIES, width=12,
-          headings=("风险类型", "类别", "风险分类"),
+          headings=("风险类型", "类别", "风险分类", "类型"), words=("类别", "类型", "分类"),
           doc="风险类别: ethics 思想道德, duties 岗位职责, rules 制度机制, process 业务流程, external 外部环境"),
     Field("manifestations", "表现形式", "Manifestations", ITEMS, maximum=ITEM, width=40, search="body", register=40,
           headings=("廉政风险主要内容及表现形式", "廉政风险点表现形式", "主要内容及表现形式", "风险表现形式",
-                    "风险点表现形式", "主要表现形式", "具体表现", "主要表现"),
+                    "风险点表现形式", "主要表现形式", "具体表现", "主要表现", "表现", "风险表现"), words=("表现",),
           doc="表现形式: how the risk shows up in practice", note="JSON list"),
     Field("likelihood", "可能性", "Likelihood", INTEGER, minimum=1, maximum=5, width=8, details=False,
           doc="Likelihood 可能性 1–5; give it with impact, or neither", note="1–5"),
@@ -317,26 +337,31 @@ RISK = Record("risk", "风险点", "risk point", (
           doc="Impact 影响 1–5; give it with likelihood, or neither", note="1–5"),
     Field("score", "分值", "Likelihood × impact", COMPUTED, of=int),
     Field("level", "风险等级", "Level", CHOICE, required=True, vocabulary=vocab.LEVELS, width=8, register=8,
-          headings=("等级", "风险级别", "级别", "风险程度"),
+          headings=("等级", "风险级别", "级别", "风险程度", "风险评级", "风险等次"),
+          words=("等级", "级别", "程度", "评级", "等次", "级次"),
           doc="风险等级; where likelihood and impact are given, must agree with register.yml levels for "
               "likelihood × impact", note="agrees with the register's matrix"),
     _text("responsible_post", "直接责任人", "Directly responsible post", NAME, width=16, search="body", register=14,
-          headings=("部门负责人", "责任人", "科室负责人", "具体责任人", "直接责任部门")),
+          headings=("部门负责人", "责任人", "科室负责人", "具体责任人", "直接责任部门", "部门责任人", "责任部门", "责任单位",
+                    "主体责任", "第一责任人"), words=("责任人", "责任部门", "责任单位", "负责人", "主体责任")),
     _text("responsible_leader", "责任领导", "Responsible leader", NAME, width=16, search="body", register=14,
-          headings=("分管领导", "领导责任人", "分管责任领导")),
+          headings=("分管领导", "领导责任人", "分管责任领导", "领导责任", "分管责任"), words=("领导", "分管")),
     _text("supervisor", "监督主体", "Supervising body", NAME, width=18, search="body", register=16,
-          headings=("监督责任人", "监督部门", "监督人", "监督责任部门")),
+          headings=("监督责任人", "监督部门", "监督人", "监督责任部门", "监督责任", "监督单位", "监督检查"),
+          words=("监督",)),
     NOTES,
     Field("sources", "依据", "Regulations", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS, column="source_ids",
-          width=22, register=28, headings=("法规依据", "制度依据", "政策依据", "依据文件", "相关依据", "法律法规依据"),
+          width=22, register=28, headings=("法规依据", "制度依据", "政策依据", "依据文件", "相关依据", "法律法规依据",
+                                           "设定依据", "法律依据"), words=("依据", "法规", "法律"),
           doc="Regulations the risk rests on (ids in sources.yml)", note="source ids, JSON list"),
     Field("measures", "防控措施", "Measures", IDS, required=True, ref="measure_id", minimum=1, maximum=MAX_ITEMS,
           column="measure_ids", width=12, register=44,
           headings=("防控要点及防控措施", "防控要点", "风险防控措施", "廉政风险防控措施", "主要防控措施", "防范措施",
-                    "防控措施及要求"),
+                    "防控措施及要求", "防控办法", "预防措施", "防控手段", "措施", "防控方法", "防范方法"),
+          words=("措施", "防控要点", "防控办法", "防控方法", "防控手段", "防范"),
           doc="防控措施: measure ids, any area", note="measure ids, JSON list (facet with _facet_array)"),
     Field("reviewed", "最近评估日期", "Date last reviewed", DATE, required=True, width=12,
-          headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"),
+          headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"), words=("日期",),
           doc='Date last reviewed, quoted: "2019-01-15"'),
     Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True, details=True,
           note="reviewed + the level's interval"),
@@ -373,7 +398,8 @@ MEASURE = Record("measure", "防控措施", "control measure", (
 #: The units table, a row per register, from register.yml: (the mapping of register.yml it comes from, or
 #: None for the register's own fields; the columns' prefix; the fields; whether the mapping may be absent).
 UNITS_TABLE = (("unit", "", UNIT.fields, False), ("provenance", "provenance_", PROVENANCE.fields, True),
-               ("publication", "publication_", PUBLICATION.fields, True), ("totals", "declared_", TOTALS.fields, False),
+               ("baseline", "baseline_", BASELINE.fields, True), ("publication", "publication_", PUBLICATION.fields, True),
+               ("totals", "declared_", TOTALS.fields, False),
                (None, "", (Field("folder", "目录文件夹", "Folder the register was built from", COMPUTED, required=True),
                            LANGUAGES_FIELD), False))
 
@@ -491,6 +517,8 @@ _DEFS = {
                 "description": "PREFIX-NN (e.g. LAND-01)"},
     "measure_id": {"type": "string", "maxLength": 32, "pattern": "^[A-Z][A-Z0-9]*-M[0-9]{2,}$(?!\\n)",
                    "description": "PREFIX-MNN (e.g. LAND-M01)"},
+    "commit_id": {"type": "string", "pattern": "^[0-9a-f]{7,64}$(?!\\n)",
+                  "description": "a git commit's id, 7 to 64 hexadecimal digits (e.g. 1a2b3c4d)"},
     "url": {"type": "string", "maxLength": 500, "pattern": "^https?://[^\\s<>\"]+$(?!\\n)",
             "description": "a web address starting with http:// or https:// (e.g. https://example.org/register)"},
 }
@@ -621,7 +649,8 @@ def format_table(record: Record) -> str:
 
 #: docs/catalog-format.md's generated parts: <!-- fields: risk --> … <!-- /fields -->.
 _FORMAT_PART = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- /fields -->)", re.S)
-_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "publication": PUBLICATION, "totals": TOTALS, "level": LEVEL,
+_FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "baseline": BASELINE,
+                   "publication": PUBLICATION, "totals": TOTALS, "level": LEVEL,
                    "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE}
 
 

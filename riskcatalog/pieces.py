@@ -162,7 +162,24 @@ class Parser:
 
     def __init__(self) -> None:
         self.parsed: dict[tuple[str, Piece], Entries] = {}  # (path, piece) -> its entries
-        self.values: dict[bytes, object] = {}  # the text of an item's field -> its value
+        self.values: dict[bytes, object] = {}  # the text of an item's field, or of a top-level key -> its value
+
+    def document(self, path: str, text: bytes) -> dict:
+        """A whole file's data, put together from its top-level keys, each key's text parsed once in the
+        whole history: a register.yml whose totals changed parses its totals. DiffError if it is not valid
+        YAML; Uncut if the cut cannot place it (parse it whole)."""
+        found = cut(text)
+        data = {}
+        for section, chunk in _sections(found):
+            if chunk not in self.values:
+                doc, errors = load_text(chunk.decode("utf-8"), path)
+                if errors:
+                    raise DiffError("\n".join(map(str, errors)))
+                if not isinstance(doc.data, dict) or list(doc.data) != [section]:
+                    raise Uncut()
+                self.values[chunk] = doc.data[section]
+            data[section] = self.values[chunk]
+        return data
 
     def entries(self, path: str, found: list[Piece]) -> Entries:
         """The entries of some pieces of the file at path; DiffError if one is not valid YAML."""
@@ -181,7 +198,14 @@ class Parser:
         keys = [key for key, _ in chunks]
         if len(set(keys)) != len(keys):
             raise Uncut()  # a repeated field: the whole item's parse says what is wrong
-        unparsed = [(key, chunk) for key, chunk in chunks if chunk not in self.values]
+        unparsed = []
+        for key, chunk in chunks:
+            if chunk not in self.values:
+                simple = plain_field(chunk)
+                if simple is not None and simple[0] == key:
+                    self.values[chunk] = simple[1]
+                else:
+                    unparsed.append((key, chunk))
         if unparsed:
             doc, errors = load_text(b"".join(chunk for _, chunk in unparsed).decode("utf-8"), path)
             if errors or not isinstance(doc.data, dict) or list(doc.data) != [key for key, _ in unparsed]:
@@ -189,6 +213,47 @@ class Parser:
             for key, chunk in unparsed:
                 self.values[chunk] = doc.data[key]
         return entries_of({section: [{key: self.values[chunk] for key, chunk in chunks}]}, path)
+
+
+#: A field on one line: its key, one space, its value.
+_ONE_LINE_FIELD = re.compile(rb" *([A-Za-z_][\w-]*): ([^\n]+)\n?")
+_PLAIN_DECIMAL = re.compile(rb"0|[1-9][0-9]{0,17}")
+
+
+def plain_field(chunk: bytes) -> tuple[str, object] | None:
+    """(key, value) of a field written on one line in a form every YAML reader reads one simple way, or
+    None (then it is parsed): a plain decimal; a double-quoted text without escapes; or plain text that
+    starts outside ASCII (no YAML 1.1 resolver matches it: it is text) and holds nothing YAML reads
+    otherwise (`: `, ` #`, spaces at its ends, anything not printable). Rewording a description then
+    costs no parse."""
+    match = _ONE_LINE_FIELD.fullmatch(chunk)
+    if match is None:
+        return None
+    key, raw = match.group(1).decode(), match.group(2)
+    if _PLAIN_DECIMAL.fullmatch(raw):
+        return key, int(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.isprintable():  # controls, separators, bidi marks, a byte-order mark: the parser words those
+        return None
+    if len(text) >= 2 and text[0] == text[-1] == '"' and '"' not in text[1:-1] and "\\" not in text:
+        return key, text[1:-1]
+    if not text[0].isascii() and ": " not in text and " #" not in text and not text.endswith((":", " ")):
+        return key, text
+    return None
+
+
+def _sections(found: Cut) -> list[tuple[str, bytes]]:
+    """Each top-level key of a cut file and its whole text (the key and the items of its list)."""
+    sections: list[tuple[str, bytes]] = []
+    for section, is_item, text in found.pieces():
+        if is_item and sections and sections[-1][0] == section:
+            sections[-1] = (section, sections[-1][1] + text)
+        else:
+            sections.append((section, text))
+    return sections
 
 
 def _parse(path: str, section: str, is_item: bool, text: bytes) -> Entries:

@@ -62,7 +62,7 @@ def _scheduled(folders: list[Path], with_rows: bool, with_history: bool, previou
             pending = [reader.submit(history.read, folder, previous) for folder in folders]
             for folder, found in zip(folders, pending):
                 compiled = compile_register(folder)
-                yield Scheduled(compiled, functools.partial(_history_rows, found.result, folder, compiled.unit))
+                yield Scheduled(compiled, functools.partial(_history_rows, found.result, folder, compiled))
         return
     work = functools.partial(_both_stages, with_rows=with_rows, with_history=with_history, previous=previous)
     if len(folders) < PARALLEL_FROM or WORKERS < 2:
@@ -83,9 +83,9 @@ def _both_stages(task: tuple[Path, bool], with_rows: bool, with_history: bool, p
     if compiled.errors or not with_rows:
         return Scheduled(compiled)
     found = history.OFF if not with_history else history.UNTOUCHED if untouched else history.read(folder, previous)
-    compiled.rows.update(history.table_rows(found, folder, compiled.unit))
+    compiled.rows.update(history.table_rows(found, folder, compiled.unit, compiled.titles))
     return Scheduled(compiled)
 
 
-def _history_rows(found: Callable[[], history.History], folder: Path, unit: str) -> dict[str, list[tuple]]:
-    return history.table_rows(found(), folder, unit)
+def _history_rows(found: Callable[[], history.History], folder: Path, compiled: Compiled) -> dict[str, list[tuple]]:
+    return history.table_rows(found(), folder, compiled.unit, compiled.titles)

@@ -43,32 +43,35 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "measure_sources": ({"measure": str, "source": str}, ("measure", "source"),
                         {"measure": ("measures", "key"), "source": ("sources", "key")}),
     "build_info": ({"key": str, "value": str}, "key", {}),
-    # The history (修订记录, riskcatalog.history): what each commit that touched a register changed.
+    # The history (修订记录, riskcatalog.history): each register's baseline and what each revision since changed.
     "change_kinds": (LOOKUP, "id", {}),
     "entry_kinds": (LOOKUP, "id", {}),
     "unit_history": ({"unit": str, "status": str, "note_zh": str, "note_en": str, "commits": int,
                       "first_day": str, "last_day": str, "path": str, "format": str}, "unit",
                      {"unit": ("units", "id")}),
-    "commits": ({"key": str, "unit": str, "sha": str, "date": str, "day": str, "author": str, "subject": str,
-                 "body": str, "changes": int, "invalid": int}, "key", {"unit": ("units", "id")}),
+    # A register's baseline (kind baseline: 登记确定, where its revisions start) and each revision after it.
+    "commits": ({"key": str, "unit": str, "sha": str, "kind": str, "date": str, "day": str, "author": str,
+                 "subject": str, "body": str, "truncated": int, "changes": int, "invalid": int}, "key",
+                {"unit": ("units", "id")}),
     "changes": ({"id": int, "unit": str, "commit_key": str, "date": str, "day": str, "kind": str, "entry": str,
                  "entry_id": str, "title": str, "area": str, "change": str, "field": str, "field_zh": str,
-                 "old": str, "new": str, "old_text": str, "new_text": str, "replaced_by": str, "summary_zh": str,
-                 "file": str}, "id",
+                 "old": str, "new": str, "old_text": str, "new_text": str, "words": str, "replaced_by": str,
+                 "summary_zh": str, "headline": str, "file": str}, "id",
                 {"unit": ("units", "id"), "commit_key": ("commits", "key"), "kind": ("entry_kinds", "id"),
                  "change": ("change_kinds", "id")}),
 }
 
 #: Columns that may be empty, as "table.column"; every other column is NOT NULL. A register's tables
 #: follow the registry (a field a register may leave out, every English text); a change need not name
-#: an area, a field or values (an entry added); a history may have no first or last day or path.
+#: an area, a field or values (an entry added), nor words (a short text); a history may have no first or
+#: last day or path; a baseline may have no commit (not yet committed, or past a shallow clone's boundary).
 NULLABLE = {f"{table}.{column.name}" for table in fields.REGISTER_TABLES
             for column in fields.table_columns(table) if column.nullable}
 NULLABLE |= {f"{table}.{column}" for table, (columns, _, _) in TABLES.items() for column in columns
              if column.endswith("_en")}  # English is optional everywhere: a register may be kept in Chinese
-NULLABLE |= {"unit_history.first_day", "unit_history.last_day", "unit_history.path",
+NULLABLE |= {"unit_history.first_day", "unit_history.last_day", "unit_history.path", "commits.sha",
              *(f"changes.{c}" for c in ("area", "field", "field_zh", "old", "new", "old_text", "new_text",
-                                        "replaced_by"))}
+                                        "words", "replaced_by"))}
 
 
 def nullable(table: str, column: str) -> bool:

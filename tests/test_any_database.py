@@ -75,8 +75,8 @@ async def test_a_catalogue_by_another_name_gets_the_whole_site(hanzheng, path, s
 
 
 async def test_a_catalogue_by_another_name_keeps_its_addresses_feed_styles_and_workbook(hanzheng):
-    """Short addresses, the Atom feed's links, the levels' colours, the plugin's CSS and the 登记表
-    workbook all follow the database's own name."""
+    """Short addresses, the Atom feed's links, the levels' colours, the plugin's CSS, the SQL editor and
+    the 登记表 workbook all follow the database's own name."""
     client = plain_datasette(hanzheng).client
     short = await client.get("/hanzheng/risks/al-1")
     assert (short.status_code, short.headers["location"]) == (302, "/hanzheng/risks/mini-AL-01")
@@ -89,6 +89,7 @@ async def test_a_catalogue_by_another_name_keeps_its_addresses_feed_styles_and_w
     workbook = await client.get("/-/register.xlsx")
     assert workbook.status_code == 200 and workbook.headers["content-type"] == downloads.XLSX
     assert load_workbook(io.BytesIO(workbook.content))["登记表"]["A1"].value == "小街道廉政风险点登记表"
+    assert '<form class="sql" action="/hanzheng" method="get">' in (await client.get("/hanzheng")).text
     feed = await client.get("/hanzheng/changes_feed.atom")
     assert feed.status_code == 200 and "<feed" in feed.text and "/catalog/" not in feed.text
 
@@ -235,3 +236,18 @@ def test_the_serve_command_serves_nothing_when_the_build_fails(mini_catalog, mon
     assert ("mini/alpha.yml:56:16: risks[1].measures[0]: unknown measure 'AL-M09' — define it or fix the id"
             in capfd.readouterr().err)
     assert not (mini_catalog.parent / "gutian.db").exists()
+
+
+async def test_a_deployments_metadata_overrides_the_packaged_wording_and_only_there(hanzheng):
+    """metadata.yml may rename a table or a column of the catalogue (databases: <name>: …); the rest
+    stays the package's, and another site in the same process keeps the package's own."""
+    metadata = {"databases": {"hanzheng": {"tables": {"risks": {
+        "title": "风险清单 Risk list", "columns": {"title_zh": "风险名称 Risk name"}}}}}}
+    overridden = Datasette(immutables=[str(hanzheng)], metadata=metadata, settings=SETTINGS)
+    for _ in range(2):  # the same each time: the deployment's wording is merged, never accumulated
+        html = (await overridden.client.get("/hanzheng/risks")).text
+        assert "<title>风险清单 Risk list · 2 行</title>" in html
+        assert '风险名称<span class="column-name">title_zh</span>' in html
+        assert '表现形式<span class="column-name">manifestations_zh</span>' in html
+    plain = (await plain_datasette(hanzheng).client.get("/hanzheng/risks")).text
+    assert "<title>风险点 Risks · 2 行</title>" in plain and '风险点<span class="column-name">title_zh</span>' in plain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks import bench
+from benchmarks import bench, workbooks
 
 
 def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
@@ -30,10 +30,18 @@ def test_bench_writes_a_report_and_keeps_the_notes(tmp_path):
     assert "Targets (each page's p95 under 50 ms):" in text
     excel = re.findall(r"^\| (export|import) \| ([^|]+) \| [\d.]+ \| \d+ \|$", text, re.M)
     assert excel == [("export", "1 register (51 risks), one workbook"), ("export", "2 registers, one workbook"),
-                     ("export", "2 registers, one workbook each"), ("import", "a unit's workbook of 500 risk rows")]
+                     ("export", "2 registers, one workbook each")]
+    # The import: a workbook and a Word table imported, each hostile file refused with the limit it passed.
+    imports = re.findall(r"^\| ([^|]+) \| [\d,]+ \| [\d.]+ \| \d+ \| ([^|]+) \|$", text, re.M)
+    assert [what for what, _ in imports] == ["a workbook of 500 risk rows", "a Word table of 500 risk rows",
+                                             *(what for what, _ in workbooks.BOMBS.values())]
+    assert [said.split(",")[0].split(" — ")[0] for _, said in imports] == [
+        "imported", "imported", "merged range E3:XFD1048576 reaches row 1", "more than 500", "a text of more than 32"]
+    assert len(re.findall(r"^- .*: (met|MISSED) \(", text, re.M)) == 3
     # The history: the shipped catalogue with 20 commits, built with and without them.
     without = re.search(r"^\| without history \| ([\d.]+) \| \d+ \| [\d.]+ \|$", text, re.M)
-    with_history = re.search(r"^\| with history \(20 commits, ([\d,]+) changes\), from nothing \| [\d.]+ \|",
+    with_history = re.search(r"^\| with history \(20 commits: the baseline and 19 revisions, ([\d,]+) changes\), "
+                             r"from nothing \| [\d.]+ \|",
                              text, re.M)
     rebuilt = re.search(r"^\| with history, rebuilt one commit later \| [\d.]+ \|", text, re.M)
     assert without and with_history and rebuilt and int(with_history.group(1)) > 20

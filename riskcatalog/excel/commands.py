@@ -11,9 +11,14 @@ from pathlib import Path
 from .. import build as builder
 from ..catalog import display_name
 from ..errors import CatalogInvalid
+import yaml
+
 from . import export, importer
-from .published import date_of
-from .reading import ImportRefused
+from .headings import field_named, field_names, plain
+from .levels import level_named
+from .published import Options, date_of
+from .reading import ImportRefused, Problem
+from .report import NOTE_FILE, Report
 
 
 def run_export(folders: list[Path], output: Path | None, units: list[str], area: str | None, paper: str,
@@ -66,26 +71,96 @@ def _save(registers: list[export.Register], path: Path, paper: str) -> None:
         raise
 
 
-def run_import(workbook: Path, out: Path, unit: str | None, unit_name: str | None, reviewed: str | None,
+def run_import(source: Path, out: Path, unit: str | None, unit_name: str | None, reviewed: str | None,
+               sheet: str | None, columns: tuple[str, ...], columns_file: Path | None, levels_told: tuple[str, ...],
                skip: tuple[str, ...], force: bool) -> int:
-    """Turn a unit's register workbook into a register folder; the exit code."""
+    """Turn a unit's register file into a register folder, saying every reading made; the exit code."""
     if unit is not None and not importer.unit_id_ok(unit):
         return _failed(f"--unit {unit!r} is not a unit id — use lower-case letters, digits and hyphens (e.g. gutian)")
     if reviewed is not None and date_of(reviewed) != reviewed:
         return _failed(f"--reviewed {reviewed!r} is not a date — write it like 2019-01-15")
-    folder_id = out.name.lower()
+    options = Options(unit_id=unit, unit_name=unit_name, reviewed=reviewed, sheet=sheet, folder=out.name)
+    problems = told_columns(options, columns, columns_file, skip) + told_levels(options, levels_told)
+    if problems:
+        return _refused(problems)
+    report = Report(source.name)
     try:
-        imported = importer.read(workbook, unit, unit_name, reviewed, frozenset(skip),
-                                 folder_id if importer.unit_id_ok(folder_id) else None)
-        summary = importer.write(imported, out, force)
+        imported = importer.read(source, options, report)
+        summary = importer.write(imported, out, force, report.text())
     except ImportRefused as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return _failed(f"{len(exc.problems)} problem(s); nothing written")
+        if report.said("heading"):  # how the file was read helps to mend it
+            print(report.text(refused=True))
+        return _refused(exc.problems)
     except OSError as exc:
         return _failed(f"error: {exc}; nothing written")
-    print(f"{display_name(out, '')}: {summary}: imported from {workbook.name}")
+    print(report.text())
+    print(f"{display_name(out, '')}: {summary}: imported from {source.name}; the readings above are in "
+          f"{display_name(out, NOTE_FILE)}")
     return 0
+
+
+def told_columns(options: Options, columns: tuple[str, ...], columns_file: Path | None,
+                 skip: tuple[str, ...]) -> list[Problem]:
+    """--column 'HEADING=FIELD', a mapping file's lines and --skip-column into options.columns."""
+    said: list[tuple[str, str, str]] = []  # (heading, field name, where it was said)
+    problems: list[Problem] = []
+    if columns_file is not None:
+        said += _mapping_file(columns_file, problems)
+    for text in columns:
+        heading, equals, name = text.rpartition("=")
+        if not equals or not heading.strip():
+            problems.append(Problem(f"--column {text!r}", "write it as --column 'HEADING=FIELD', e.g. "
+                                                          "--column '风险点描述=风险点'"))
+            continue
+        said.append((heading.strip(), name.strip(), f"--column '{text}'"))
+    said += [(heading, "不导入", f"--skip-column {heading}") for heading in skip]
+    for heading, name, where in said:
+        field_name = field_named(name)
+        if field_name is None:
+            problems.append(Problem(where, f"{name!r} is not a field — name one of {field_names()}, or 不导入 to leave "
+                                           "the column out"))
+            continue
+        # A column's letter (A, AB) names a column with no heading; anything else is heading text.
+        key = heading if re.fullmatch(r"[A-Z]{1,3}", heading) else plain(heading)
+        options.columns[key] = field_name
+        options.columns[heading] = field_name
+        options.columns_from[key] = where.split(" ", 1)[0] if where.startswith("--") else where
+    return problems
+
+
+def _mapping_file(path: Path, problems: list[Problem]) -> list[tuple[str, str, str]]:
+    """A mapping file's headings: YAML, `heading: field` a line (列名对照.yml)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(Problem(str(path), f"the mapping file cannot be read ({exc}) — write it in UTF-8 as YAML, "
+                                           "one `heading: field` a line"))
+        return []
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        problems.append(Problem(str(path), "the mapping file is not a list of `heading: field` lines — write one "
+                                           "a line, e.g. `风险点描述: 风险点`"))
+        return []
+    return [(heading, name, f"{path.name}") for heading, name in data.items()]
+
+
+def told_levels(options: Options, said: tuple[str, ...]) -> list[Problem]:
+    """--level 'WORD=LEVEL' into options.levels."""
+    problems = []
+    for text in said:
+        word, equals, name = text.rpartition("=")
+        level = level_named(name) if equals and word.strip() else None
+        if level is None:
+            problems.append(Problem(f"--level {text!r}", "write it as --level 'WORD=LEVEL' with LEVEL one of 一级, "
+                                                         "二级, 三级 (or 高, 中, 低), e.g. --level '一般=二级'"))
+            continue
+        options.levels[word.strip()] = level
+    return problems
+
+
+def _refused(problems: list[Problem]) -> int:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return _failed(f"{len(problems)} problem(s); nothing written")
 
 
 def _failed(message: str) -> int:

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.workbook.workbook import Workbook
-
 from .. import fields
 from ..catalog import SOURCES_FILE
 from . import layout
-from .reading import Imported, Problem, read_grid, register_record
+from .reading import Book, Imported, Problem, register_record
 
 
-def is_exported(workbook: Workbook) -> bool:
+def is_exported(workbook: Book) -> bool:
     """Whether the workbook has this project's field sheets (their second row holds field names)."""
-    return all(name in workbook.sheetnames and workbook[name].cell(2, 1).value == columns[0].field
+    return all(name in workbook.sheet_names() and workbook.grid(name).get(2, 1) == columns[0].field
                for name, columns in layout.FIELD_SHEETS.items() if name in ("风险点", "防控措施"))
 
 
-def from_fields(workbook: Workbook, book: str, problems: list[Problem]) -> Imported | None:
+def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
     """The register held by an exported workbook's field sheets, exactly as it was."""
+    book = workbook.shown
     sheets = {name: _field_rows(workbook, book, name, problems) for name in layout.FIELD_SHEETS}
     units = sheets["单位"]
     if len(units) != 1:
@@ -70,13 +69,13 @@ def _without(entry: dict, *names: str) -> dict:
     return {k: v for k, v in entry.items() if k not in names}
 
 
-def _field_rows(workbook: Workbook, book: str, name: str, problems: list[Problem]) -> list[tuple[dict, tuple]]:
+def _field_rows(workbook: Book, book: str, name: str, problems: list[Problem]) -> list[tuple[dict, tuple]]:
     """Each row of a field sheet as an entry of YAML fields, with (grid, row) it came from."""
-    if name not in workbook.sheetnames:
+    if name not in workbook.sheet_names():
         problems.append(Problem(book, f"sheet {name} is missing — export the register again, or import its "
                                       "登记表 sheet alone"))
         return []
-    grid = read_grid(workbook[name], book)
+    grid = workbook.grid(name)
     known = {column.field: column for column in layout.FIELD_SHEETS[name]}
     named = {}  # column number -> the field name in the second row
     for column in range(1, grid.columns + 1):

@@ -1,68 +1,143 @@
-"""`build.py import WORKBOOK.xlsx --out FOLDER`: a unit's register workbook into a register folder.
+"""`build.py import FILE --out FOLDER`: a unit's register (.xlsx, .xls, .docx or CSV) into a register folder.
 
-Two kinds of workbook are read. A workbook this project exported carries every field in its
-field sheets (layout.FIELD_SHEETS), and comes back whole. Any other is read the way units lay
-their registers out: the heading row under one or more title rows (possibly two rows deep),
-columns known by their usual names, merged cells carried down to every row they cover, numbered
-lists inside a cell split into items, one measure text shared by several risks made one measure.
-Ids follow the areas and the row order, so the same workbook always gives the same files.
+Two kinds of file are read. A workbook this project exported carries every field in its field
+sheets (layout.FIELD_SHEETS), and comes back whole. Any other is read the way units lay their
+registers out (published): the register's sheet or table, its heading read by meaning, merged
+cells, numbered lists inside a cell, level words read as a scale, the unit and date from the
+title. Ids follow the areas and the row order, so the same file always gives the same files.
 
-Every problem is reported at once as `WORKBOOK.xlsx!Sheet!F12: what is wrong — what to do`; the
-register is checked by the real validator before anything is written, and on any problem
-nothing is. A file that is no workbook gets one line saying what it is.
+Every reading is said in a Report, printed and written into the folder as 导入说明.md. Every
+problem is reported at once as `FILE!Sheet!F12: what is wrong — what to do`; the register is
+checked by the real validator before anything is written, and on any problem nothing is.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 import yaml
-from openpyxl.utils import column_index_from_string
 
-from ..catalog import load_register
+from ..catalog import REGISTER_FILE, load_register
 from ..errors import CatalogError, CatalogInvalid
 from ..fmt import format_text
-from . import fields, published
-from .reading import Imported, ImportRefused, Problem, open_workbook
+from . import fields, naming, published
+from .opening import open_book
+from .published import Options
+from .reading import Book, Imported, ImportRefused, Problem
+from .report import NOTE_FILE, Report
 
 
-def read(path: Path, unit_id: str | None, unit_name: str | None = None, reviewed: str | None = None,
-         skip: frozenset[str] = frozenset(), default_unit_id: str | None = None) -> Imported:
-    """The register in the workbook at path; ImportRefused with every problem found.
+def read(path: Path, options: Options, report: Report) -> Imported:
+    """The register in the file at path; ImportRefused with every problem found."""
+    book = open_book(path, path.name)
+    try:
+        return _read(book, options, report)
+    finally:
+        book.close()
 
-    unit_id: the register's unit id; without it, an exported workbook keeps its own and any other
-    takes default_unit_id (the folder's name).
-    """
-    book = path.name
-    workbook = open_workbook(path, book)
+
+def _read(book: Book, options: Options, report: Report) -> Imported:
     problems: list[Problem] = []
-    if fields.is_exported(workbook):
-        imported = fields.from_fields(workbook, book, problems)
-        if imported is not None and unit_id:
-            imported.register["unit"]["id"] = unit_id
-    elif (unit_id := unit_id or default_unit_id) is None:
-        problems.append(Problem(book, "no unit id — give --unit ID (lower-case letters, digits and hyphens, "
-                                      "e.g. gutian), or name the --out folder so"))
-        imported = None
+    report.say("file", book.kind)
+    for _, note in book.notes:
+        report.say("file", note)
+    if fields.is_exported(book):
+        imported = fields.from_fields(book, problems)
+        report.say("sheet", "本项目导出的工作簿：按字段工作表原样读取，登记表工作表不读 · a workbook this project "
+                            "exported: read exactly from its field sheets, the 登记表 sheet left aside")
+        if imported is not None:
+            if options.unit_id:
+                imported.register["unit"]["id"] = options.unit_id
+            unit = imported.register["unit"]
+            report.say("unit", f"单位「{unit.get('name_zh')}」，标识 {unit.get('id')}"
+                               f"{'（由 --unit 指定 · given by --unit）' if options.unit_id else ''} · "
+                               f"unit {unit.get('id')}")
     else:
-        imported = published.from_first_register_sheet(workbook, book, unit_id, unit_name, reviewed, skip,
-                                                        problems)
+        imported = _read_published(book, options, report, problems)
     if problems or imported is None:
-        raise ImportRefused(sorted(set(problems), key=_cell_order))
+        raise ImportRefused(sorted(set(problems), key=Problem.key))
+    _say_result(imported, report)
     return imported
 
 
-def _cell_order(problem: Problem) -> tuple:
-    """Problems sheet by sheet, row by row, column by column."""
-    parts = problem.where.split("!")
-    cell = re.fullmatch(r"([A-Z]+)(\d+)", parts[2]) if len(parts) > 2 else None
-    if cell is None:
-        return (parts[1] if len(parts) > 1 else "", 0, 0, problem.message)
-    return (parts[1], int(cell.group(2)), column_index_from_string(cell.group(1)), problem.message)
+def _read_published(book: Book, options: Options, report: Report, problems: list[Problem]) -> Imported | None:
+    found = published.choose_sheet(book, options, report, problems)
+    if found is None:
+        return None
+    rows = published.read_rows(found, report, problems)
+    _say_heading(found, rows, report)
+    texts = published.title_texts(found.grid, found.first)
+    name = _unit_name(texts, options, report, found, problems)
+    unit_id = _unit_id(options, name, report, book, problems)
+    date = published.register_date(texts, found, options, report, problems)
+    if not rows and not problems:
+        problems.append(found.grid.problem(found.last + 1, 1, "no risks below the heading — fill in the register"))
+    return published.from_layout(found, rows, unit_id or "", name or "", date, options, report, problems)
+
+
+def _say_heading(found: published.Layout, rows: list[published.Row], report: Report) -> None:
+    grid = found.grid
+    where = (f"第 {grid.local_row(found.first)} 行" if found.first == found.last else
+            f"第 {grid.local_row(found.first)}–{grid.local_row(found.last)} 行（两行表头，上行为分组 · a heading of two "
+            "rows, the upper one grouping）")
+    report.say("heading", f"表头在{where} · the heading's row(s) in {grid.sheet}")
+    for column, text, reading in found.readings:
+        where = grid.where(found.last, column).rsplit("!", 1)[-1]
+        read_as = ("不导入 · left out" if reading.field == "skip" else
+                   f"{reading.zh} `{reading.field}`" if reading.field else "？未识别 · not understood")
+        report.say("heading", f"| {where} | {text.replace(chr(10), ' ')} | {read_as} | {reading.why} |")
+    for name, more in found.joined.items():
+        shown = "、".join(grid.where(found.last, c).rsplit("!", 1)[-1] for c in [found.columns[name], *more])
+        report.say("heading", f"{shown} 都读作{published.HEADINGS[name].zh}，各行的文字合在一起 · all read as {name}: "
+                              "each row's texts are joined")
+    numbered = [risk for risk in rows if published.numbered_title(risk.values.get("title_zh", ""))]
+    if numbered:
+        report.say("rows", f"{len(numbered)} 个风险点的文字以编号开头（如「{numbered[0].values['title_zh'][:12]}…」），"
+                           "编号不计入风险点 · risks numbered in their own cell: the numbers are left out of the titles")
+
+
+def _unit_name(texts: list[tuple[str, str]], options: Options, report: Report, found, problems) -> str | None:
+    if options.unit_name:
+        report.say("unit", f"单位名称「{options.unit_name}」：由 --unit-name 指定 · given by --unit-name")
+        return options.unit_name
+    name = published.unit_name_of(texts, report)
+    if name is None and re.search(r"[\u3400-\u9fff]", options.folder):
+        name = options.folder
+        report.say("unit", f"单位名称「{name}」：标题中没有，取自文件夹名 · the title names no unit: from the folder's "
+                           "name")
+    if name is None:
+        problems.append(Problem(found.grid.title_where(), "no unit name in the title rows — write it there "
+                                                          "(e.g. 易家街道廉政风险点登记表) or give --unit-name NAME"))
+    return name
+
+
+def _unit_id(options: Options, name: str | None, report: Report, book: Book, problems: list[Problem]) -> str | None:
+    if options.unit_id:
+        report.say("unit", f"单位标识 {options.unit_id}：由 --unit 指定 · unit id given by --unit")
+        return options.unit_id
+    for zh, en, text in (("文件夹名", "folder's name", options.folder), ("单位名称", "unit's name", name or "")):
+        found = naming.unit_id(text) if text else ""
+        if found:
+            chinese = re.search(r"[\u3400-\u9fff]", text) is not None
+            report.say("unit", f"单位标识 {found}：取自{zh}「{text}」{'的拼音' if chinese else ''}（另定请用 --unit ID） · "
+                               f"unit id {found}, from the {en}{' in pinyin' if chinese else ''} (--unit ID gives "
+                               "another)")
+            return found
+    problems.append(Problem(book.shown, "no unit id — give --unit ID (lower-case letters, digits and hyphens, "
+                                        "e.g. gutian), or name the --out folder after the unit"))
+    return None
+
+
+def _say_result(imported: Imported, report: Report) -> None:
+    risks = sum(len(a["risks"]) for a in imported.areas)
+    measures = sum(len(a["measures"]) for a in imported.areas)
+    report.say("result", f"{len(imported.areas)} 个领域、{risks} 个风险点、{measures} 条防控措施"
+                         f"{'、' + str(len(imported.sources)) + ' 条依据' if imported.sources else ''} · "
+                         f"{len(imported.areas)} areas, {risks} risks, {measures} measures")
 
 
 def unit_id_ok(unit_id: str) -> bool:
@@ -76,16 +151,19 @@ def yaml_text(data: dict, file: str) -> str:
     return format_text(text, file)
 
 
-def write(imported: Imported, out: Path, force: bool = False) -> str:
-    """Check the register and write it into out, atomically; its summary. ImportRefused on any problem."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise ImportRefused([Problem(str(out), "the folder exists and is not empty — choose a new folder, "
-                                               "or add --force to replace it")])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.importing-"))
+def write(imported: Imported, out: Path, force: bool = False, note: str | None = None) -> str:
+    """Check the register and write it (and the import report) into out, atomically; its summary.
+
+    ImportRefused on any problem, or where out is something --force must not replace.
+    """
+    _check_out(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)  # mode 0777 less the umask, as any folder the user makes
+    staging = _new_folder(out)
     try:
         for name, data in imported.files().items():
             (staging / name).write_text(yaml_text(data, name), encoding="utf-8")
+        if note is not None:
+            (staging / NOTE_FILE).write_text(note, encoding="utf-8")
         try:
             register = load_register(staging)
         except CatalogInvalid as exc:
@@ -97,10 +175,40 @@ def write(imported: Imported, out: Path, force: bool = False) -> str:
     return register.summary()
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse an --out that exists, unless --force and it is a register folder (or an empty one)."""
+    if not os.path.lexists(out):
+        return
+    if out.is_symlink() or not out.is_dir():
+        kind = "a link" if out.is_symlink() else "a file"
+        raise ImportRefused([Problem(str(out), f"is {kind}, not a register folder — --force replaces only a register "
+                                               "folder; choose another --out")])
+    entries = list(out.iterdir())
+    if not entries:
+        return
+    if not force:
+        raise ImportRefused([Problem(str(out), "the folder exists and is not empty — choose a new folder, or add "
+                                               "--force to replace it")])
+    if not (out / REGISTER_FILE).is_file():
+        raise ImportRefused([Problem(str(out), f"the folder holds no {REGISTER_FILE}: it is not a register folder, "
+                                               "and --force replaces only one — choose another --out")])
+
+
+def _new_folder(out: Path) -> Path:
+    """A new folder beside out, made as the user's other folders are (mode 0777 less the umask)."""
+    while True:
+        staging = out.parent / f".{out.name}.importing-{secrets.token_hex(4)}"
+        try:
+            staging.mkdir()
+            return staging
+        except FileExistsError:
+            continue
+
+
 def _replace(staging: Path, out: Path) -> None:
     """Move the new folder in; an old one goes only once the new one is in place."""
     if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        old = _new_folder(out)
         os.replace(out, old / out.name)
         os.replace(staging, out)
         shutil.rmtree(old)
@@ -112,8 +220,8 @@ _ENTRY = re.compile(r"^(risks|measures|sources)\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\]
 
 
 def _located(error: CatalogError, imported: Imported) -> Problem:
-    """A validator's error in the written YAML, at the workbook cell it came from where that is known,
-    else at the file it would have been written to."""
+    """A validator's error in the written YAML, at the cell it came from where that is known, else at
+    the file it would have been written to."""
     file = Path(error.file).name
     match = _ENTRY.match(error.path)
     if not match or (file, match.group(1), int(match.group(2))) not in imported.rows:
@@ -124,14 +232,14 @@ def _located(error: CatalogError, imported: Imported) -> Problem:
     name = match.group(3) or (missing.group(1) if missing else None)
     if name == "manifestations" and match.group(5):
         name = f"manifestations_{match.group(5)}"
-    return Problem(grid.where(row, _column(imported, grid.sheet, name)), error.message)
+    return grid.problem(row, _column(imported, grid.sheet, name), error.message)
 
 
 def _column(imported: Imported, sheet: str, name: str | None) -> int | None:
     """The column a field came from (a layout's columns are named without _zh)."""
     if name is None:
         return None
-    for candidate in (name, name.removesuffix("_zh"), name.removesuffix("_en")):
+    for candidate in (name, name.removesuffix("_zh"), name.removesuffix("_en"), f"{name}_zh"):
         if (sheet, candidate) in imported.columns:
             return imported.columns[(sheet, candidate)]
     return None

@@ -1,174 +1,258 @@
-"""Reading a workbook for import: opened safely, its sheets as grids, problems located at cells.
+"""Reading any register file for import: what it is, its sheets or tables as grids, within limits.
 
-Every import reads through here: open_workbook refuses a file that is no readable workbook in one
-line; read_grid gives a sheet's texts with merged cells carried to every cell they cover; an
-Imported register carries, for each entry, the cell it came from, so the validator's findings
-can be reported at that cell.
+Every import reads through here. open_book looks at a file's first bytes (never its name) and
+hands it to the reader of its kind — xlsx (Excel and WPS), xls (Excel 97–2003), word (.docx
+tables) or csvtext (CSV) — or refuses it in one line saying what it is. Each reader gives a Book:
+its sheets (or tables) by name, hidden ones marked, each read into a Grid only when asked.
+
+Reading is bounded for any file, however it was made: every reader counts rows, columns, cells
+(empty ones too), the characters of each cell and of the whole file, and the area of merged
+ranges as it reads them (a Tally), and stops at the first limit passed with one line naming it.
+Merged ranges are kept as ranges, never expanded into cells, so a range over a whole sheet costs
+what a small one does.
 """
 
 from __future__ import annotations
 
-import datetime
-import warnings
-import zipfile
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from ..catalog import REGISTER_FILE, SOURCES_FILE
 
-#: Limits on what is opened at all: a register of thousands of risks is a few MB.
+#: Limits on what is read at all. A register of thousands of risks is a few MB and a few
+#: hundred thousand cells; each limit is far above that and far below what would take a
+#: machine's memory or minutes.
 MAX_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED = 100 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_COLUMNS = 200
+#: Cells read in one file, empty ones counted: written cells cost time to read whatever they hold.
+MAX_CELLS = 500_000
+#: Excel's own limit for one cell.
+MAX_CELL_TEXT = 32_767
+#: Characters of text in one file (all its strings), and cells covered by its merged ranges.
+MAX_TEXT = 20_000_000
+MAX_MERGED = 500_000
 #: The risk matrix an imported register starts from (the shipped register's).
 LEVELS = [{"id": "high", "min_score": 15, "review_days": 90}, {"id": "medium", "min_score": 8, "review_days": 180},
           {"id": "low", "min_score": 1, "review_days": 360}]
 
-_MIB = 1024 * 1024
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: .xls, or an encrypted .xlsx
+MIB = 1024 * 1024
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a workbook: where (book, book!sheet or book!sheet!cell) and what to do."""
+    """One thing wrong with a file: where (book, book!sheet or book!sheet!cell), what to do, and
+    order, the place's position (part, row, column) for listing problems as they sit in the file."""
 
     where: str
     message: str
+    order: tuple = ()
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
+    def key(self) -> tuple:
+        return (self.order, self.where, self.message)
+
 
 class ImportRefused(Exception):
-    """The workbook cannot be imported; carries every problem found."""
+    """The file cannot be imported; carries every problem found."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
 
 
-def open_workbook(path: Path, shown: str) -> Workbook:
-    """The workbook at path, or ImportRefused with one line saying what the file is instead."""
-    refuse = lambda message: ImportRefused([Problem(shown, message)])  # noqa: E731
-    if not path.is_file():
-        raise refuse("no such file — check the name and folder")
-    size = path.stat().st_size
-    if size == 0:
-        raise refuse("the file is empty — save the register from Excel or WPS as .xlsx")
-    if size > MAX_BYTES:
-        raise refuse(f"file is {size / _MIB:.1f} MB, over the {MAX_BYTES // _MIB} MB limit — "
-                     "split the register into several workbooks")
-    with path.open("rb") as file:
-        head = file.read(4096)
-    if head.startswith(_OLE):
-        if "EncryptionInfo".encode("utf-16-le") in path.read_bytes():
-            raise refuse("the workbook is password-protected — open it in Excel or WPS, remove the password "
-                         "(文件 › 信息 › 保护工作簿 › 用密码进行加密, leave it empty) and save it again")
-        raise refuse("this is an Excel 97–2003 workbook (.xls) — open it in Excel or WPS and save it as "
-                     "an Excel workbook (.xlsx)")
-    if not head.startswith(b"PK\x03\x04"):
-        raise refuse(_not_a_zip(head))
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise refuse(f"the file is damaged ({exc}) — open it in Excel or WPS, save a new copy and import that")
-    if "xl/workbook.xml" not in names:
-        kind = "an OpenDocument spreadsheet (.ods)" if "content.xml" in names else "a zip archive, not a workbook"
-        raise refuse(f"this is {kind} — open it in Excel or WPS and save it as an Excel workbook (.xlsx)")
-    if unpacked > MAX_UNPACKED:  # a zip bomb, or far more than a register
-        raise refuse(f"the workbook unpacks to {unpacked / _MIB:.0f} MB, over the {MAX_UNPACKED // _MIB} MB "
-                     "limit — split the register into several workbooks")
-    try:
-        with warnings.catch_warnings():  # openpyxl warns of features it leaves out (data validation, …)
-            warnings.simplefilter("ignore")
-            return load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file; each means the same here
-        raise refuse(f"the file is damaged ({type(exc).__name__}: {exc}) — open it in Excel or WPS, save a new "
-                     "copy and import that") from None
+def refused(where: str, message: str) -> ImportRefused:
+    return ImportRefused([Problem(where, message)])
 
 
-def _not_a_zip(head: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = head.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "," in text or "\t" in text:
-            return ("this is a CSV or text file, not a workbook — open it in Excel or WPS and save it as "
-                    "an Excel workbook (.xlsx)")
-        return "this is a text file, not a workbook — save the register from Excel or WPS as .xlsx"
-    return "this is not an Excel workbook — save the register from Excel or WPS as .xlsx"
+class Tally:
+    """What one file has cost so far, checked against the limits as each thing is read."""
 
+    def __init__(self, book: str):
+        self.book = book
+        self.cells = self.text = self.merged = 0
+
+    def cell(self, where: str, count: int = 1) -> None:
+        """count more cells read (or about to be)."""
+        self.cells += count
+        if self.cells > MAX_CELLS:
+            raise refused(where, f"more than {MAX_CELLS:,} cells (empty ones counted), over the limit — delete the "
+                                 "empty rows and columns beyond the register, or split it into several files")
+
+    def position(self, where: str, row: int, column: int) -> None:
+        if row > MAX_ROWS or column > MAX_COLUMNS:
+            raise refused(where, f"a cell at row {row:,}, column {column:,}, beyond the limit of {MAX_ROWS:,} rows and "
+                                 f"{MAX_COLUMNS} columns — delete the rows and columns beyond the register (even "
+                                 "empty ones that carry a format), or split it into several files")
+
+    def string(self, where: str, length: int) -> None:
+        """A string being read has reached `length` characters (called as it grows)."""
+        if length > MAX_CELL_TEXT:
+            raise refused(where, f"a text of more than {MAX_CELL_TEXT:,} characters, over the limit of one cell — "
+                                 "shorten it, or check that the file is a register")
+
+    def stored(self, where: str, length: int) -> None:
+        self.text += length
+        if self.text > MAX_TEXT:
+            raise refused(where, f"more than {MAX_TEXT:,} characters of text, over the limit — split the register "
+                                 "into several files")
+
+    def merge(self, where: str, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
+        """A merged range, checked before anything is made of it."""
+        shown = f"{get_column_letter(first_column)}{first_row}:{_letter(last_column)}{last_row}"
+        if last_row > MAX_ROWS or last_column > MAX_COLUMNS:
+            raise refused(where, f"merged range {shown} reaches row {last_row:,}, column {last_column:,}, beyond the "
+                                 f"limit of {MAX_ROWS:,} rows and {MAX_COLUMNS} columns — unmerge it (合并后居中 › "
+                                 "取消单元格合并) and merge only the register's cells")
+        self.merged += (last_row - first_row + 1) * (last_column - first_column + 1)
+        if self.merged > MAX_MERGED:
+            raise refused(where, f"merged ranges cover more than {MAX_MERGED:,} cells, over the limit — unmerge the "
+                                 "ranges beyond the register")
+
+    def dimension(self, where: str, rows: int, columns: int, shown: str) -> None:
+        """The size a sheet declares for itself, checked before its cells are read."""
+        if rows > MAX_ROWS or columns > MAX_COLUMNS:
+            raise refused(where, f"the sheet's used range is {shown} ({rows:,} rows, {columns:,} columns), over the "
+                                 f"limit of {MAX_ROWS:,} rows and {MAX_COLUMNS} columns — delete the rows and columns "
+                                 "beyond the register (even empty ones that carry a format), or split it")
+
+
+def _letter(column: int) -> str:
+    return get_column_letter(column) if column <= 18278 else str(column)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where a run of a grid's rows came from: a sheet (cells as A1), a Word table (第N行第M列) or
+    a paragraph, and the row number that run starts at there."""
+
+    kind: str  # "sheet", "table", "paragraph" or "text" (a CSV file: cells as A1, no sheet name)
+    label: str
+    first: int  # the grid row the part starts at
+    local: int = 1  # that row's number in the part
 
 
 @dataclass
 class Grid:
-    """A sheet's values by (row, column), 1-based, as text; merged areas filled from their first cell."""
+    """A sheet's (or table's) texts by (row, column), 1-based; merged ranges kept as ranges.
+
+    get() gives a merged range's text in every cell it covers, as a reader sees it.
+    """
 
     book: str
     sheet: str
-    cells: dict[tuple[int, int], str]
-    rows: int
-    columns: int
-    merged: dict[tuple[int, int], tuple[int, int, int, int]]  # cell -> (min_row, min_col, max_row, max_col)
+    cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    rows: int = 0
+    columns: int = 0
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # (min_row, min_col, max_row, max_col)
+    parts: list[Part] = field(default_factory=list)
+    #: Text above the grid that is not in it (a Word document's paragraphs before its table).
+    preamble: list[tuple[str, str]] = field(default_factory=list)  # (where, text)
+    _by_row: dict[int, list[tuple[int, int, int, int]]] | None = None
+
+    def put(self, row: int, column: int, text: str) -> None:
+        if text:
+            self.cells[(row, column)] = text
+        self.rows, self.columns = max(self.rows, row), max(self.columns, column)
+
+    def merge_of(self, row: int, column: int) -> tuple[int, int, int, int] | None:
+        """The merged range covering a cell, if any."""
+        if self._by_row is None:  # built once; Tally.merge bounded the rows it covers
+            self._by_row = {}
+            for bounds in self.merges:
+                for covered in range(bounds[0], bounds[2] + 1):
+                    self._by_row.setdefault(covered, []).append(bounds)
+        for bounds in self._by_row.get(row, ()):
+            if bounds[1] <= column <= bounds[3]:
+                return bounds
+        return None
 
     def get(self, row: int, column: int) -> str:
-        return self.cells.get((row, column), "")
+        text = self.cells.get((row, column))
+        if text is not None:
+            return text
+        bounds = self.merge_of(row, column) if self.merges else None
+        return self.cells.get((bounds[0], bounds[1]), "") if bounds else ""
+
+    def _part(self, row: int) -> Part:
+        parts = self.parts or [Part("sheet", self.sheet, 1)]
+        return parts[max(bisect.bisect_right([p.first for p in parts], row) - 1, 0)]
 
     def where(self, row: int, column: int | None = None) -> str:
-        cell = f"!{get_column_letter(column)}{row}" if column else f"!A{row}"
-        return f"{self.book}!{self.sheet}{cell}"
+        """A cell as its reader finds it: book!sheet!C5, book.docx!表格1!第5行第3列, book.csv!C5."""
+        part, local = self._part(row), self.local_row(row)
+        if part.kind == "paragraph":
+            return f"{self.book}!{part.label}"
+        if part.kind == "table":
+            return f"{self.book}!{part.label}!第{local}行" + (f"第{column}列" if column else "")
+        cell = f"{get_column_letter(column or 1)}{local}"
+        return f"{self.book}!{cell}" if part.kind == "text" else f"{self.book}!{part.label}!{cell}"
+
+    def local_row(self, row: int) -> int:
+        """A grid row's number in its sheet or table."""
+        part = self._part(row)
+        return part.local + row - part.first
+
+    def title_where(self) -> str:
+        """Where a title is looked for: the sheet's A1, or the document (a Word table's title is above it)."""
+        return self.where(1, 1) if self._part(1).kind in ("sheet", "text") else self.book
+
+    def order(self, row: int, column: int | None = None) -> tuple:
+        return (self.sheet, row, column or 0)
+
+    def problem(self, row: int, column: int | None, message: str) -> Problem:
+        return Problem(self.where(row, column), message, self.order(row, column))
 
 
-def read_grid(sheet: Worksheet, book: str) -> Grid:
-    """The sheet as a Grid; ImportRefused if it is over the size limits."""
-    if sheet.max_row > MAX_ROWS or sheet.max_column > MAX_COLUMNS:
-        raise ImportRefused([Problem(f"{book}!{sheet.title}", f"the sheet has {sheet.max_row:,} rows and "
-                                     f"{sheet.max_column:,} columns, over the limit of {MAX_ROWS:,} rows and "
-                                     f"{MAX_COLUMNS} columns — split it, or delete the empty rows below the register")])
-    cells = {}
-    for row in sheet.iter_rows():
-        for cell in row:
-            text = _text(cell.value)
-            if text:
-                cells[(cell.row, cell.column)] = text
-    merged = {}
-    for area in sheet.merged_cells.ranges:
-        bounds = (area.min_row, area.min_col, area.max_row, area.max_col)
-        first = cells.get((area.min_row, area.min_col), "")
-        for row in range(area.min_row, area.max_row + 1):
-            for column in range(area.min_col, area.max_col + 1):
-                merged[(row, column)] = bounds
-                if first:
-                    cells[(row, column)] = first
-    return Grid(book, sheet.title, cells, sheet.max_row, sheet.max_column, merged)
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet (or table) of a book: its name and whether it is hidden (and how: hidden, veryHidden)."""
+
+    name: str
+    hidden: str | None = None
 
 
-def _text(value) -> str:
-    """A cell's value as text: whole numbers without .0, dates as YYYY-MM-DD, blanks as ""."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+class Book:
+    """A file's sheets, each read into a Grid when asked. Readers subclass it."""
 
+    #: What the file is, as the report names it.
+    kind = "workbook"
+    #: What a grid of it is called: 工作表 (sheet) or 表格 (table).
+    part_zh, part_en = "工作表", "sheet"
+
+    def __init__(self, path: Path, shown: str):
+        self.path, self.shown = path, shown
+        self.tally = Tally(shown)
+        self.sheets: list[Sheet] = []
+        #: What the reader itself had to decide (an encoding, a delimiter), for the report.
+        self.notes: list[tuple[str, str]] = []
+        self._grids: dict[str, Grid] = {}
+
+    def grid(self, name: str) -> Grid:
+        """A sheet read into a Grid, once (a second look costs nothing and counts nothing twice)."""
+        if name not in self._grids:
+            self._grids[name] = self.read(name)
+        return self._grids[name]
+
+    def read(self, name: str) -> Grid:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of the file (readers that keep it open close it)."""
+
+    def sheet_names(self) -> list[str]:
+        return [sheet.name for sheet in self.sheets]
 
 
 @dataclass
 class Imported:
-    """A register read from a workbook: its files' data, and the cell each entry and field came from."""
+    """A register read from a file: its files' data, and the cell each entry and field came from."""
 
     register: dict
     areas: list[dict]  # {"area": …, "risks": […], "measures": […]} per area file
@@ -195,3 +279,10 @@ def register_record(unit_id: str, unit_name: str, imported: Imported, languages:
             "areas": [a["area"]["id"] for a in imported.areas], "levels": LEVELS}
 
 
+def text_of(value) -> str:
+    """A cell's value as text: whole numbers without .0, blanks as "", line ends as \\n, trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -184,6 +184,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     async def variables() -> dict:
         found = {"page_lang": PAGE_LANG, "page_class": textsize.page_class(request),
                  "large_text": textsize.is_large(request), "catalog_database": db.name, "catalog_page": database == db.name,
+                 "catalog_sql_path": datasette_adapter.sql_path(datasette, db.name),
                  "catalog_unshown": recognised(datasette).unshown,
                  "catalog_levels": await pages.levels(datasette), "catalog_titles": await wording.titles(datasette, db.name),
                  "catalog_identity": await identity.identity(datasette)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,12 +45,31 @@ def get_metadata(datasette, key, database, table):
     from . import catalogue  # here, not above: catalogue reads schemas through this module
 
     served = catalogue.recognised(datasette).served
-    return {"databases": {served: _fresh(catalogue.metadata())}} if served else {}
+    if not served:
+        return {}
+    if datasette not in _SERVED:
+        described = _fresh(catalogue.metadata())
+        _SERVED[datasette] = described, frozenset(
+            {"databases", *described, *(key for table in described["tables"].values() for key in table)})
+    described, keys = _SERVED[datasette]
+    # Datasette asks for keys the catalogue does not set (allow, plugins, licence…) several times a
+    # request: those get nothing.
+    return {"databases": {served: _spine(described)}} if key is None or key in keys else {}
+
+
+#: Each Datasette's own copy of the catalogue's metadata, and the keys it sets: 0.65 merges a
+#: deployment's metadata.yml into what a plugin returns (the same values each time), never into the package's.
+_SERVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _spine(described: dict) -> dict:
+    """described, with the database's and each table's dictionary copied: 0.65's views write the
+    licence and source into those (update_with_inherited_metadata), which must not stay for the next page."""
+    return {**described, "tables": {name: dict(table) for name, table in described["tables"].items()}}
 
 
 def _fresh(value):
-    """A copy of value's dictionaries (lists and text shared): 0.65 merges a deployment's metadata into
-    the dictionaries a plugin returns, which must not be the cached ones."""
+    """A copy of value's dictionaries (lists and text shared)."""
     return {key: _fresh(item) for key, item in value.items()} if isinstance(value, dict) else value
 
 
@@ -76,6 +96,12 @@ async def canned_queries(datasette, database: str) -> dict[str, dict]:
     """The ready-made queries of a database, by name, each with its title and description.
     0.65's datasette.get_canned_queries() (undocumented); 1.0 stores queries (datasette.list_queries)."""
     return await datasette.get_canned_queries(database, None)
+
+
+def sql_path(datasette, database: str) -> str:
+    """Where a database's arbitrary SQL runs (?sql=…): 0.65's database page; 1.0 moved it to
+    /<database>/-/query (and redirects the old address)."""
+    return datasette.urls.database(database)
 
 
 # --- Responses ---------------------------------------------------------------------------------
