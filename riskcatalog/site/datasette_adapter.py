@@ -122,6 +122,8 @@ _HTML_ELEMENT = re.compile(r"<html(\s[^>]*)?>")
 #: ends (that section's end, before the footer): the span that becomes the page's <main> landmark.
 _CONTENT_START = re.compile(r"\{%-?\s*block messages\s*-?%\}")
 _CONTENT_END = re.compile(r"</section>(\s*)</div>(\s*)<footer")
+#: Datasette's query page (the SQL page, ?sql=…) heads its sections h3 straight after its h1.
+_SECTION_HEADING = re.compile(r"<(/?)h3>")
 
 
 class _PageFrame(BaseLoader):
@@ -132,6 +134,8 @@ class _PageFrame(BaseLoader):
       Chinese voice; the class enlarges every size given in rem before the first paint.
     - The messages and the content are one <main id="content"> landmark, the target of the skip link
       (base.html's nav block): Datasette's base.html has none, and its content section has no block.
+    - The SQL page's sections (Custom SQL query, Query parameters) are headed h2, not h3: headings in
+      order, none skipped, for readers who move through a page by its headings.
 
     Rather than a copy of base.html (which falls behind Datasette's), the template is changed as it
     loads; where Datasette's markup no longer matches, the page keeps Datasette's own (and the
@@ -150,6 +154,8 @@ class _PageFrame(BaseLoader):
                 source = _CONTENT_START.sub(lambda start: '<main id="content" tabindex="-1">' + start.group(0),
                                             source, count=1)
                 source = _CONTENT_END.sub(r"</section>\1</main>\1</div>\2<footer", source, count=1)
+        elif template == "default:query.html":
+            source = _SECTION_HEADING.sub(r"<\1h2>", source)
         return source, filename, uptodate
 
     def list_templates(self):

@@ -1,0 +1,198 @@
+"""Pages everyone can read (GB/T 37668-2019, aligned with WCAG 2.1 AA), in headless Chromium against
+a real `datasette` process: axe-core on every page a reader reaches, at a desktop's and a phone's width
+and in large-text mode (长者模式); the keyboard's path through the pages; the English passages spoken
+in an English voice; large text that is large, fits a phone, is remembered and prints at the usual size.
+
+axe-core comes inside the axe-playwright-python package: nothing is fetched when these tests run.
+One browser, one page per width and mode, reused from page to page: axe reads every element's colours,
+so the run time grows with the pages' size (tables are audited at ten rows, which is the same markup).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from urllib.parse import quote, urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from riskcatalog import build as builder
+from riskcatalog.site.serve import HOST, serving
+from riskcatalog.site.textsize import COOKIE
+
+from .conftest import PROJECT_ROOT
+from .test_browser import READER_PAGES, WIDTHS, _screenshot, browser, server  # noqa: F401  (fixtures)
+from .test_history import make_history
+
+pytestmark = pytest.mark.browser
+
+#: Every page a reader reaches, beyond test_browser's: the data pages (tables at ten rows), a table's
+#: row, the SQL page, the changes page of one revision, a page that is not there.
+PAGES = {
+    **READER_PAGES,
+    "risk list": "/search?kind=risks", "data": "/catalog", "risks table": "/catalog/risks?_size=10",
+    "measures table": "/catalog/measures?_size=10", "areas table": "/catalog/areas",
+    "sources table": "/catalog/sources?_size=10", "changes table": "/catalog/changes?_size=10",
+    "revision row": "/catalog/commits/yijia-baseline", "baseline revision": "/changes?revision=yijia-baseline",
+    "sql": "/catalog?sql=" + quote("select id, title_zh, level from risks limit 5"), "no such page": "/nope",
+}
+#: Pages that answer 404, as they should.
+MISSING = {"not found", "no such page"}
+#: The widths and modes every page is audited in: (width, large text).
+MODES = {"desktop": (WIDTHS["desktop"], False), "phone": (WIDTHS["phone"], False),
+         "phone, large text": (WIDTHS["phone"], True), "desktop, large text": (WIDTHS["desktop"], True)}
+#: What fails the audit: every serious or critical violation, and the moderate ones the pages' structure
+#: must not have (one main landmark, content inside landmarks, an h1, headings in order).
+MODERATE_FAILURES = {"landmark-one-main", "region", "page-has-heading-one", "heading-order",
+                     "landmark-no-duplicate-main", "landmark-unique"}
+
+
+def _failures(violations: list[dict]) -> list[dict]:
+    return [v for v in violations if v["impact"] in ("serious", "critical") or v["id"] in MODERATE_FAILURES]
+
+
+def _describe(name: str, violation: dict) -> str:
+    """One line per violation: rule, page, impact, how many elements and the first few of them."""
+    targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+    return (f"{violation['id']} ({violation['impact']}) on {name}: {len(targets)} element(s), "
+            f"e.g. {targets[:3]} — {violation['help']}")
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+def _sized_page(browser, base: str, width: int, large: bool) -> Page:  # noqa: F811
+    """A page at that width; in large-text mode, the reader has chosen it before (the cookie is set)."""
+    context = browser.new_context(viewport={"width": width, "height": 844 if width < 600 else 900}, locale="zh-CN")
+    if large:
+        context.add_cookies([{"name": COOKIE, "value": "large", "url": base}])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    return page
+
+
+def _audit(page: Page, axe: Axe, base: str, pages: dict[str, str], large: bool) -> list[str]:
+    """Each page opened and audited: the problems found, one line each."""
+    problems = []
+    for name, path in pages.items():
+        response = page.goto(base + path)
+        expected = 404 if name in MISSING else 200
+        if response.status != expected:
+            problems.append(f"{name}: {path} answered {response.status}, not {expected}")
+            continue
+        if large != ("large-text" in (page.locator("html").get_attribute("class") or "")):
+            problems.append(f"{name}: large-text mode {'not ' if large else ''}on")
+        results = axe.run(page)
+        problems += [_describe(name, violation) for violation in _failures(results.response["violations"])]
+        sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if sideways > 0:
+            problems.append(f"{name}: {sideways} px of sideways scroll")
+    foreign = [url for url in page.requests if urlsplit(url).scheme != "data" and urlsplit(url).hostname != HOST]
+    assert not foreign, f"requests left {HOST}: {foreign}"
+    return problems
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_no_serious_violation_on_any_reader_page(browser, server, axe, mode):  # noqa: F811
+    """axe-core finds no serious or critical violation (nor a missing landmark or a skipped heading) on
+    any page a reader reaches, and no page scrolls sideways, at this width and text size."""
+    width, large = MODES[mode]
+    page = _sized_page(browser, server, width, large)
+    try:
+        problems = _audit(page, axe, server, PAGES, large)
+    finally:
+        page.context.close()
+    assert not problems, f"{mode}, {len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+# --- a register with revisions: struck and inserted text, a withdrawn risk ------------------------
+
+@pytest.fixture(scope="module")
+def history_server(tmp_path_factory, monkeypatch_module):
+    """A real datasette serving the small register with its five revisions (tests/test_history.py)."""
+    root = tmp_path_factory.mktemp("a11y-history")
+    make_history(root)
+    db_path = tmp_path_factory.mktemp("a11y-history-built") / "catalog.db"
+    builder.build([root / "mini"], db_path)
+    with sqlite3.connect(db_path) as conn:
+        revision = conn.execute("select key from commits where kind != 'baseline' and changes > 1 "
+                                "order by date limit 1").fetchone()[0]
+    with serving(db_path, root / "datasette.log", PROJECT_ROOT, timeout=30) as base:
+        yield base, revision
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module(tmp_path_factory):
+    """git looks no higher than the temporary folders (as tests/test_history.py's fixture)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path_factory.getbasetemp()))
+        yield patch
+
+
+@pytest.mark.parametrize("mode", ["desktop", "phone, large text"])
+def test_revisions_pass_the_audit(browser, history_server, axe, mode):  # noqa: F811
+    """The changes page, one revision, a revised measure and a withdrawn risk (struck and inserted
+    text, level changes) pass the same audit."""
+    base, revision = history_server
+    pages = {"changes": "/changes", "revision": "/changes?" + quote(f"revision={revision}", safe="="),
+             "revised measure": "/catalog/measures/mini-AL-M01", "withdrawn risk": "/catalog/risks/mini-AL-02",
+             "level changes": "/catalog/level_changes?since="}
+    width, large = MODES[mode]
+    page = _sized_page(browser, base, width, large)
+    try:
+        page.goto(base + pages["changes"])
+        assert page.locator(".history-changes del, .history-changes ins").count() > 0  # the audit sees them
+        problems = _audit(page, axe, base, pages, large)
+    finally:
+        page.context.close()
+    assert not problems, f"{mode}, {len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+# --- the keyboard's path -----------------------------------------------------------------------
+
+#: Every link a keyboard can reach, each marked with its place in the page, and the element that has focus.
+_LINKS = """() => [...document.querySelectorAll('a[href]')].filter(a => a.checkVisibility({visibilityProperty: true}))
+    .map((a, i) => { a.dataset.a11yLink = i; return i; })"""
+_FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) return null;
+    const style = getComputedStyle(e);
+    return {link: e.dataset.a11yLink ?? null, tag: e.tagName.toLowerCase(), text: e.textContent.trim().slice(0, 40),
+            outline: style.outlineStyle === 'none' ? 0 : parseFloat(style.outlineWidth)}; }"""
+
+
+@pytest.mark.parametrize("name", ["home", "search", "risk"])
+def test_keyboard_reaches_every_link_with_a_visible_focus(browser, server, name):  # noqa: F811
+    """Tab from the top of the page to its end: every link is reached, each with an outline of 2 px
+    or more; the first stop is the link past the header, which takes the next Tab into the content."""
+    page = _sized_page(browser, server, WIDTHS["desktop"], False)
+    try:
+        page.goto(server + READER_PAGES[name])
+        links = set(page.evaluate(_LINKS))
+        reached, unseen = set(), []
+        page.keyboard.press("Tab")
+        first = page.evaluate(_FOCUSED)
+        assert first and first["text"].startswith("跳到正文"), first
+        for _ in range(len(links) + 60):  # the links, and the buttons and fields between them
+            focused = page.evaluate(_FOCUSED)
+            if focused is None:  # past the last element: the focus has left the page
+                break
+            if focused["outline"] < 2:
+                unseen.append(focused)
+            if focused["link"] is not None:
+                reached.add(int(focused["link"]))
+            page.keyboard.press("Tab")
+        assert links and reached == links, f"links never reached: {sorted(links - reached)}"
+        assert not unseen, f"focus without a visible outline: {unseen}"
+        # The skip link: Enter moves the reader to the content, and the next Tab is inside it.
+        page.goto(server + READER_PAGES[name])
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        expect(page.locator("main#content")).to_be_focused()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.closest('main') !== null")
+    finally:
+        page.context.close()
