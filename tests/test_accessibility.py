@@ -10,12 +10,14 @@ so the run time grows with the pages' size (tables are audited at ten rows, whic
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from urllib.parse import quote, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from riskcatalog import build as builder
 from riskcatalog.site.serve import HOST, serving
@@ -196,3 +198,96 @@ def test_keyboard_reaches_every_link_with_a_visible_focus(browser, server, name)
         assert page.evaluate("document.activeElement.closest('main') !== null")
     finally:
         page.context.close()
+
+
+# --- large-text mode (长者模式) ------------------------------------------------------------------
+
+#: What large text must enlarge: text (a paragraph, the title, a result's English line, a field's label),
+#: by its font size, and controls (the search field and its button, the filters' choices, the switch
+#: itself), by their font size and their height inside the border.
+_SIZES = """() => {
+  const sizes = {};
+  for (const [name, selector] of Object.entries({
+      "paragraph": "main p", "title": "main h1", "result": "li.result p.en", "label": "form.search label",
+      "search field": "form.search input[type=search]", "search button": "form.search button[type=submit]",
+      "filter choice": "details.filters select", "switch": "form.text-size button"})) {
+    const element = document.querySelector(selector);
+    if (!element) { sizes[name] = null; continue; }
+    const control = element.matches("input, select, button");
+    const style = getComputedStyle(element);
+    const inside = element.getBoundingClientRect().height - parseFloat(style.borderTopWidth) - parseFloat(style.borderBottomWidth);
+    sizes[name] = [parseFloat(style.fontSize), ...(control ? [inside] : [])];
+  }
+  return sizes;
+}"""
+
+
+def _sizes(browser, base: str, large: bool, path: str) -> dict:  # noqa: F811
+    page = _sized_page(browser, base, WIDTHS["phone"], large)
+    try:
+        page.goto(base + path)
+        page.locator("details.filters").evaluate("details => { details.open = true; }")
+        return page.evaluate(_SIZES)
+    finally:
+        page.context.close()
+
+
+def test_large_text_enlarges_text_and_controls_half_as_much_again(browser, server):  # noqa: F811
+    """On a phone, large-text mode makes text and controls at least 1.5 times their usual size."""
+    path = "/search?q=" + quote("报销")
+    usual, large = _sizes(browser, server, False, path), _sizes(browser, server, True, path)
+    assert None not in usual.values(), usual
+    ratios = {name: [round(big / small, 2) for big, small in zip(large[name], usual[name])] for name in usual}
+    assert all(min(each) >= 1.5 for each in ratios.values()), f"font size and height, large / usual: {ratios}"
+
+
+def _large(page: Page) -> bool:
+    return "large-text" in (page.locator("html").get_attribute("class") or "")
+
+
+def test_large_text_is_remembered_on_the_device_with_or_without_javascript(browser, server):  # noqa: F811
+    """The switch turns large text on and off; the next page, and a page opened later on the same
+    device, keep the choice. Without JavaScript the switch works the same way, through the server."""
+    for javascript in (True, False):
+        context = browser.new_context(viewport={"width": WIDTHS["phone"], "height": 844}, locale="zh-CN",
+                                      java_script_enabled=javascript)
+        try:
+            page = context.new_page()
+            page.goto(server + "/")
+            switch = page.locator("form.text-size button")
+            expect(switch).to_have_attribute("aria-pressed", "false")
+            assert not _large(page)
+            switch.click()
+            expect(page.locator("html")).to_have_class("large-text")
+            expect(switch).to_have_attribute("aria-pressed", "true")
+            assert urlsplit(page.url).path == "/", page.url  # without JavaScript: back to the same page
+            page.goto(server + READER_PAGES["risk"])
+            assert _large(page), javascript
+            later = context.new_page()
+            later.goto(server + READER_PAGES["search"])
+            assert _large(later), javascript
+            later.locator("form.text-size button").click()
+            expect(later.locator("html")).not_to_have_class("large-text")
+            page.goto(server + "/")
+            assert not _large(page), javascript
+        finally:
+            context.close()
+
+
+@pytest.mark.parametrize("name", ["home", "risk", "register"])
+def test_large_text_prints_at_the_usual_size(browser, server, name):  # noqa: F811
+    """Large text is for the screen: a printed page has the same text size, and as many sheets, as
+    without it."""
+    printed = {}
+    for large in (False, True):
+        page = _sized_page(browser, server, WIDTHS["desktop"], large)
+        try:
+            page.goto(server + READER_PAGES[name])
+            assert _large(page) == large
+            page.emulate_media(media="print")
+            sizes = page.evaluate("""() => [document.documentElement, document.body, document.querySelector('main h1'),
+                document.querySelector('main p, main td')].map(e => getComputedStyle(e).fontSize)""")
+            printed[large] = (sizes, len(PdfReader(io.BytesIO(page.pdf(format="A4"))).pages))
+        finally:
+            page.context.close()
+    assert printed[False][1] >= 1 and printed[True] == printed[False], printed
