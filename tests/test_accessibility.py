@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from riskcatalog import build as builder
+from riskcatalog.site import wording
 from riskcatalog.site.serve import HOST, serving
 from riskcatalog.site.textsize import COOKIE
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.browser
 #: row, the SQL page, the changes page of one revision, a page that is not there.
 PAGES = {
     **READER_PAGES,
-    "risk list": "/search?kind=risks", "data": "/catalog", "risks table": "/catalog/risks?_size=10",
+    "data": "/catalog", "risks table": "/catalog/risks?_size=10",
     "measures table": "/catalog/measures?_size=10", "areas table": "/catalog/areas",
     "sources table": "/catalog/sources?_size=10", "changes table": "/catalog/changes?_size=10",
     "revision row": "/catalog/commits/yijia-baseline", "baseline revision": "/changes?revision=yijia-baseline",
@@ -291,3 +292,65 @@ def test_large_text_prints_at_the_usual_size(browser, server, name):  # noqa: F8
         finally:
             page.context.close()
     assert printed[False][1] >= 1 and printed[True] == printed[False], printed
+
+
+# --- each language in its own voice ------------------------------------------------------------
+
+#: Text of three English words or more whose element (or the nearest with a lang attribute) does not
+#: say it is English: a screen reader would read it in the page's Chinese voice. Code, identifiers, lists
+#: of ids and SQL are not prose; an <option> holds text only, so a choice "城中村改造 Urban-village renovation"
+#: cannot mark its English; Datasette's column menu (.dropdown-menu) is its own English interface.
+_UNMARKED_ENGLISH = r"""() => {
+  const english = /[A-Za-z]{2,}[,.;:'")]*\s+[("']*[A-Za-z]{2,}[,.;:'")]*\s+[("']*[A-Za-z]{2,}/, found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent, element = walker.currentNode.parentElement;
+    if (!english.test(text) || /^\[.*\]$/.test(text.trim()) || element.closest('code, pre, script, style, textarea, option, .CodeMirror, .dropdown-menu')) continue;
+    if (!(element.closest('[lang]') || document.documentElement).lang.startsWith('en'))
+      found.push(element.tagName.toLowerCase() + ': ' + text.trim().slice(0, 60));
+  }
+  return found;
+}"""
+
+
+#: The data pages show what the database holds, as Datasette lays it out: a lookup's label in a cell
+#: ("岗位职责风险 duties of the post", linked by Datasette), free text such as a revision's note, the
+#: SQL page's own English interface.
+_DATASETTES_OWN = {"risks table", "measures table", "areas table", "sources table", "changes table",
+                   "revision row", "sql"}
+
+
+def test_english_passages_are_marked_english(browser, server):  # noqa: F811
+    """On every page a reader reaches, English beside the Chinese is marked lang="en"."""
+    page = _sized_page(browser, server, WIDTHS["desktop"], False)
+    try:
+        unmarked = {}
+        for name, path in PAGES.items():
+            if name in _DATASETTES_OWN:
+                continue
+            page.goto(server + path)
+            assert page.locator("html").get_attribute("lang") == "zh-CN", name
+            found = page.evaluate(_UNMARKED_ENGLISH)
+            if found:
+                unmarked[name] = found[:5]
+    finally:
+        page.context.close()
+    assert not unmarked, "\n".join(f"{name}: {found}" for name, found in unmarked.items())
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("各领域风险等级分布 Risks by area and level", ("各领域风险等级分布", " ", "Risks by area and level")),
+    ("没有编号为 LAND-99 的风险点。No risk has the id LAND-99.", ("没有编号为 LAND-99 的风险点。", "", "No risk has the id LAND-99.")),
+    # a Chinese sentence naming a file is not English yet; English quoting a level is still English
+    ("每个领域一个 YAML 文件。Areas of work; one YAML file each.", ("每个领域一个 YAML 文件。", "", "Areas of work; one YAML file each.")),
+    ("原值（显示）Old value as the site shows it (a level as 二级)", ("原值（显示）", "", "Old value as the site shows it (a level as 二级)")),
+    ("Database not found", ("", "", "Database not found")), ("风险点", ("风险点", "", "")), ("2019-01-29", ("2019-01-29", "", "")),
+])
+def test_titles_and_messages_are_split_into_their_languages(text, parts):
+    assert wording.split_languages(text) == parts
+    zh, space, en = parts
+    assert str(wording.bilingual(text)) == zh + space + (f'<span lang="en">{en}</span>' if en else "")
+
+
+def test_bilingual_escapes_what_it_is_given():
+    assert str(wording.bilingual('中文<b> Say "hi" <i>')) == '中文&lt;b&gt; Say &#34;hi&#34; &lt;i&gt;'

@@ -41,9 +41,10 @@ def prepare_connection(conn, database, datasette):
 def prepare_jinja2_environment(env):
     """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None";
     the catalogue's pages declare their language and large-text mode (page_lang, page_class) and have
-    a main landmark (datasette_adapter.set_page_frame)."""
+    a main landmark (datasette_adapter.set_page_frame); "中文 English" text marks its English (bilingual)."""
     env.finalize = lambda value: "" if value is None else value
     env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
+    env.filters["bilingual"] = wording.bilingual  # "中文 English": the English spoken in an English voice
     datasette_adapter.set_page_frame(env)
 
 

@@ -135,7 +135,7 @@ class _PageFrame(BaseLoader):
     - The messages and the content are one <main id="content"> landmark, the target of the skip link
       (base.html's nav block): Datasette's base.html has none, and its content section has no block.
     - The SQL page's sections (Custom SQL query, Query parameters) are headed h2, not h3: headings in
-      order, none skipped, for readers who move through a page by its headings.
+      order, none skipped, for readers who move through a page by its headings; in English, as written.
 
     Rather than a copy of base.html (which falls behind Datasette's), the template is changed as it
     loads; where Datasette's markup no longer matches, the page keeps Datasette's own (and the
@@ -155,7 +155,7 @@ class _PageFrame(BaseLoader):
                                             source, count=1)
                 source = _CONTENT_END.sub(r"</section>\1</main>\1</div>\2<footer", source, count=1)
         elif template == "default:query.html":
-            source = _SECTION_HEADING.sub(r"<\1h2>", source)
+            source = _SECTION_HEADING.sub(lambda tag: "</h2>" if tag.group(1) else '<h2 lang="en">', source)
         return source, filename, uptodate
 
     def list_templates(self):
