@@ -74,15 +74,22 @@ def _sized_page(browser, base: str, width: int, large: bool) -> Page:  # noqa: F
         context.add_cookies([{"name": COOKIE, "value": "large", "url": base}])
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.requests = []
+    page.requests, page.errors = [], []
     page.on("request", lambda request: page.requests.append(request.url))
+    page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
     return page
 
 
-def _audit(page: Page, axe: Axe, base: str, pages: dict[str, str], large: bool) -> list[str]:
+#: Pages kept as screenshots (screenshots/a11y-<mode>-<page>.png, not committed), to look at.
+SHOWN = {"home", "risk", "search"}
+
+
+def _audit(page: Page, axe: Axe, base: str, pages: dict[str, str], mode: str) -> list[str]:
     """Each page opened and audited: the problems found, one line each."""
-    problems = []
+    problems, large = [], MODES[mode][1]
     for name, path in pages.items():
+        page.errors.clear()
         response = page.goto(base + path)
         expected = 404 if name in MISSING else 200
         if response.status != expected:
@@ -95,6 +102,11 @@ def _audit(page: Page, axe: Axe, base: str, pages: dict[str, str], large: bool) 
         sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         if sideways > 0:
             problems.append(f"{name}: {sideways} px of sideways scroll")
+        errors = [error for error in page.errors if not (name in MISSING and "status of 404" in error)]
+        if errors:
+            problems.append(f"{name}: console errors {errors}")
+        if name in SHOWN:
+            _screenshot(page, f"a11y-{mode.replace(', ', '-').replace(' ', '-')}-{name}.png")
     foreign = [url for url in page.requests if urlsplit(url).scheme != "data" and urlsplit(url).hostname != HOST]
     assert not foreign, f"requests left {HOST}: {foreign}"
     return problems
@@ -107,7 +119,7 @@ def test_no_serious_violation_on_any_reader_page(browser, server, axe, mode):  #
     width, large = MODES[mode]
     page = _sized_page(browser, server, width, large)
     try:
-        problems = _audit(page, axe, server, PAGES, large)
+        problems = _audit(page, axe, server, PAGES, mode)
     finally:
         page.context.close()
     assert not problems, f"{mode}, {len(problems)} problem(s):\n" + "\n".join(problems)
@@ -150,7 +162,7 @@ def test_revisions_pass_the_audit(browser, history_server, axe, mode):  # noqa: 
     try:
         page.goto(base + pages["changes"])
         assert page.locator(".history-changes del, .history-changes ins").count() > 0  # the audit sees them
-        problems = _audit(page, axe, base, pages, large)
+        problems = _audit(page, axe, base, pages, mode)
     finally:
         page.context.close()
     assert not problems, f"{mode}, {len(problems)} problem(s):\n" + "\n".join(problems)
