@@ -2,7 +2,8 @@
 
 Not part of the installed package: bench (build, floor and site figures into
 docs/benchmarks.md), floor (the parse-and-insert floor a build is compared with), loadtest
-(a bounded load over loopback), synth (synthetic registers derived from the catalogue) and
+(a bounded load over loopback), powers (every flowchart and card of a register and of 150), synth
+(synthetic registers derived from the catalogue) and
 workbooks (a unit's register workbook of any size, for timing `build.py import`).
 """
 

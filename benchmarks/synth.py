@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from riskcatalog.catalog import REGISTER_FILE, SOURCES_FILE, level_for
+from riskcatalog.catalog import POSTS_FILE, REGISTER_FILE, SOURCES_FILE, level_for
 
 # The C emitter and parser: the pure-Python ones would make 3,332 registers take many minutes.
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -80,13 +80,15 @@ class Base:
     register: dict
     sources: list[dict]
     areas: list[tuple[str, dict]]
+    posts: dict | None = None  # posts.yml, where the source register has one
 
 
 def load_base(source: Path) -> Base:
     """Parse the source register folder (already validated by the real build) once."""
     read = lambda name: yaml.load((source / name).read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: E731
     register = read(REGISTER_FILE)
-    return Base(register, read(SOURCES_FILE)["sources"], [(a, read(f"{a}.yml")) for a in register["areas"]])
+    posts = read(POSTS_FILE) if (source / POSTS_FILE).exists() else None
+    return Base(register, read(SOURCES_FILE)["sources"], [(a, read(f"{a}.yml")) for a in register["areas"]], posts)
 
 
 def names(seed: int) -> list[tuple[str, str, str, str]]:
@@ -173,7 +175,10 @@ def synth_register(base: Base, index: int, seed: int, width: int = 4, combos: li
         area_measures = [_vary_measure(m, rng, used) for m in data["measures"]]
         risks += sum(r.get("status", "active") == "active" for r in area_risks)
         measures += sum(m.get("status", "active") == "active" for m in area_measures)
-        areas[f"{area_id}.yml"] = {"area": data["area"], "risks": area_risks, "measures": area_measures}
+        powers = data.get("powers", [])  # the powers and their steps as the source declares them
+        used.update(source for power in powers for source in power.get("sources", ()))
+        areas[f"{area_id}.yml"] = {"area": data["area"], **({"powers": powers} if powers else {}),
+                                   "risks": area_risks, "measures": area_measures}
     register = {
         "unit": unit,
         "provenance": {**base.register["provenance"],
@@ -186,7 +191,8 @@ def synth_register(base: Base, index: int, seed: int, width: int = 4, combos: li
     }
     # Sources no entry cites any more are dropped, as a unit without those regulations would.
     sources = [s for s in base.sources if s["id"] in used]
-    return {REGISTER_FILE: register, SOURCES_FILE: {"sources": sources}, **areas}
+    posts = {POSTS_FILE: base.posts} if base.posts else {}
+    return {REGISTER_FILE: register, SOURCES_FILE: {"sources": sources}, **posts, **areas}
 
 
 def dump(data: dict) -> str:

@@ -151,6 +151,8 @@ def generate(source: Path, out: Path, commits: int, seed: int = 0) -> Path:
     out.mkdir(parents=True, exist_ok=False)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=out, check=True)
     register = Register(source, random.Random(seed))
+    # A copy starts a history of its own: a baseline commit of the source's repository is not in it.
+    register.files[REGISTER_FILE] = re.sub(r"\n  commit: [0-9a-f]+", "", register.files[REGISTER_FILE])
     kinds, weights = list(EDITS), list(EDITS.values())
     stream: list[bytes] = []
     previous = dict(register.files)

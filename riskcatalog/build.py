@@ -16,7 +16,7 @@ from typing import Iterable
 
 import sqlite_utils
 
-from . import db, files, schedule
+from . import db, files, schedule, thesaurus
 from .catalog import REGISTER_FILE
 from .errors import CatalogInvalid
 
@@ -36,6 +36,9 @@ def build(folders: Iterable[Path], output: Path, commit: str | None = None, hist
     refused = refuse_output(output, folders)
     if refused:
         raise OutputRefused(refused)
+    bad_thesaurus = thesaurus.problems()  # the site searches with it: a bad one fails here, at its line
+    if bad_thesaurus:
+        raise CatalogInvalid(bad_thesaurus)
     try:
         with files.replacing(output) as temporary:
             # The database being replaced holds the history of the commits it saw: only newer ones are read.
@@ -77,8 +80,9 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def check(folders: Iterable[Path]) -> list[str]:
-    """Validate the register folders without building: their summaries, or CatalogInvalid with every error."""
-    errors: list = []
+    """Validate the register folders (and the shipped thesaurus, which the site searches with) without
+    building: their summaries, or CatalogInvalid with every error."""
+    errors: list = thesaurus.problems()
     summaries = [scheduled.compiled.summary
                  for scheduled in schedule.registers([Path(f) for f in folders], errors, with_rows=False)]
     if errors:
@@ -87,10 +91,12 @@ def check(folders: Iterable[Path]) -> list[str]:
 
 
 def in_memory(folders: Iterable[Path]) -> sqlite_utils.Database:
-    """The registers' tables in a database in memory, without search or summaries (for exports)."""
+    """The registers' tables and the 登记表 view in a database in memory, without summaries (for exports and
+    the Word documents)."""
     database = sqlite_utils.Database(memory=True)
     db.create_schema(database)
     _insert_registers(database, [Path(f) for f in folders], history=False, previous=None)
+    database.create_view("register", db.register_view())
     database.conn.commit()
     return database
 

@@ -1,12 +1,13 @@
-"""Load one register folder (register.yml, sources.yml, one file per area) and validate it.
+"""Load one register folder (register.yml, sources.yml, posts.yml, one file per area) and validate it.
 
 Structure is checked per file against the schema; the cross-file rules (ids unique,
-links resolve, totals and levels agree) are checked here. Every error is collected so a
-contributor sees all of them in one run.
+links resolve, totals and levels agree, risks stand on steps of declared powers) are checked
+here. Every error is collected so a contributor sees all of them in one run.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,15 @@ from .yamlload import Document, load_file
 
 REGISTER_FILE = "register.yml"
 SOURCES_FILE = "sources.yml"
+#: The unit's posts (岗位), which exercise its powers and sign its risk cards: optional.
+POSTS_FILE = "posts.yml"
+#: The schema's definition of each file kind by name (schema.json's $defs); any other file is an area's.
+DEFINITIONS = {REGISTER_FILE: "register_file", SOURCES_FILE: "sources_file", POSTS_FILE: "posts_file"}
+
+
+def definition_of(name: str) -> str:
+    """The schema definition a catalogue file of that name is checked against."""
+    return DEFINITIONS.get(name, "area_file")
 #: The languages of a register that does not say: every Chinese text has its English.
 BILINGUAL = ["zh", "en"]
 
@@ -29,6 +39,7 @@ class Area:
     risks: list[dict]
     measures: list[dict]
     doc: Document
+    powers: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -41,6 +52,8 @@ class Register:
     doc: Document
     sources_doc: Document | None = None
     areas: list[Area] = field(default_factory=list)
+    posts: list[dict] = field(default_factory=list)
+    posts_doc: Document | None = None
 
     @property
     def unit(self) -> dict:
@@ -55,6 +68,9 @@ class Register:
 
     def measures(self):
         return (measure for area in self.areas for measure in area.measures)
+
+    def powers(self):
+        return (power for area in self.areas for power in area.powers)
 
     def summary(self) -> str:
         active = lambda entries: sum(e.get("status", "active") == "active" for e in entries)  # noqa: E731
@@ -97,17 +113,24 @@ def load_register(folder: Path) -> Register:
     reg = Register(folder, register_doc.data, sources_doc.data["sources"] if sources_doc else [], register_doc,
                    sources_doc)
     _annotate(reg.sources, sources_doc, "sources")
-    structure_ok = sources_doc is not None or not has_sources
+    has_posts = os.path.lexists(folder / POSTS_FILE)
+    reg.posts_doc = _load(folder, POSTS_FILE, "posts_file", errors, english) if has_posts else None
+    reg.posts = reg.posts_doc.data["posts"] if reg.posts_doc else []
+    _annotate(reg.posts, reg.posts_doc, "posts")
+    areas_ok = True
     for index, area_id in enumerate(reg.register["areas"]):
         area = _load_area(folder, area_id, register_doc, index, errors, english)
         if area is None:
-            structure_ok = False
+            areas_ok = False
         else:
             reg.areas.append(area)
+    structure_ok = areas_ok and (sources_doc is not None or not has_sources) and (reg.posts_doc is not None or not has_posts)
     _check_unlisted_files(folder, reg.register["areas"], register_doc, errors)
     # Citations are checked against sources.yml once it loaded, or against none when there is no file.
     _check_links(reg, register_doc, sources_doc, sources_doc is not None or not has_sources, errors)
     _check_citation_dates(reg, errors)
+    _check_powers(reg, sources_doc is not None or not has_sources, reg.posts_doc is not None or not has_posts,
+                  areas_ok, errors)
     if structure_ok:  # counts are only meaningful when every file loaded
         _check_totals(reg, register_doc, errors)
     if errors:
@@ -153,8 +176,9 @@ def _load_area(folder: Path, area_id: str, register_doc: Document, index: int, e
     if doc.data["area"]["id"] != area_id:
         errors.append(doc.error(("area", "id"), f"area id {doc.data['area']['id']!r} does not match the file name — "
                                                 f"set it to {area_id!r} or rename the file"))
-    area = Area(doc.data["area"], doc.data["risks"], doc.data["measures"], doc)
+    area = Area(doc.data["area"], doc.data["risks"], doc.data["measures"], doc, doc.data.get("powers", []))
     _annotate([area.record], doc, "area", single=True)
+    _annotate(area.powers, doc, "powers")
     _annotate(area.risks, doc, "risks")
     _annotate(area.measures, doc, "measures")
     return area
@@ -168,7 +192,7 @@ def _annotate(entries: list[dict], doc: Document | None, key: str, single: bool 
 
 
 def _check_unlisted_files(folder: Path, area_ids: list[str], register_doc: Document, errors: list) -> None:
-    known = {REGISTER_FILE, SOURCES_FILE} | {f"{a}.yml" for a in area_ids}
+    known = {REGISTER_FILE, SOURCES_FILE, POSTS_FILE} | {f"{a}.yml" for a in area_ids}
     for path in sorted(folder.glob("*.yml")):
         if path.name not in known:
             errors.append(CatalogError(display_name(folder, path.name), 1, 1, "",
@@ -305,6 +329,128 @@ def _issued_after(source: dict | None, reviewed: str) -> str | None:
         return source["date"] if source["date"] > reviewed else None  # ISO dates compare as text
     year = source.get("year")  # a unit's own register may give neither
     return str(year) if year is not None and year > int(reviewed[:4]) else None
+
+
+# --- powers, steps and posts (职权目录, 权力运行流程图, 岗位廉政风险防控卡) ---------------------------------
+
+def _check_powers(reg: Register, cited: bool, posts_known: bool, all_powers: bool, errors: list) -> None:
+    """Ids of posts, powers and steps unique; every post, source, step and branch a power, a risk or a
+    measure names exists; a power cites only what was in force when the risks on it were reviewed.
+
+    cited: sources.yml loaded (or absent), so unknown sources can be told; posts_known: likewise posts.yml;
+    all_powers: every area file loaded, so a power no file declares is unknown (not in a file with errors).
+    """
+    post_ids = _unique_ids([(p, reg.posts_doc, ("posts", n)) for n, p in enumerate(reg.posts)], errors)
+    powers = _unique_ids([(p, area.doc, ("powers", n)) for area in reg.areas for n, p in enumerate(area.powers)],
+                         errors)
+    source_ids = {source["id"] for source in reg.sources}
+    for area in reg.areas:
+        for index, power in enumerate(area.powers):
+            path = ("powers", index)
+            if posts_known:
+                for n, post_id in enumerate(power.get("posts", [])):
+                    _check_post(post_id, post_ids, area.doc, path + ("posts", n), errors)
+            if cited:
+                _check_sources(power, source_ids, area.doc, path, errors)
+            _check_steps(power, post_ids if posts_known else None, area.doc, path, errors)
+        if not all_powers:
+            continue
+        for index, risk in enumerate(area.risks):
+            if "power" in risk:
+                _check_placement(risk, powers, area.doc, ("risks", index), errors)
+        for index, measure in enumerate(area.measures):
+            for n, reference in enumerate(measure.get("steps", [])):
+                power_id, _, step_id = reference.partition("/")
+                _check_step_of(power_id, step_id, powers, area.doc, ("measures", index, "steps", n), errors,
+                               shown=reference)
+    if cited:
+        _check_power_dates(reg, errors)
+
+
+def _check_post(post_id: str, post_ids: dict, doc: Document, path: tuple, errors: list) -> None:
+    if post_id not in post_ids:
+        where = "declare it in posts.yml" if post_ids else "create posts.yml and declare it there"
+        errors.append(doc.error(path, f"unknown post {post_id!r} — {where}, or fix the id"))
+
+
+def _check_steps(power: dict, post_ids: dict | None, doc: Document, path: tuple, errors: list) -> None:
+    """A power's steps: ids unique within it, posts declared, each branch going to another of its steps or ending."""
+    first: dict[str, int] = {}
+    for n, step in enumerate(power["steps"]):
+        earlier = first.setdefault(step["id"], n)
+        if earlier != n:
+            errors.append(doc.error(path + ("steps", n, "id"), (
+                f"step id {step['id']!r} is used twice in {power['id']} (first at line "
+                f"{doc.where(path + ('steps', earlier))[0]}) — give each step of a power its own id")))
+        if post_ids is not None and "post" in step:
+            _check_post(step["post"], post_ids, doc, path + ("steps", n, "post"), errors)
+    for n, step in enumerate(power["steps"]):
+        for b, branch in enumerate(step.get("branches", [])):
+            at = path + ("steps", n, "branches", b)
+            if "to" in branch and "end_zh" in branch:
+                errors.append(doc.error(at + ("to",), "a branch either goes to a step or ends the flow — "
+                                                      "give to or end_zh, not both"))
+            elif "to" not in branch and "end_zh" not in branch:
+                errors.append(doc.error(at, "a branch needs where it leads — give to (a step of this power) or "
+                                            "end_zh (where the flow ends)"))
+            elif branch.get("to") == step["id"]:
+                errors.append(doc.error(at + ("to",), f"a branch cannot go back to its own step {step['id']!r} — "
+                                                      "give another step, or end_zh (e.g. 补齐材料后重新受理)"))
+            elif "to" in branch and branch["to"] not in first:
+                errors.append(doc.error(at + ("to",), f"unknown step {branch['to']!r} — {_steps_of(power)}"))
+
+
+def _steps_of(power: dict) -> str:
+    """What to do about a step a power does not have: name its steps."""
+    return f"give a step of {power['id']}: {', '.join(dict.fromkeys(step['id'] for step in power['steps']))}"
+
+
+def _check_placement(risk: dict, powers: dict, doc: Document, path: tuple, errors: list) -> None:
+    """A risk's power exists and every one of its steps is a step of it."""
+    power = powers.get(risk["power"])
+    if power is None:
+        errors.append(doc.error(path + ("power",), _unknown_power(risk["power"], powers)))
+        return
+    for n, step_id in enumerate(risk.get("steps", [])):
+        _check_step_of(power["id"], step_id, powers, doc, path + ("steps", n), errors)
+
+
+def _check_step_of(power_id: str, step_id: str, powers: dict, doc: Document, path: tuple, errors: list,
+                   shown: str | None = None) -> None:
+    """step_id is a step of the power power_id (which a measure's POWER/step may not name rightly either)."""
+    power = powers.get(power_id)
+    if power is None:
+        errors.append(doc.error(path, _unknown_power(power_id, powers, shown)))
+    elif step_id not in {step["id"] for step in power["steps"]}:
+        what = f"{shown!r} names no step of {power_id}" if shown else f"{step_id!r} is not a step of {power_id}"
+        errors.append(doc.error(path, f"{what} — {_steps_of(power)}"))
+
+
+def _unknown_power(power_id: str, powers: dict, shown: str | None = None) -> str:
+    what = f"unknown power {power_id!r}" + (f" in {shown!r}" if shown else "")
+    hint = difflib.get_close_matches(power_id, list(powers), n=1)
+    return f"{what} — " + (f"did you mean {hint[0]!r}?" if hint else "declare it under powers: in an area file, "
+                                                                      "or fix the id")
+
+
+def _check_power_dates(reg: Register, errors: list) -> None:
+    """A power's basis was in force when the risks standing on it were reviewed (the earliest of them), or, with no
+    risk on it yet, when its area's risks were."""
+    sources = {source["id"]: source for source in reg.sources}
+    on_power: dict[str, str] = {}
+    for risk in filter(_active, reg.risks()):
+        if "power" in risk:
+            on_power[risk["power"]] = min(on_power.get(risk["power"], risk["reviewed"]), risk["reviewed"])
+    for area in reg.areas:
+        area_reviewed = min((risk["reviewed"] for risk in area.risks if _active(risk)), default=None)
+        for index, power in enumerate(area.powers):
+            reviewed = on_power.get(power["id"], area_reviewed)
+            for n, source_id in enumerate(power.get("sources", []) if reviewed else []):
+                issued = _issued_after(sources.get(source_id), reviewed)
+                if issued:
+                    errors.append(area.doc.error(("powers", index, "sources", n), (
+                        f"cites {source_id!r} ({issued}), issued after the risks on this power were reviewed "
+                        f"({reviewed}) — cite the rule in force then, or review the risks again")))
 
 
 def _check_totals(reg: Register, register_doc: Document, errors: list) -> None:

@@ -1,4 +1,4 @@
-"""The command line behind build.py: build (the default), check, fmt, diff, export and import.
+"""The command line behind build.py: build (the default), check, fmt, diff, export, import, handbook and cards.
 
 `python build.py [FOLDER…] -o DB` and `python build.py --check` are the build command run by
 default (click-default-group, which Datasette already installs), so the README, CI, the
@@ -123,6 +123,31 @@ def import_command(source: Path, out: Path, unit: str | None, unit_name: str | N
 
     return commands.run_import(source, out, unit, unit_name, reviewed, sheet, columns, columns_file, levels, skip,
                                force)
+
+
+@cli.command("handbook")
+@folders_argument
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Word file to write (default: its title, e.g. 易家街道廉政风险防控手册.docx).")
+@click.option("--unit", metavar="ID", help="The register's unit, where several registers are given.")
+def handbook_command(folders: tuple[Path, ...], output: Path | None, unit: str | None) -> int:
+    """Write a register's 廉政风险防控手册 (.docx): 职权目录, flowcharts, 登记表 and risk cards."""
+    from .documents import commands  # imported on demand: python-docx and Pillow
+
+    return commands.run_handbook(list(folders) or [DEFAULT_FOLDER], output, unit)
+
+
+@cli.command("cards")
+@folders_argument
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Word file to write (default: its title, e.g. 易家街道岗位廉政风险防控卡.docx).")
+@click.option("--unit", metavar="ID", help="The register's unit, where several registers are given.")
+@click.option("--post", metavar="ID", help="Only this post's card (an id in posts.yml).")
+def cards_command(folders: tuple[Path, ...], output: Path | None, unit: str | None, post: str | None) -> int:
+    """Write the 岗位廉政风险防控卡 (.docx) of a register's posts, a card a page."""
+    from .documents import commands
+
+    return commands.run_cards(list(folders) or [DEFAULT_FOLDER], output, unit, post)
 
 
 def _run(work, done: str, output: Path | None = None) -> int:

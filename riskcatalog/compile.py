@@ -18,7 +18,7 @@ from . import fields
 from .catalog import REGISTER_FILE, Register, display_name, load_register, stored_folder
 from .errors import CatalogError, CatalogInvalid
 from .search import index_text
-from .tables import SEARCHED, as_row
+from .tables import RANKED_BY, SEARCHED, as_row
 from .yamlload import parse_date
 
 
@@ -33,7 +33,7 @@ class Compiled:
     unit_at: CatalogError | None = None  # where the unit id is written, for "the same unit twice"
     #: (table, key, what it names, where its id is written) of each source and area: see _slug_keys.
     keys: list[tuple[str, str, str, CatalogError]] = field(default_factory=list)
-    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search columns.
+    #: Table -> rows as tuples in TABLES column order; "<table>_search" -> each row's search index columns.
     rows: dict[str, list[tuple]] = field(default_factory=dict)
     #: The Chinese title of each entry by (kind, id), and the unit's name as ("register", "register"):
     #: how the history's changes name the entries they touch (riskcatalog.history.table_rows).
@@ -82,16 +82,18 @@ def _same_unit(compiled: Compiled, other: Path) -> str:
 
 
 def _slug_keys(register: Register) -> list[tuple[str, str, str, CatalogError]]:
-    """The keys of a register's sources and areas, each with what it names and where its id is.
+    """The keys of a register's sources, posts and areas, each with what it names and where its id is.
 
-    Only these can be shared by two registers: a unit id and a source or area id are both
+    Only these can be shared by two registers: a unit id and a source, post or area id are all
     lower-case words joined by hyphens, so yijia + expropriation-regulation and
-    yijia-expropriation + regulation give one key. A risk or measure id starts with a capital,
-    which marks where the unit ends.
+    yijia-expropriation + regulation give one key. A risk, measure or power id starts with a
+    capital, which marks where the unit ends.
     """
     unit = register.unit["id"]
     keys = [("sources", _key(unit, source["id"]), f"source {source['id']!r} of unit {unit!r}",
              register.sources_doc.error(("sources", n, "id"), "")) for n, source in enumerate(register.sources)]
+    keys += [("posts", _key(unit, post["id"]), f"post {post['id']!r} of unit {unit!r}",
+              register.posts_doc.error(("posts", n, "id"), "")) for n, post in enumerate(register.posts)]
     return keys + [("areas", _key(unit, area.record["id"]), f"area {area.record['id']!r} of unit {unit!r}",
                     area.doc.error(("area", "id"), "")) for area in register.areas]
 
@@ -99,7 +101,7 @@ def _slug_keys(register: Register) -> list[tuple[str, str, str, CatalogError]]:
 def _shared_keys(compiled: Compiled, keys: dict[tuple[str, str], str]) -> list[CatalogError]:
     """An error for each key of compiled that an earlier register has already; records the others.
 
-    Within one register keys are unique already: its source ids and its area ids are.
+    Within one register keys are unique already: its source, post and area ids are.
     """
     errors = []
     for table, key, named, at in compiled.keys:
@@ -135,14 +137,18 @@ def register_rows(register: Register) -> dict[str, list[tuple]]:
                          for r in register.risks() for s in r.get("sources", [])],
         "measure_sources": [{"measure": _key(unit, m["id"]), "source": _key(unit, s)}
                             for m in register.measures() for s in m.get("sources", [])],
+        **_power_rows(register),
     }
+    folder = records["units"][0]["folder"]  # resolved once: a path's resolution is many system calls
     for record in (r for table_records in records.values() for r in table_records if "file" in r):
-        record["file"] = f"{stored_folder(register.folder)}/{Path(record['file']).name}"
+        record["file"] = f"{folder}/{record['file'].rpartition('/')[2]}"
     rows = {table: [as_row(table, row) for row in table_records] for table, table_records in records.items()}
     also = found_by(register)
     for table, columns in SEARCHED.items():
-        rows[f"{table}_search"] = [tuple(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
-                                         for fields in columns.values()) for row in records[table]]
+        ranked = RANKED_BY.get(table)
+        rows[f"{table}_search"] = [(*(_search_text({**row, **also.get((table, row["id"]), {})}, fields)
+                                      for fields in columns.values()), *([row[ranked]] if ranked else []))
+                                   for row in records[table]]
     return rows
 
 
@@ -194,10 +200,13 @@ def _risks_by_measure(register: Register) -> dict[str, list[tuple[str, str]]]:
 
 def _columns(record: fields.Record, entry: dict) -> dict:
     """An entry's fields as its table's columns (riskcatalog.fields): a list of {zh, en} as a list per language,
-    ids under their column's name (measures -> measure_ids), defaults where the entry leaves a field out."""
+    ids under their column's name (measures -> measure_ids), defaults where the entry leaves a field out; nested
+    records (a power's steps) go to tables of their own."""
     row = {}
     for declared in record.yaml_fields:
-        value = entry.get(declared.name) if declared.kind in (fields.ITEMS, fields.IDS, fields.CHOICE) else None
+        if declared.kind in (fields.RECORD, fields.RECORDS):
+            continue
+        value = entry.get(declared.keys[0])
         if declared.kind == fields.ITEMS:  # two lists of the same length: an English item missing is null
             row[f"{declared.name}_zh"] = [item["zh"] for item in value or []]
             row[f"{declared.name}_en"] = [item.get("en") for item in value or []]
@@ -205,9 +214,12 @@ def _columns(record: fields.Record, entry: dict) -> dict:
             row[declared.column or declared.name] = value or []
         elif declared.kind == fields.CHOICE and value is None:
             row[declared.column or declared.name] = declared.default
-        else:
+        elif declared.kind == fields.TEXT:
             row.update((key, entry[key]) for key in declared.keys if key in entry)
-    return {**row, "file": entry["file"], "line": entry["line"]}
+        elif value is not None:
+            row[declared.column or declared.keys[0]] = value
+    where = {"file": entry["file"], "line": entry["line"]} if "file" in entry else {}
+    return {**row, **where}
 
 
 def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[str, int]) -> dict:
@@ -216,7 +228,7 @@ def _risk_row(unit: str, seq: int, area_id: str, risk: dict, review_days: dict[s
     return {**_columns(fields.RISK, risk), "key": _key(unit, risk["id"]), "unit": unit, "seq": seq,
             "area": _key(unit, area_id), "score": risk["likelihood"] * risk["impact"] if rated else None,
             "next_review": (reviewed + datetime.timedelta(days=review_days[risk["level"]])).isoformat(),
-            "replaced_by": _key(unit, risk.get("replaced_by"))}
+            "replaced_by": _key(unit, risk.get("replaced_by")), "power": _key(unit, risk.get("power"))}
 
 
 def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[str, str]]) -> dict:
@@ -224,3 +236,36 @@ def _measure_row(unit: str, area_id: str, measure: dict, controlled: list[tuple[
             "area": _key(unit, area_id), "replaced_by": _key(unit, measure.get("replaced_by")),
             "risk_ids": [risk_id for risk_id, _ in controlled],
             "area_ids": list(dict.fromkeys(area for _, area in controlled))}
+
+
+def step_key(unit: str, power_id: str, step_id: str) -> str:
+    """A step's key: <unit>-<POWER>/<step>, so that without its unit it reads as a measure names it (WELF-P01/survey)."""
+    return f"{unit}-{power_id}/{step_id}"
+
+
+def _power_rows(register: Register) -> dict[str, list[dict]]:
+    """The rows of the posts, powers, their steps and branches, and the links of powers, risks and measures to them."""
+    unit = register.unit["id"]
+    rows: dict[str, list[dict]] = {"posts": [{**_columns(fields.POST, post), "key": _key(unit, post["id"]), "unit": unit}
+                                             for post in register.posts],
+                                   "powers": [], "steps": [], "branches": [], "power_posts": [], "power_sources": []}
+    for area in register.areas:
+        for power in area.powers:
+            key = _key(unit, power["id"])
+            rows["powers"].append({**_columns(fields.POWER, power), "key": key, "unit": unit,
+                                   "area": _key(unit, area.record["id"])})
+            rows["power_posts"] += [{"power": key, "post": _key(unit, post), "position": n}
+                                    for n, post in enumerate(power.get("posts", []), 1)]
+            rows["power_sources"] += [{"power": key, "source": _key(unit, source)} for source in power.get("sources", [])]
+            for n, step in enumerate(power["steps"], 1):
+                step_at = step_key(unit, power["id"], step["id"])
+                rows["steps"].append({**_columns(fields.STEP, step), "key": step_at, "unit": unit, "power": key,
+                                      "position": n, "post": _key(unit, step.get("post"))})
+                rows["branches"] += [{**_columns(fields.BRANCH, branch), "unit": unit, "step": step_at, "position": b,
+                                      "to_step": step_key(unit, power["id"], branch["to"]) if "to" in branch else None}
+                                     for b, branch in enumerate(step.get("branches", []), 1)]
+    rows["risk_steps"] = [{"risk": _key(unit, risk["id"]), "step": step_key(unit, risk["power"], step), "position": n}
+                          for risk in register.risks() for n, step in enumerate(risk.get("steps", []), 1)]
+    rows["measure_steps"] = [{"measure": _key(unit, measure["id"]), "step": f"{unit}-{reference}", "position": n}
+                             for measure in register.measures() for n, reference in enumerate(measure.get("steps", []), 1)]
+    return rows

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from . import fields, git, vocab
 from .search import TOKENIZE
-from .tables import SEARCHED, TABLES, nullable
+from .tables import SEARCH_INDEXES, SEARCHED, TABLES, index_columns, index_name, nullable
 
 
 #: A number as a circled numeral (① to ⑳), the way registers number the items of one cell.
@@ -37,6 +37,9 @@ _REGISTER_LISTS = {
      join measures m on m.key = rm.measure where rm.risk = r.key order by rm.position))""",
     "sources": """(select group_concat('《' || s.title_zh || '》', char(10)) from risk_sources x
      join sources s on s.key = x.source where x.risk = r.key)""",
+    # the steps of its power where the risk arises, one a line, in the order the risk names them
+    "steps": """(select group_concat(title, char(10)) from (select s.title_zh as title from risk_steps x
+     join steps s on s.key = x.step where x.risk = r.key order by x.position))""",
 }
 
 
@@ -106,6 +109,10 @@ SUMMARIES: dict[str, tuple[dict, str | tuple, str]] = {
 }
 
 
+#: Bytes per database page (set before the first table is created).
+PAGE_SIZE = 16384
+#: Memory each search index gathers its terms in before writing them (FTS5's 'hashsize').
+FTS_HASH_BYTES = 32 * 1024 * 1024
 #: Page cache while building: well under the 1 GB the build may use at city scale.
 BUILD_CACHE_KIB = 256 * 1024
 
@@ -113,6 +120,9 @@ BUILD_CACHE_KIB = 256 * 1024
 def open_private(path: Path) -> sqlite_utils.Database:
     """A new database file only this build sees until it is moved into place: no journal, no syncs."""
     db = sqlite_utils.Database(path)
+    # Pages of 16 KiB hold a risk's or measure's row (2 KB of bilingual text) without leaving half of
+    # each page empty, as 4 KiB pages do: a city's database is a tenth smaller (docs/benchmarks.md).
+    db.execute(f"pragma page_size = {PAGE_SIZE}")
     # The file is private until it replaces the target, so a crash can only lose this copy.
     db.execute("pragma journal_mode = off")
     db.execute("pragma synchronous = off")
@@ -127,12 +137,21 @@ def create_schema(db: sqlite_utils.Database) -> None:
         db[name].create(columns, pk=pk, not_null={c for c in columns if not nullable(name, c)},
                         foreign_keys=[(col, table, other) for col, (table, other) in foreign_keys.items()])
     db["units"].add_foreign_key("provenance_source", "sources", "key")
-    for table, columns in SEARCHED.items():
-        # rowid of the search row = rowid of the record, so Datasette's table search can use it.
-        db[f"{table}_search"].create({"rowid": int, **{column: str for column in columns}}, pk="rowid")
-        # The search index is filled as the rows come (insert_rows): the main process would otherwise
-        # wait on the workers, then index a city's text alone at the end.
-        db[f"{table}_search"].enable_fts(list(columns), tokenize=TOKENIZE, create_triggers=False)
+    for table in SEARCHED:
+        for index in SEARCH_INDEXES:  # the whole text, and the headings alone
+            name = index_name(table, index)
+            # The search index alone, without a copy of its text (contentless): the text is derived from the
+            # record's own columns (riskcatalog.search.index_text), and pages read the record, never the
+            # index's text. Its rowid is the record's, so Datasette's table search (fts_table in metadata.yml)
+            # uses it. Which column holds each token, not where in it (detail=column): the index is half the
+            # size, and a word is found as its pairs (riskcatalog.search.phrase_query). sqlite-utils'
+            # enable_fts always keeps a content table and every position. (The column sizes stay: without
+            # them the index cannot be read row by row, as a count or a dump does.)
+            db.execute(f"create virtual table [{name}] using fts5({', '.join(index_columns(table, index))}, "
+                       f"content='', detail=column, tokenize='{TOKENIZE}')")
+            # Terms gathered in memory up to FTS_HASH_BYTES before each write: fewer, larger segments to merge
+            # (a city's index is a tenth smaller and quicker to write than with FTS5's 1 MB).
+            db.execute(f"insert into [{name}]([{name}], rank) values ('hashsize', {FTS_HASH_BYTES})")
     for name, rows in vocab.LOOKUPS.items():
         db[name].insert_all(rows())
 
@@ -149,8 +168,11 @@ def insert_rows(db: sqlite_utils.Database, rows: dict[str, list[tuple]]) -> None
         if table in SEARCHED:  # the records written next take the rowids from `first` on, in order
             first = db.conn.execute(f"select coalesce(max(rowid), 0) + 1 from [{table}]").fetchone()[0]
             texts = [(rowid, *columns) for rowid, columns in enumerate(rows[f"{table}_search"], first)]
-            for search_table in (f"{table}_search", f"{table}_search_fts"):  # the text, and its index
-                _insert_many(db, search_table, ["rowid", *SEARCHED[table]], texts)
+            full = index_columns(table)
+            for index in SEARCH_INDEXES:  # each index's columns, picked from the whole text's
+                picked = [full.index(column) + 1 for column in index_columns(table, index)]
+                _insert_many(db, index_name(table, index), ["rowid", *index_columns(table, index)],
+                             texts if index == "search" else [(t[0], *map(t.__getitem__, picked)) for t in texts])
         _insert_many(db, table, list(columns), rows[table])
 
 
@@ -160,9 +182,11 @@ def _insert_many(db: sqlite_utils.Database, table: str, columns: list[str], rows
 
 
 #: Indexes beyond one per foreign key: the risks table's default sort (Datasette orders by
-#: the sort column, then the key), the heat map's lists and an area's risks of one level; an entry's
-#: history, newest first; the changes of a period; the changes page's filters.
-INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level")],
+#: the sort column, then the key), the heat map's lists and an area's risks of one level; an id typed
+#: as a search or a short address (a city holds each id thousands of times); an entry's history,
+#: newest first; the changes of a period; the changes page's filters.
+INDEXES = {"risks": [("seq", "key"), ("likelihood", "impact"), ("area", "level"), ("id",)],
+           "measures": [("id",)],
            "changes": [("entry", "date"), ("date",), ("day",), ("area", "date")]}
 
 #: Partial indexes of the withdrawn entries, few among many: the search page leaves them out by
@@ -175,7 +199,8 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     """An index on every foreign key (joins, facets) and the INDEXES; made once the rows are in,
     which is faster than keeping them up to date row by row."""
     for table in db.tables:
-        keys = {fk.column for fk in table.foreign_keys} - {table.pks[0]}  # a key's first column is indexed already
+        # A key's first column is indexed already, and so is the first column of one of the INDEXES.
+        keys = {fk.column for fk in table.foreign_keys} - {table.pks[0]} - {c[0] for c in INDEXES.get(table.name, [])}
         for columns in [(column,) for column in sorted(keys)] + INDEXES.get(table.name, []):
             table.create_index(columns)
     for statement in PARTIAL_INDEXES:  # sqlite-utils' create_index has no WHERE

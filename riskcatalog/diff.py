@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import git
-from .catalog import REGISTER_FILE, SOURCES_FILE
+from .catalog import POSTS_FILE, REGISTER_FILE, SOURCES_FILE
 from .errors import UNSAFE, CatalogError, printable
 from .git import GitError
 from .yamlload import MAX_FILE_BYTES, decode, load_file, load_text, too_big
@@ -52,10 +52,10 @@ def entries_of(data: object, file: str) -> Entries:
     name = Path(file).name
     if name == REGISTER_FILE:  # the register is one record: unit, totals, areas, levels
         return {("register", "register"): (file, data)}
-    lists = {"source": data.get("sources")} if name == SOURCES_FILE else \
-        {"risk": data.get("risks"), "measure": data.get("measures")}
+    lists = {"source": data.get("sources")} if name == SOURCES_FILE else {"post": data.get("posts")} \
+        if name == POSTS_FILE else {"power": data.get("powers"), "risk": data.get("risks"), "measure": data.get("measures")}
     found: Entries = {}
-    if name != SOURCES_FILE and isinstance(data.get("area"), dict):
+    if name not in (SOURCES_FILE, POSTS_FILE) and isinstance(data.get("area"), dict):
         found[("area", str(data["area"].get("id")))] = (file, data["area"])
     for kind, items in lists.items():
         for entry in items if isinstance(items, list) else []:

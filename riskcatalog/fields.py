@@ -93,6 +93,10 @@ class Field:
     details: bool | None = None  #: in the entry page's list of details (default: a text, number, date or address
     #: the page does not place itself)
     sheet: bool | None = None  #: in the workbook's field sheet (default: every field a register gives)
+    #: its YAML key, where that is not its name: a risk's power id is written `power`, beside power_zh
+    key: str | None = None
+    #: the keys a register must give with it (a risk's power and the steps it stands on go together)
+    needs: tuple[str, ...] = ()
 
     @property
     def is_text(self) -> bool:
@@ -103,11 +107,14 @@ class Field:
         """Its keys in YAML: title_zh and title_en for a TEXT field, else its name; none if computed."""
         if self.kind == COMPUTED:
             return ()
-        return (f"{self.name}_zh", f"{self.name}_en") if self.is_text else (self.name,)
+        return (f"{self.name}_zh", f"{self.name}_en") if self.is_text else (self.key or self.name,)
 
     @property
     def columns(self) -> dict[str, type]:
-        """Its database columns and their types: a TEXT or ITEMS field has one per language."""
+        """Its database columns and their types: a TEXT or ITEMS field has one per language; nested records
+        (a power's steps) are tables of their own."""
+        if self.kind in (RECORD, RECORDS):
+            return {}
         if self.kind in (TEXT, ITEMS):
             return {f"{self.name}_zh": str, f"{self.name}_en": str}
         return {self.column or self.name: int if self.kind == INTEGER else self.of}
@@ -363,6 +370,15 @@ RISK = Record("risk", "风险点", "risk point", (
     Field("reviewed", "最近评估日期", "Date last reviewed", DATE, required=True, width=12,
           headings=("最近评估", "评估日期", "更新日期", "排查日期", "评估时间"), words=("日期",),
           doc='Date last reviewed, quoted: "2019-01-15"'),
+    Field("power_id", "所在职权", "Power it arises in", ID, key="power", column="power", ref="power_id", width=12,
+          needs=("steps",), history_zh="所在职权",
+          doc="The power it arises in (a power id of any area, e.g. WELF-P01); give it with steps",
+          note="the power's key"),
+    Field("steps", "流程环节", "Steps where it arises", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS,
+          column="step_ids", width=16, register=16, needs=("power",),
+          headings=("风险环节", "办理环节", "流程节点", "运行环节"), words=("流程环节",),
+          doc="流程环节: ids of the steps of its power where it arises (e.g. [accept, survey])",
+          note="step ids of its power, JSON list"),
     Field("next_review", "下次评估日期", "Due date of the next review", COMPUTED, required=True, details=True,
           note="reviewed + the level's interval"),
     *_retirement("risk", "替代风险点"),
@@ -387,6 +403,9 @@ MEASURE = Record("measure", "防控措施", "control measure", (
     NOTES,
     Field("sources", "依据", "Regulations", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS, column="source_ids",
           width=22, note="source ids, JSON list"),
+    Field("steps", "作用环节", "Steps it acts on", IDS, ref="step_ref", minimum=1, maximum=MAX_ITEMS,
+          column="step_ids", width=22, doc="The steps it acts on, as POWER/step (e.g. [WELF-P01/survey])",
+          note="POWER/step references, JSON list"),
     *_retirement("measure", "替代措施"),
     Field("risk_ids", "防控的风险点（仅供查阅）", "Ids of the risks it controls", COMPUTED, required=True, sheet=True,
           note="JSON list"),
@@ -394,6 +413,61 @@ MEASURE = Record("measure", "防控措施", "control measure", (
           note="JSON list (facet with _facet_array)"),
     *_WHERE,
 ), table="measures", sheet="防控措施")
+
+POST = Record("post", "岗位", "post", (
+    KEY, OF_UNIT,
+    Field("id", "岗位标识", "Post id", ID, required=True, ref="slug", width=22, doc="Stable id of the post (e.g. "
+          "civil-affairs-officer), unique in the register"),
+    _text("title", "岗位", "Post", NAME, required=True, width=26, history_zh="名称"),
+    _text("department", "所在科室", "Department", NAME, width=16),
+    _text("leader", "责任领导", "Responsible leader", NAME, width=18,
+          doc="The leader who signs the post's risk card (岗位廉政风险防控卡) with its holder"),
+    *_WHERE,
+), table="posts", sheet="岗位")
+
+#: Where a step's flow branches (drawn as a diamond): on a condition it goes to another step, or ends.
+BRANCH = Record("branch", "流程分支", "branch", (
+    OF_UNIT,
+    Field("step", "所在环节", "Step the flow branches at", COMPUTED, required=True, sheet=True, sheet_zh="所在环节（职权/环节）",
+          width=20, note="the step's key (unit-POWER/step)"),
+    Field("position", "分支序号", "Number of the branch at its step", COMPUTED, required=True, of=int),
+    _text("when", "分支条件", "Condition", NAME, required=True, width=20, doc="When the flow branches (不符合条件, 有异议 …)"),
+    Field("to", "转至环节", "Step it goes to", ID, ref="slug", column="to_step", width=14,
+          doc="The step of the same power the flow goes to (its id); or give end_zh", note="the step's key"),
+    _text("end", "流程终结", "Where the flow ends", NAME, width=24,
+          doc="Where the flow ends on this branch (退回申请并书面告知理由 …); or give to"),
+), table="branches", sheet="流程分支")
+
+STEP = Record("step", "流程环节", "step", (
+    KEY, OF_UNIT,
+    Field("power", "所属职权", "Power", COMPUTED, required=True, sheet=True, sheet_zh="职权编号", width=12,
+          note="the power's key"),
+    Field("position", "环节序号", "Number of the step in its power's flow", COMPUTED, required=True, of=int),
+    Field("id", "环节标识", "Step id", ID, required=True, ref="slug", width=14,
+          doc="Stable id of the step, unique within its power (e.g. survey)"),
+    _text("title", "流程环节", "Step", TITLE, required=True, width=26, history_zh="名称"),
+    _text("actor", "办理主体", "Who acts", NAME, width=20, doc="Who acts at the step (may be outside the unit: 区民政局)"),
+    Field("post", "经办岗位", "Post that acts at the step", ID, ref="slug", width=18,
+          doc="The unit's post that acts at the step (a posts.yml id)", note="the post's key"),
+    _text("days", "办理时限", "Time limit", NAME, width=18, doc="Its time limit as the rule states it"),
+    Field("branches", "流程分支", "Branches", RECORDS, record=BRANCH, maximum=MAX_ITEMS),
+), table="steps", sheet="流程环节")
+
+POWER = Record("power", "职权", "power", (
+    KEY, OF_UNIT,
+    Field("id", "职权编号", "Power id", ID, required=True, ref="power_id", width=12,
+          doc="Stable id, never reused (e.g. WELF-P01)", note="stable and never reused"),
+    _in_area("所属领域", "Area"),
+    _text("title", "职权名称", "Power", TITLE, required=True, width=28, history_zh="名称"),
+    _text("description", "职权说明", "Description", PROSE, width=40, history_zh="描述"),
+    Field("posts", "行使岗位", "Posts that exercise it", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS,
+          column="post_ids", width=22, doc="The posts.yml ids of the posts that exercise it", note="post ids, JSON list"),
+    Field("sources", "职权依据", "Basis", IDS, ref="slug", minimum=1, maximum=MAX_ITEMS, column="source_ids",
+          width=22, doc="Its basis: regulations in sources.yml", note="source ids, JSON list"),
+    Field("steps", "流程环节", "Steps", RECORDS, required=True, record=STEP, minimum=2, maximum=MAX_ITEMS,
+          doc="Its steps in order, from application to closing"),
+    *_WHERE,
+), table="powers", sheet="职权")
 
 #: The units table, a row per register, from register.yml: (the mapping of register.yml it comes from, or
 #: None for the register's own fields; the columns' prefix; the fields; whether the mapping may be absent).
@@ -404,14 +478,19 @@ UNITS_TABLE = (("unit", "", UNIT.fields, False), ("provenance", "provenance_", P
                            LANGUAGES_FIELD), False))
 
 #: Every record kind, in the order of the workbook's field sheets.
-RECORDS_IN_ORDER = (UNIT, LEVEL, AREA, RISK, MEASURE, SOURCE)
+RECORDS_IN_ORDER = (UNIT, LEVEL, AREA, RISK, MEASURE, SOURCE, POST, POWER, STEP, BRANCH)
+#: The records of powers and posts (issue 25): a register may have none, and a workbook may lack their sheets.
+POWER_RECORDS = (POST, POWER, STEP, BRANCH)
 #: Each YAML file kind and its top-level fields.
 FILES = {
     "register_file": (REGISTER, "register.yml"),
     "sources_file": (Record("sources_file", "依据", "sources", (
         Field("sources", "依据", "Sources", RECORDS, required=True, record=SOURCE, minimum=1),)), "sources.yml"),
+    "posts_file": (Record("posts_file", "岗位", "posts", (
+        Field("posts", "岗位", "Posts", RECORDS, required=True, record=POST, minimum=1),)), "posts.yml"),
     "area_file": (Record("area_file", "领域", "area file", (
         Field("area", "领域", "Area", RECORD, required=True, record=AREA),
+        Field("powers", "职权", "Powers", RECORDS, record=POWER, maximum=MAX_ITEMS),
         Field("risks", "风险点", "Risks", RECORDS, required=True, record=RISK),
         Field("measures", "防控措施", "Measures", RECORDS, required=True, record=MEASURE),
     )), "<area>.yml"),
@@ -444,12 +523,13 @@ def table_columns(table: str) -> list[Column]:
 
 
 #: The tables a register's fields fill.
-REGISTER_TABLES = ("units", "unit_levels", "sources", "areas", "risks", "measures")
+REGISTER_TABLES = ("units", "unit_levels", "sources", "areas", "risks", "measures", "posts", "powers", "steps",
+                   "branches")
 
 
 #: The 登记表's columns, in the Chinese layout: (record, field name) in the order units print them.
 REGISTER_COLUMNS = (("unit", "name"), ("risk", "seq"), ("area", "name"), ("risk", "post"), ("risk", "power"),
-                    ("risk", "title"), ("risk", "manifestations"), ("risk", "level"), ("risk", "measures"),
+                    ("risk", "steps"), ("risk", "title"), ("risk", "manifestations"), ("risk", "level"), ("risk", "measures"),
                     ("risk", "responsible_post"), ("risk", "responsible_leader"), ("risk", "supervisor"),
                     ("risk", "sources"))
 
@@ -462,7 +542,8 @@ def register_heading(record: str, name: str) -> str:
 
 
 #: The record each kind of entry is, as the history names kinds (vocab.ENTRY_KINDS).
-ENTRY_RECORDS = {"risk": RISK, "measure": MEASURE, "area": AREA, "source": SOURCE, "register": REGISTER}
+ENTRY_RECORDS = {"risk": RISK, "measure": MEASURE, "area": AREA, "source": SOURCE, "register": REGISTER,
+                 "power": POWER, "post": POST}
 
 
 def details(record: Record, row: dict) -> list[tuple[Field, object, object]]:
@@ -481,7 +562,7 @@ def details(record: Record, row: dict) -> list[tuple[Field, object, object]]:
 #: The registry as the site's templates read it: F.risk.supervisor.zh is 监督主体.
 LABELS = {name: record.by_name for name, record in
           (("unit", UNIT), ("area", AREA), ("risk", RISK), ("measure", MEASURE), ("source", SOURCE),
-           ("provenance", PROVENANCE), ("publication", PUBLICATION))}
+           ("provenance", PROVENANCE), ("publication", PUBLICATION), ("post", POST), ("power", POWER), ("step", STEP))}
 
 
 def field_of(kind: str, key: str) -> Field | None:
@@ -521,13 +602,17 @@ _DEFS = {
                   "description": "a git commit's id, 7 to 64 hexadecimal digits (e.g. 1a2b3c4d)"},
     "url": {"type": "string", "maxLength": 500, "pattern": "^https?://[^\\s<>\"]+$(?!\\n)",
             "description": "a web address starting with http:// or https:// (e.g. https://example.org/register)"},
+    "power_id": {"type": "string", "maxLength": 32, "pattern": "^[A-Z][A-Z0-9]*-P[0-9]{2,}$(?!\\n)",
+                 "description": "PREFIX-PNN (e.g. WELF-P01)"},
+    "step_ref": {"type": "string", "maxLength": 100, "pattern": "^[A-Z][A-Z0-9]*-P[0-9]{2,}/[a-z][a-z0-9-]*$(?!\\n)",
+                 "description": "POWER/step (e.g. WELF-P01/survey)"},
 }
 
 _SCHEMA_HEAD = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "schema.json",
     "title": "Integrity-risk register catalogue file (廉政风险点与防控措施)",
-    "description": "One schema for every catalogue file: register.yml, sources.yml and one <area>.yml per area. "
+    "description": "One schema for every catalogue file: register.yml, sources.yml, posts.yml and one <area>.yml per area. "
                    "Generated from riskcatalog/fields.py: edit that, then run python -m riskcatalog.fields.",
     "$comment": "Patterns end in $(?!\\n): JSON Schema patterns are ECMA-262 regular expressions, where $ matches "
                 "only at the end of the text, but Python's re (jsonschema) also matches $ before a final line "
@@ -552,6 +637,8 @@ def _record_rule(record: Record) -> dict:
             properties[key] = rule
         if f.is_text:
             depends[f"{f.name}_zh"] = [f"{f.name}_en"]
+        if f.needs:
+            depends[f.keys[0]] = list(f.needs)
     if {"likelihood", "impact"} <= record.by_name.keys():
         depends.update(likelihood=["impact"], impact=["likelihood"])
     rule = {"type": "object", "additionalProperties": False,
@@ -573,7 +660,7 @@ def _field_rules(f: Field) -> list[tuple[str, dict]]:
     described = f.doc or (f"{f.zh}: {f.en}" if f.kind not in (RECORD, RECORDS) else "")
     if described and "description" not in rule:
         rule["description"] = described
-    return [(f.name, rule)]
+    return [(f.keys[0], rule)]
 
 
 def _text_rule(maximum: int | None) -> dict:
@@ -607,6 +694,7 @@ def _value_rule(f: Field) -> dict:
         return _record_rule(f.record)
     if f.kind == RECORDS:
         return {"type": "array", **({"minItems": f.minimum} if f.minimum else {}),
+                **({"maxItems": f.maximum} if f.maximum else {}),
                 "items": {"$ref": f"#/$defs/{f.record.name}"} if f.record in (RISK, MEASURE) else _record_rule(f.record)}
     raise ValueError(f"{f.name}: no schema for kind {f.kind!r}")
 
@@ -651,7 +739,8 @@ def format_table(record: Record) -> str:
 _FORMAT_PART = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- /fields -->)", re.S)
 _FORMAT_RECORDS = {"register": REGISTER, "unit": UNIT, "provenance": PROVENANCE, "baseline": BASELINE,
                    "publication": PUBLICATION, "totals": TOTALS, "level": LEVEL,
-                   "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE}
+                   "source": SOURCE, "area": AREA, "risk": RISK, "measure": MEASURE, "post": POST, "power": POWER,
+                   "step": STEP, "branch": BRANCH}
 
 
 def format_document(text: str) -> str:

@@ -29,15 +29,15 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from .catalog import REGISTER_FILE, SOURCES_FILE, display_name
+from .catalog import definition_of, display_name
 from .errors import CatalogError, printable
 from .files import WriteFailed, failed_write, replacing
 from .validate import resolve
 from .yamlload import Document, load_text, number_form, read_text
 
 #: Lists of ids (and the register's languages) under these keys are written in flow style, `[a, b]`,
-#: unless a comment stands inside.
-FLOW_KEYS = {"sources", "measures", "languages"}
+#: unless a comment stands inside (a power's steps and posts.yml's posts are lists of mappings: block style).
+FLOW_KEYS = {"sources", "measures", "languages", "posts", "steps"}
 _STR_TAG = "tag:yaml.org,2002:str"
 #: build.py reads by PyYAML's YAML 1.1 rules, ruamel by YAML 1.2: a string either would type is quoted.
 _RESOLVERS = ((yaml.resolver.Resolver(), yaml.ScalarNode), (VersionedResolver(), ScalarNode))
@@ -83,8 +83,7 @@ def _yaml() -> YAML:
 
 
 def _file_rule(name: str) -> dict:
-    definition = {REGISTER_FILE: "register_file", SOURCES_FILE: "sources_file"}.get(name, "area_file")
-    return resolve({"$ref": f"#/$defs/{definition}"})
+    return resolve({"$ref": f"#/$defs/{definition_of(name)}"})
 
 
 # --- where the comments are, and what each belongs to ---------------------------------------------

@@ -771,7 +771,7 @@ def _change_rows(unit: str, commit: Commit, section: str, item: dict, changed: l
                  names: dict[tuple[str, str], str]) -> list[dict]:
     """The rows of one entry's change: a row for its adding, withdrawal or removal, and one per changed field."""
     kind, file = item["kind"], item["file"]
-    area = f"{unit}-{PurePosixPath(file).stem}" if kind in ("risk", "measure", "area") else None
+    area = f"{unit}-{PurePosixPath(file).stem}" if kind in ("risk", "measure", "area", "power") else None
     title = names.get(("register", "register"), unit) if kind == "register" else item["title"]
     base = {"unit": unit, "commit_key": f"{unit}-{commit.sha}", "date": commit.utc, "day": commit.date[:10],
             "kind": kind, "entry": unit if kind == "register" else f"{unit}-{item['id']}", "entry_id": item["id"],
@@ -864,7 +864,9 @@ def shown(kind: str, key: str, value, names: dict | None = None) -> str | None:
     if key == "levels" and isinstance(value, list):
         return "；".join(_matrix_level(level) for level in value)
     if isinstance(value, list):
-        return "；".join(str(v.get("zh", _stored(v))) if isinstance(v, dict) else str(v) for v in value)
+        # 表现形式 by their Chinese, a power's steps by their titles
+        return "；".join(str(v.get("zh") or v.get("title_zh") or _stored(v)) if isinstance(v, dict) else str(v)
+                        for v in value)
     return _stored(value)
 
 

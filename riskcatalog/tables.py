@@ -30,9 +30,15 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
     "unit_levels": (_columns("unit_levels"), ("unit", "level"), {"unit": ("units", "id"), "level": ("levels", "id")}),
     "sources": (_columns("sources"), "key", {"unit": ("units", "id"), "kind": ("source_kinds", "id")}),
     "areas": (_columns("areas"), "key", {"unit": ("units", "id")}),
+    # Powers, their steps and the posts that exercise them (职权目录, 权力运行流程图, 岗位廉政风险防控卡).
+    "posts": (_columns("posts"), "key", {"unit": ("units", "id")}),
+    "powers": (_columns("powers"), "key", {"unit": ("units", "id"), "area": ("areas", "key")}),
+    "steps": (_columns("steps"), "key", {"unit": ("units", "id"), "power": ("powers", "key"), "post": ("posts", "key")}),
+    "branches": (_columns("branches"), ("step", "position"),
+                 {"unit": ("units", "id"), "step": ("steps", "key"), "to_step": ("steps", "key")}),
     "risks": (_columns("risks"), "key",
               {"unit": ("units", "id"), "area": ("areas", "key"), "category": ("categories", "id"),
-               "level": ("levels", "id"), "replaced_by": ("risks", "key")}),
+               "level": ("levels", "id"), "replaced_by": ("risks", "key"), "power": ("powers", "key")}),
     "measures": (_columns("measures"), "key",
                  {"unit": ("units", "id"), "area": ("areas", "key"), "type": ("measure_types", "id"),
                   "nature": ("natures", "id"), "replaced_by": ("measures", "key")}),
@@ -42,6 +48,15 @@ TABLES: dict[str, tuple[dict, str | tuple, dict]] = {
                      {"risk": ("risks", "key"), "source": ("sources", "key")}),
     "measure_sources": ({"measure": str, "source": str}, ("measure", "source"),
                         {"measure": ("measures", "key"), "source": ("sources", "key")}),
+    # How powers, risks and measures link to them.
+    "power_posts": ({"power": str, "post": str, "position": int}, ("power", "post"),
+                    {"power": ("powers", "key"), "post": ("posts", "key")}),
+    "power_sources": ({"power": str, "source": str}, ("power", "source"),
+                      {"power": ("powers", "key"), "source": ("sources", "key")}),
+    "risk_steps": ({"risk": str, "step": str, "position": int}, ("risk", "step"),
+                   {"risk": ("risks", "key"), "step": ("steps", "key")}),
+    "measure_steps": ({"measure": str, "step": str, "position": int}, ("measure", "step"),
+                      {"measure": ("measures", "key"), "step": ("steps", "key")}),
     "build_info": ({"key": str, "value": str}, "key", {}),
     # The history (修订记录, riskcatalog.history): each register's baseline and what each revision since changed.
     "change_kinds": (LOOKUP, "id", {}),
@@ -79,21 +94,45 @@ def nullable(table: str, column: str) -> bool:
 
 
 def _searched(record: fields.Record) -> dict[str, tuple[str, ...]]:
-    """The search columns of a record's table and the columns that fill them: its title fields, the names of
-    its areas, the rest of its searched fields and the titles it cites."""
+    """The search columns of a record's table, by weight, and the columns that fill them: its title fields,
+    the names of its areas, the rest of its searched fields and the titles it cites."""
     columns = {part: tuple(name for f in record.fields if f.search == part for name in f.columns)
                for part in ("title", "body")}
     entry = record in (fields.RISK, fields.MEASURE)
     return {"title": columns["title"], "area": ("area_zh", "area_en") if entry else (),
-            "body": columns["body"] + (("cited",) if entry else ())}
+            "body": columns["body"], "cited": ("cited",) if entry else ()}
 
 
-#: What readers find entries by: each searched table's search columns and the fields that fill
-#: them (the search page ranks title matches first, then area matches). Besides an entry's own fields,
-#: risks and measures are found by `area_zh`/`area_en` (the names of the areas they belong to or
-#: control) and `cited` (the titles of the regulations they cite).
+#: What readers find entries by: each searched table's index columns, in order of weight, and the
+#: fields that fill them. The search page ranks an entry whose title holds the words before one whose
+#: area's name holds them, before one whose other fields do, before one that only cites a regulation
+#: whose title holds them (riskcatalog.site.ranking). Besides an entry's own fields (the registry's
+#: `search`), risks and measures are found by `area_zh`/`area_en` (the names of the areas they belong
+#: to or control) and `cited` (the titles of the regulations they cite). Every table has the same
+#: columns (a regulation's area and cited are empty), so one search expression reads any of them.
 SEARCHED: dict[str, dict[str, tuple[str, ...]]] = {
     record.table: _searched(record) for record in (fields.RISK, fields.MEASURE, fields.SOURCE)}
+
+#: The field that orders entries of equal relevance (a high level first), indexed as one more column
+#: of the search index, which readers' words are never looked for in (riskcatalog.search.READ_COLUMNS):
+#: the index then orders a city's matches by it without reading their rows.
+RANKED_BY: dict[str, str] = {"risks": "level"}
+
+
+#: The search indexes of a searched table: its whole text (`<table>_search_fts`: what a search must
+#: match), and its headings alone (`<table>_titles_fts`: the title and the area's name, a tenth of the
+#: size), which ranks by where the words stand without reading the whole index's long lists of a
+#: city's common words. Index -> the columns of SEARCHED it holds.
+SEARCH_INDEXES = {"search": None, "titles": ("title", "area")}  # None: every column of SEARCHED
+
+
+def index_columns(table: str, index: str = "search") -> list[str]:
+    """The columns of one of a table's search indexes: the searched ones by weight, then the ranking one."""
+    return [*(SEARCH_INDEXES[index] or SEARCHED[table]), *([RANKED_BY[table]] if table in RANKED_BY else [])]
+
+
+def index_name(table: str, index: str = "search") -> str:
+    return f"{table}_{index}_fts"
 
 
 def as_row(table: str, record: dict) -> tuple:

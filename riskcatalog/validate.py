@@ -22,6 +22,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator, ValidationError
 
 from .errors import CatalogError
+from .formulas import formula_sign
 from .yamlload import Document, number_form
 
 #: The schema ships inside the package, so an installed copy validates without a checkout.
@@ -29,8 +30,9 @@ SCHEMA = resources.files(__package__) / "schema.json"
 
 #: Keywords that judge one value; at most one of them is reported per value, the first here.
 VALUE_KEYWORDS = ("type", "enum", "minLength", "maxLength", "pattern", "format", "minimum", "maximum")
-#: Ratings that go together: a risk gives both or neither.
-RATINGS = ("likelihood", "impact")
+#: Fields that go together, each pair with what to do when one is missing: ratings, and a risk's placement.
+TOGETHER = {("likelihood", "impact"): "give likelihood and impact together, or neither",
+            ("power", "steps"): "a risk stands on steps of a power: give power and steps together, or neither"}
 
 
 @cache
@@ -105,7 +107,7 @@ def _inlined(rule):
 def check(doc: Document, definition: str, english: bool = True) -> list[CatalogError]:
     """All schema errors of doc against $defs/definition, located and worded."""
     if passes(doc.data, definition, english):
-        return _number_forms(doc, set(), set())
+        return _number_forms(doc, set(), set()) + _formulas(doc, set(), set())
     errors: list[CatalogError] = []
     judged: set[tuple] = set()  # (path, what) already worded: one value-level message per value
     unknown: set[tuple] = set()  # fields refused as unknown: nothing inside them is judged again
@@ -121,7 +123,7 @@ def check(doc: Document, definition: str, english: bool = True) -> list[CatalogE
                 continue
             judged.add((path, what))
         errors.extend(_worded(error, path, doc))
-    return errors + _number_forms(doc, judged, unknown)
+    return errors + _number_forms(doc, judged, unknown) + _formulas(doc, judged, unknown)
 
 
 def _number_forms(doc: Document, judged: set[tuple], unknown: set[tuple]) -> list[CatalogError]:
@@ -137,6 +139,23 @@ def _number_forms(doc: Document, judged: set[tuple], unknown: set[tuple]) -> lis
         form = number_form(text)
         if form:
             errors.append(doc.error(path, f"{text!r} is read as {value} ({form}) — write it as a plain decimal"))
+    return errors
+
+
+def _formulas(doc: Document, judged: set[tuple], unknown: set[tuple]) -> list[CatalogError]:
+    """Text a spreadsheet would read as a formula (riskcatalog.formulas): every field reaches the
+    登记表 and the site's downloads, where Excel or WPS would run it. Only the texts the loader noted
+    as beginning with a sign or a blank need a look (doc.signed)."""
+    errors = []
+    for path in doc.signed:
+        text = doc.value(path)
+        sign = formula_sign(text)
+        if sign is None or (path, "any") in judged or any(path[:n] in unknown for n in range(1, len(path) + 1)):
+            continue
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        errors.append(doc.error(path, f"{shown!r} begins with {sign!r}, which a spreadsheet reads as a formula "
+                                      "— start the text with a word (drop a leading list marker, write a sign in "
+                                      "words)"))
     return errors
 
 
@@ -172,8 +191,7 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
     if keyword == "required":
         return [doc.error(path, f"missing field {key!r} — add it") for key in rule["required"] if key not in value]
     if keyword == "dependentRequired":
-        return [doc.error(path, f"missing field {needed!r} — " + (
-                    "give likelihood and impact together, or neither" if key in RATINGS else "add it"))
+        return [doc.error(path, f"missing field {needed!r} — " + _together(key))
                 for key, needs in rule["dependentRequired"].items() if key in value
                 for needed in needs if needed not in value]
     if keyword == "additionalProperties":
@@ -189,6 +207,11 @@ def _worded(error: ValidationError, path: tuple, doc: Document) -> list[CatalogE
                 for index, item in _repeats(value)]
     # A keyword this module has no words for yet still stops the build, in jsonschema's words.
     return at(f"{error.message} — see schema.json")
+
+
+def _together(key: str) -> str:
+    """What to do about a field missing beside key: give the pair together, or simply add it."""
+    return next((advice for pair, advice in TOGETHER.items() if key in pair), "add it")
 
 
 def _shown(value) -> str:

@@ -84,6 +84,8 @@ ENTRY_KINDS = {
     "area": ("领域", "area"),
     "source": ("依据", "source"),
     "register": ("登记", "register"),
+    "power": ("职权", "power"),
+    "post": ("岗位", "post"),
 }
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from .errors import UNSAFE, CatalogError, format_path
+from .formulas import STARTS
 from .files import kind
 
 try:  # libyaml's C composer is several times faster than the pure-Python one.
@@ -77,6 +78,9 @@ class Document:
     data: object
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     texts: dict[tuple, str] = field(default_factory=dict)
+    #: Paths of the texts whose first character may begin a formula (riskcatalog.formulas.STARTS):
+    #: noted as they load, so the validator looks at these only.
+    signed: list[tuple] = field(default_factory=list)
 
     def value(self, path: tuple):
         """The value at path."""
@@ -233,7 +237,10 @@ def _build(node: yaml.Node, path: tuple, doc: Document, seen: set[int]):
     if node.tag not in _SCALAR_TAGS:
         raise _Refused(node, f"tag {node.tag!r} is not allowed — only plain YAML values are")
     if node.tag == _TAG + "str":
-        return _text(node)
+        text = _text(node)
+        if text[:1] in STARTS:
+            doc.signed.append(path)
+        return text
     doc.texts[path] = node.value  # the text as written, for "quote it" hints
     if node.tag == _TAG + "timestamp":
         value = parse_date(node.value)

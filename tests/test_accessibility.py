@@ -30,8 +30,9 @@ from .test_history import make_history
 
 pytestmark = pytest.mark.browser
 
-#: Every page a reader reaches, beyond test_browser's: the data pages (tables at ten rows), a table's
-#: row, the SQL page, the changes page of one revision, a page that is not there.
+#: Every page a reader reaches: test_browser's (home, search and lists, entries, the ready-made queries,
+#: changes, the powers, a power's flowchart, the risk cards, a post's card), and the data pages (tables at
+#: ten rows), a table's row, the SQL page, the changes page of one revision, a page that is not there.
 PAGES = {
     **READER_PAGES,
     "data": "/catalog", "risks table": "/catalog/risks?_size=10",

@@ -257,6 +257,21 @@ CASES = [
      "mini/alpha.yml:1:1: is a FIFO (named pipe), not a file — put the YAML file here instead"),
     ("area-file-is-a-dangling-link", lambda folder: _replace_with_link(folder / "alpha.yml", "nowhere.yml"),
      "mini/alpha.yml:1:1: is a link to a file that does not exist — fix the link or put the file here"),
+    # Issue 23: text a spreadsheet would run as a formula, in any field, however it is written.
+    *[(f"formula-{name}", _replace("alpha.yml", "title_zh: 虚报冒领差旅费", f"title_zh: {written}"),
+       f"mini/alpha.yml:9:15: risks[0].title_zh: {shown} begins with {sign!r}, which a spreadsheet reads as a "
+       "formula — start the text with a word (drop a leading list marker, write a sign in words)")
+      for name, written, shown, sign in (
+          ("hyperlink", """'=HYPERLINK("http://example.org","点击")'""", """'=HYPERLINK("http://example.org","点击")'""",
+           "="),
+          ("plus", "+86 电话", "'+86 电话'", "+"),
+          ("minus-list-marker", "'- 虚报冒领差旅费'", "'- 虚报冒领差旅费'", "-"),
+          ("at", "'@SUM(A1)'", "'@SUM(A1)'", "@"),
+          ("after-a-tab", '"\\t=1+1"', "'\\t=1+1'", "="),
+          ("after-a-line-break", '"\\n =cmd|\' /C calc\'!A0"', "\"\\n =cmd|' /C calc'!A0\"", "="))],
+    ("formula-in-a-list-item", _replace("alpha.yml", "- zh: 虚增出差天数", "- zh: '-1 天'"),
+     "mini/alpha.yml:19:13: risks[0].manifestations[0].zh: '-1 天' begins with '-', which a spreadsheet reads as a "
+     "formula — start the text with a word (drop a leading list marker, write a sign in words)"),
 ]
 
 
@@ -318,6 +333,20 @@ def test_html_and_script_text_is_valid_and_stored_verbatim(mini, previous, capsy
             "select title_en, description_en from risks where id = 'AL-01'").fetchone()
     assert title == hostile
     assert description == "<img src=x onerror=alert(1)>\n{{ 7 * 7 }} ${x} %s\n"
+
+
+def test_a_sign_inside_text_or_a_number_is_no_formula(mini, previous, capsys):
+    """Only the first character (after blanks) makes a formula: a sign later in the text, a negative
+    figure in a sentence, a "-" list in a text's later lines and a number field all build."""
+    edit(mini, "alpha.yml", "title_zh: 虚报冒领差旅费", "title_zh: 虚报冒领差旅费（超标准 -5% 以上）")
+    edit(mini, "alpha.yml", "description_zh: 经办人虚报差旅天数。",
+         "description_zh: |\n      经办人虚报差旅天数，金额=单价×天数：\n      - 多报天数\n      + 多报车费\n      @财务室")
+    edit(mini, "alpha.yml", "- zh: 虚增出差天数", "- zh: 虚增出差天数 +1 天")
+    assert main([str(mini), "-o", str(previous)]) == 0
+    with contextlib.closing(sqlite3.connect(previous)) as conn:
+        title, description = conn.execute("select title_zh, description_zh from risks where id = 'AL-01'").fetchone()
+    assert title == "虚报冒领差旅费（超标准 -5% 以上）"
+    assert description == "经办人虚报差旅天数，金额=单价×天数：\n- 多报天数\n+ 多报车费\n@财务室\n"
 
 
 def test_interrupted_build_leaves_database_unchanged(mini, previous, capsys, monkeypatch):

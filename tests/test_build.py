@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from riskcatalog import build as build_db, tables
+from riskcatalog import build as build_db, tables, thesaurus
 from riskcatalog.catalog import level_for, load_register
 from riskcatalog.cli import main
 from riskcatalog.compile import found_by
@@ -131,7 +131,7 @@ def test_json_arrays_mirror_the_link_table(database):
 def test_register_view_has_the_chinese_layout(database):
     """The register view's columns are those of a Chinese register, rows in register order."""
     columns = [c.name for c in database["register"].columns]
-    assert columns == ["单位", "序号", "领域", "编号", "岗位", "职权事项", "风险点", "表现形式", "风险等级", "防控措施",
+    assert columns == ["单位", "序号", "领域", "编号", "岗位", "职权事项", "流程环节", "风险点", "表现形式", "风险等级", "防控措施",
                        "直接责任人", "责任领导", "监督主体", "依据", "_risk"]
     first = next(database["register"].rows)
     assert (first["序号"], first["编号"], first["领域"]) == (1, "LAND-01", "国有土地征收")
@@ -234,15 +234,23 @@ def _expected(register, kind: str, pattern: str) -> set[str]:
     return found
 
 
+def either(word: str, english: bool = False) -> str:
+    """A pattern for word or any term the shipped thesaurus says a search for it also finds."""
+    terms = [word, *thesaurus.shipped().also(word)]
+    return "(" + "|".join(rf"\b{re.escape(t)}" if english else re.escape(t) for t in terms) + ")"
+
+
 SEARCHES = [
     ("账", "账"),  # one character
-    ("报销", "报销"),  # two characters
-    ("報銷", "报销"),  # Traditional input, Simplified text
-    ("征收", "征收"),
-    ("信访", "信访"),
+    ("报销", either("报销")),  # two characters, or what the thesaurus gives for them (报账)
+    ("報銷", either("报销")),  # Traditional input, Simplified text
+    ("征收", either("征收")),
+    ("信访", either("信访")),
     ("公示期", "公示期"),  # three characters
-    ("虚报冒领", "虚报冒领"),  # four characters
-    ("Petitions", r"\bpetition(s|ed|ing)?\b"),  # English: case and plural
+    # Four characters, the two words they are made of (in any order), or the thesaurus's terms.
+    ("虚报冒领", f"{either('虚报冒领')}|(?=.*虚报)(?=.*冒领)"),
+    # English: case and plural, or the thesaurus's terms for petition.
+    ("Petitions", r"\bpetition(s|ed|ing)?\b|" + either("petition", english=True)),
     # Two words, both required; porter stems reimbursed/reimbursement alike.
     ("reimbursement claims", r"(?=.*\breimburs(e|es|ed|ing|ement|ements)\b)(?=.*\bclaim(s|ed|ing)?\b)"),
 ]
@@ -251,7 +259,8 @@ SEARCHES = [
 @pytest.mark.parametrize("kind", ["risks", "measures"])
 @pytest.mark.parametrize("query,pattern", SEARCHES)
 async def test_table_search_finds_exactly_the_matching_entries(ds, register, kind, query, pattern):
-    """Datasette's table search (?_search=) returns exactly the entries containing the word."""
+    """Datasette's table search (?_search=) returns exactly the entries containing the word (or, as the
+    thesaurus says, another word for it)."""
     response = await ds.client.get(f"/catalog/{kind}.json", params={"_search": query, "_shape": "array",
                                                                      "_col": "id", "_size": "max"})
     assert response.status_code == 200

@@ -190,8 +190,10 @@ def _with_random_comments(text: str, rng: random.Random) -> tuple[str, dict[str,
     """text with comments on its own lines above keys and at the ends of `key: value` lines; each
     comment's text -> the line it was written beside."""
     out, beside = [], {}
-    for line in text.splitlines():
-        if re.match(r"\s*(- )?\w+:", line) and rng.random() < 0.15:
+    for n, line in enumerate(text.splitlines()):
+        # A comment above the first key is the file's header, which stays at the top: none is put there.
+        first_key = n == 1
+        if re.match(r"\s*(- )?\w+:", line) and rng.random() < 0.15 and not first_key:
             comment = f"# c{len(beside)}"
             out.append(" " * (len(line) - len(line.lstrip())) + comment)
             beside[comment] = line

@@ -241,7 +241,7 @@ def _edit(rows: list[list], row: int, column: int, value) -> list[list]:
 
 #: The names a column may be given, as the messages list them (the registry's, in its order).
 FIELD_NAMES = ("序号、科室、领域、风险点、风险描述、岗位、职权事项、风险类别、表现形式、风险等级、直接责任人、责任领导、监督主体、备注、依据、"
-               "防控措施、最近评估日期")
+               "防控措施、最近评估日期、流程环节")
 #: (name, rows, merges, the problems reported). Rows and columns counted as Excel counts them.
 HEADING_READ = ("A 序号→序号 | B 科室→科室 | C 风险类别→风险类别 | D 廉政风险点→风险点 | E 廉政风险主要内容及表现形式→表现形式 | "
                 "F 风险等级→风险等级 | G 防控措施→防控措施 | H 部门负责人→直接责任人 | I 责任领导→责任领导")

@@ -282,8 +282,9 @@ async def test_query_results_link_entries_by_their_titles(ds):
 
 
 async def test_facets_include_the_array_facet_across_the_link(ds):
-    """The risks table facets by area, level, category and, through JSON arrays, by measure."""
-    data = (await ds.client.get("/catalog/risks.json?_facet_array=measure_ids")).json()
+    """The risks table facets by level and category; by area and, through JSON arrays, by measure on request."""
+    assert set((await ds.client.get("/catalog/risks.json")).json()["facet_results"]) == {"level", "category"}
+    data = (await ds.client.get("/catalog/risks.json?_facet=area&_facet_array=measure_ids")).json()
     assert {"area", "level", "category", "measure_ids"} <= set(data["facet_results"])
     register = [v for v in data["facet_results"]["measure_ids"]["results"] if v["value"] == "CASE-M01"]
     assert register and register[0]["count"] >= 4
@@ -301,7 +302,8 @@ async def test_catalogue_text_is_escaped(tmp_path):
     folder = copy_catalog(tmp_path / "catalog")
     payload = '<script>alert(1)</script><img src=x onerror=alert(2)>'
     text = (folder / "land.yml").read_text(encoding="utf-8")
-    text = text.replace("title_zh: ", f'title_zh: "{payload}" #', 1)
+    head, risks = text.split("\nrisks:\n")  # the first risk's title, LAND-01's (a power's comes before)
+    text = head + "\nrisks:\n" + risks.replace("title_zh: ", f'title_zh: "{payload}" #', 1)
     (folder / "land.yml").write_text(text, encoding="utf-8")
     output = tmp_path / "site" / "catalog.db"
     output.parent.mkdir()
@@ -322,13 +324,16 @@ def escape(text: str) -> str:
 
 
 def test_site_loads_no_part_of_the_build_but_the_search_text():
-    """A Datasette process with the plugin imports riskcatalog.site, the search text, the field registry
-    and the vocabulary only: not the validator, the YAML loaders or jsonschema."""
+    """A Datasette process with the plugin imports riskcatalog.site, the search text, the search index's
+    columns (tables, from the field registry), the thesaurus (read with the strict YAML loader, so a bad
+    one is reported at its line), the vocabulary and the formula rule only: not the validator, the
+    catalogue's loader, ruamel or jsonschema."""
     probe = ("import sys; from datasette.app import Datasette; import riskcatalog.site; "
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert {name for name in eval(loaded) if not name.startswith("riskcatalog.site")} == {
-        "riskcatalog", "riskcatalog.search", "riskcatalog.fields", "riskcatalog.vocab"}
+        "riskcatalog", "riskcatalog.search", "riskcatalog.tables", "riskcatalog.fields", "riskcatalog.thesaurus",
+        "riskcatalog.yamlload", "riskcatalog.errors", "riskcatalog.files", "riskcatalog.vocab", "riskcatalog.formulas"}
 
 
 #: Datasette's stock wording that no page of the catalogue shows a reader.

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from riskcatalog import validate
+from riskcatalog.catalog import definition_of
 from riskcatalog.errors import format_path
 from riskcatalog.yamlload import load_text
 
@@ -102,7 +103,7 @@ def test_both_validators_of_the_check_give_the_same_verdict(name, old, new):
 def test_both_validators_pass_every_shipped_file(path):
     """Every file of the shipped catalogue passes both validators, in both language modes."""
     doc, _ = load_text(path.read_text(encoding="utf-8"), path.name)
-    definition = {"register.yml": "register_file", "sources.yml": "sources_file"}.get(path.name, "area_file")
+    definition = definition_of(path.name)
     for english in (True, False):
         assert validate.passes(doc.data, definition, english)
         assert validate.validator(definition, english).is_valid(doc.data)

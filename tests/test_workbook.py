@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from riskcatalog.excel import layout
 
 from .conftest import CATALOG, copy_catalog
 
-HEADING = ["序号", "领域", "岗位", "职权事项", "风险点", "表现形式", "风险等级", "防控措施", "直接责任人", "责任领导",
+HEADING = ["序号", "领域", "岗位", "职权事项", "流程环节", "风险点", "表现形式", "风险等级", "防控措施", "直接责任人", "责任领导",
            "监督主体", "依据"]
 
 
@@ -45,14 +46,14 @@ def test_register_sheet_is_the_chinese_layout_ready_to_print(exported, database)
     assert sheet["A1"].value == "易家街道廉政风险点登记表（模拟文本，非官方）"
     assert sheet["A2"].value == "单位：武汉市硚口区易家街道　　　　日期：2019年1月18日"
     assert [c.value for c in sheet[3]] == HEADING
-    assert {"A1:L1", "A2:L2"} <= {str(r) for r in sheet.merged_cells.ranges}
+    assert {"A1:M1", "A2:M2"} <= {str(r) for r in sheet.merged_cells.ranges}
     assert sheet.freeze_panes == "A4"
     assert sheet.print_title_rows == "$3:$3"
     setup = sheet.page_setup
     assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == ("landscape", 9, 1, 0)
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
     assert sheet.oddFooter.center.text == "第 &P 页，共 &N 页"
-    assert all(sheet.cell(4, n).alignment.wrap_text for n in range(1, 13))
+    assert all(sheet.cell(4, n).alignment.wrap_text for n in range(1, 14))
     assert sheet.max_row == 3 + 51 and [sheet.cell(r, 1).value for r in range(4, 55)] == list(range(1, 52))
     assert max(sheet.row_dimensions[r].height for r in range(4, 55)) > 60  # tall enough for the numbered lists
 
@@ -76,14 +77,19 @@ def test_each_risk_row_carries_its_manifestations_level_and_measures_numbered(ex
     sheet = load_workbook(exported)["登记表"]
     risks = database.execute("select * from risks where status = 'active' order by seq").fetchall()
     titles = dict(database.execute("select id, title_zh from measures").fetchall())
+    steps = {(power, step): title for power, step, title in database.execute(
+        "select p.id, s.id, s.title_zh from steps s join powers p on p.key = s.power")}
     for row, risk in enumerate(risks, 4):
-        assert sheet.cell(row, 5).value == risk["title_zh"]
-        assert sheet.cell(row, 6).value == "\n".join(f"{n}. {text}" for n, text in
+        assert sheet.cell(row, 5).value == "\n".join(steps[(risk["power"].removeprefix("yijia-"), step)]
+                                                     for step in json.loads(risk["step_ids"]))
+        assert sheet.cell(row, 6).value == risk["title_zh"]
+        assert sheet.cell(row, 7).value == "\n".join(f"{n}. {text}" for n, text in
                                                      enumerate(json.loads(risk["manifestations_zh"]), 1))
-        assert sheet.cell(row, 7).value == {"high": "一级", "medium": "二级", "low": "三级"}[risk["level"]]
-        assert sheet.cell(row, 8).value == "\n".join(f"{n}. {m} {titles[m]}" for n, m in
+        assert sheet.cell(row, 8).value == {"high": "一级", "medium": "二级", "low": "三级"}[risk["level"]]
+        assert sheet.cell(row, 9).value == "\n".join(f"{n}. {m} {titles[m]}" for n, m in
                                                      enumerate(json.loads(risk["measure_ids"]), 1))
-    assert sheet["L4"].value == "《国有土地上房屋征收与补偿条例》（国务院令第590号）\n《中国共产党纪律处分条例》"
+    assert sheet["E4"].value == "前期摸底和补偿费用测算\n公布征收范围，书面通知有关部门暂停办理相关手续\n拟定征收补偿方案，组织论证并公布征求意见"
+    assert sheet["M4"].value == "《国有土地上房屋征收与补偿条例》（国务院令第590号）\n《中国共产党纪律处分条例》"
 
 
 def test_field_sheets_hold_every_entry_with_chinese_and_field_name_headings(exported, database):
@@ -91,7 +97,8 @@ def test_field_sheets_hold_every_entry_with_chinese_and_field_name_headings(expo
     workbook = load_workbook(exported)
     counts = {name: workbook[name].max_row - layout.FIELD_HEADER_ROWS for name in layout.FIELD_SHEETS}
     sources = database.execute("select count(*) from sources").fetchone()[0]
-    assert counts == {"单位": 1, "风险等级": 3, "领域": 8, "风险点": 51, "防控措施": 78, "依据": sources}
+    assert counts == {"单位": 1, "风险等级": 3, "领域": 8, "风险点": 51, "防控措施": 78, "依据": sources,
+                      "岗位": 32, "职权": 23, "流程环节": 155, "流程分支": 40}
     for name, columns in layout.FIELD_SHEETS.items():
         sheet = workbook[name]
         assert [c.value for c in sheet[1]] == [c.zh for c in columns], name
@@ -209,7 +216,7 @@ def _rows(db: Path, table: str) -> list[tuple]:
 def test_build_diff_between_the_register_and_its_round_trip_shows_nothing(exported, tmp_path, capsys):
     """`build.py diff` of the shipped register against its round trip: no catalogue changes."""
     repo = tmp_path / "repo"
-    copy_catalog(repo / "catalog")
+    shutil.copytree(CATALOG, repo / "catalog")  # as shipped, its baseline commit included: the workbook carries it
     git = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org"]
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "."], cwd=repo, check=True)
@@ -227,9 +234,12 @@ def test_the_register_sheet_alone_imports_as_a_units_own_register(exported, tmp_
         del workbook[name]
     workbook.save(tmp_path / "登记表.xlsx")
     assert main(["import", str(tmp_path / "登记表.xlsx"), "--out", str(tmp_path / "yijia")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == (
+    said = capsys.readouterr().out
+    assert said.splitlines()[-1] == (
         f"{tmp_path / 'yijia'}: 8 areas, 51 risks, 78 measures: imported from 登记表.xlsx; the readings above are in "
         f"{tmp_path / 'yijia' / '导入说明.md'}")
+    # 职权事项 and 流程环节 give powers where a 职权事项 names two steps or more (tests/test_powers.py)
+    assert "- 职权 43 项、岗位 43 个取自「职权事项」「流程环节」「岗位」列 · 43 powers and 43 posts from those columns" in said
     builder.build([tmp_path / "yijia"], tmp_path / "again.db")
     with sqlite3.connect(tmp_path / "again.db") as conn:
         assert conn.execute("select name_zh from units").fetchone() == ("武汉市硚口区易家街道",)
@@ -268,17 +278,16 @@ def test_problems_in_an_edited_exported_workbook_are_reported_at_their_cells(exp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.xlsx"]
 
 
-def test_text_like_a_formula_is_exported_as_text_and_comes_back(mini_catalog, tmp_path, capsys):
-    """A title starting with "=" is written as text, not a formula (which would come back empty)."""
+def test_text_like_a_formula_is_refused_before_a_workbook_is_written(mini_catalog, tmp_path, capsys):
+    """A title starting with "=" would run in the reader's Excel: export refuses the register, located."""
     alpha = mini_catalog / "alpha.yml"
     alpha.write_text(alpha.read_text(encoding="utf-8").replace("title_zh: 虚报冒领差旅费", 'title_zh: "=虚报冒领差旅费"'),
                      encoding="utf-8")
-    assert main(["export", str(mini_catalog), "-o", str(tmp_path / "mini.xlsx")]) == 0
-    cell = load_workbook(tmp_path / "mini.xlsx")["登记表"]["E4"]
-    assert (cell.value, cell.data_type) == ("=虚报冒领差旅费", "s")
-    assert main(["import", str(tmp_path / "mini.xlsx"), "--out", str(tmp_path / "back")]) == 0
-    back = yaml.safe_load((tmp_path / "back" / "alpha.yml").read_text(encoding="utf-8"))
-    assert back == yaml.safe_load(alpha.read_text(encoding="utf-8")) and back["risks"][0]["title_zh"] == "=虚报冒领差旅费"
+    assert main(["export", str(mini_catalog), "-o", str(tmp_path / "mini.xlsx")]) == 1
+    assert f"{mini_catalog / 'alpha.yml'}:9:15: risks[0].title_zh: '=虚报冒领差旅费' begins with '=', which a " \
+           "spreadsheet reads as a formula — start the text with a word (drop a leading list marker, write a sign " \
+           "in words)" in capsys.readouterr().err
+    assert not (tmp_path / "mini.xlsx").exists()
 
 
 def test_a_workbook_of_several_registers_is_imported_one_unit_at_a_time(two_registers, tmp_path, capsys):

@@ -20,11 +20,13 @@ from typing import IO, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import fields, vocab
+from ..formulas import formula_sign
 from . import layout
 from .layout import FIELD_HEADER_ROWS, FIELD_SHEETS, REGISTER_COLUMNS, REGISTER_SHEET, TITLE_ROWS, Column
 
@@ -57,21 +59,28 @@ class Stylist:
         self.made: dict[str, object] = {}
 
     def __call__(self, cell, style: str):
+        quoted, cell.quotePrefix = cell.quotePrefix, False  # text_cell's mark is the cell's, not the style's
         if style in self.made:
             cell._style = copy.copy(self.made[style])
         else:
             for name, value in STYLES[style].items():
                 setattr(cell, name, value)
             self.made[style] = copy.copy(cell._style)
+        cell.quotePrefix = quoted
         return cell
 
 
 def text_cell(sheet: Worksheet, value) -> WriteOnlyCell:
-    """A cell holding value as it is: text starting with "=" stays text, where openpyxl would make it a
-    formula (a risk's text, or a reader's query, must never run in the reader's Excel)."""
+    """A cell holding value as it is: text that begins like a formula (riskcatalog.formulas) is a text
+    cell marked quotePrefix, so it stays text even when edited, where openpyxl would make "=…" a
+    formula (a reader's query must never run in the reader's Excel); a character XML cannot hold
+    (a control character a query made) is written as its escape, \\x01, rather than failing the file."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), value)
     cell = WriteOnlyCell(sheet, value)
-    if isinstance(value, str) and value.startswith("="):
+    if isinstance(value, str) and formula_sign(value):
         cell.data_type = "s"
+        cell.quotePrefix = True
     return cell
 
 
@@ -85,6 +94,10 @@ class Register:
     risks: list[dict] = field(default_factory=list)
     measures: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
+    posts: list[dict] = field(default_factory=list)
+    powers: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    branches: list[dict] = field(default_factory=list)
     area: dict | None = None  # the one area a workbook was asked for
 
     def active_risks(self) -> list[dict]:
@@ -125,18 +138,45 @@ def _read_register(conn: sqlite3.Connection, unit: dict, area: str | None) -> Re
     measures = _rows(conn, "select m.*, a.id as area_id from measures m join areas a on a.key = m.area "
                            "where m.unit = ? order by m.rowid", unit["id"])
     sources = _rows(conn, "select * from sources where unit = ? order by rowid", unit["id"])
+    posts, powers, steps, branches = _power_rows(conn, unit["id"])
     for row in risks + measures:
         row["replaced_by"] = row["replaced_by"][strip:] if row["replaced_by"] else None
+    for row in risks + steps:
+        row["power"] = row["power"][strip:] if row["power"] else None
+    for row in steps:
+        row["post"] = row["post"][strip:] if row["post"] else None
+    for row in branches:  # the step as a measure names it (WELF-P01/survey); where it goes, by the step's id
+        row["step"] = row["step"][strip:]
+        row["to_step"] = row["to_step"].partition("/")[2] if row["to_step"] else None
     if area is not None:
         register.area = next((a for a in areas if a["id"] == area), None)
         risks = [r for r in risks if r["area_id"] == area]
         linked = {m for r in risks for m in json.loads(r["measure_ids"])}
         measures = [m for m in measures if m["id"] in linked]
-        cited = {s for entry in risks + measures for s in json.loads(entry["source_ids"])}
+        # its powers, and those its risks stand on and its measures act on
+        placed = {r["power"] for r in risks} | {ref.partition("/")[0] for m in measures
+                                                for ref in json.loads(m["step_ids"])}
+        powers = [p for p in powers if p["area_id"] == area or p["id"] in placed]
+        kept = {p["id"] for p in powers}
+        steps = [s for s in steps if s["power"] in kept]
+        branches = [b for b in branches if b["step"].partition("/")[0] in kept]
+        named = {p for power in powers for p in json.loads(power["post_ids"])} | {s["post"] for s in steps}
+        posts = [p for p in posts if p["id"] in named]
+        cited = {s for entry in risks + measures + powers for s in json.loads(entry["source_ids"])}
         sources = [s for s in sources if s["id"] in cited]
-        areas = [a for a in areas if a["id"] == area or a["id"] in {m["area_id"] for m in measures}]
+        areas = [a for a in areas if a["id"] == area or a["id"] in {m["area_id"] for m in measures + powers}]
     register.areas, register.risks, register.measures, register.sources = areas, risks, measures, sources
+    register.posts, register.powers, register.steps, register.branches = posts, powers, steps, branches
     return register
+
+
+def _power_rows(conn: sqlite3.Connection, unit: str) -> tuple[list[dict], ...]:
+    """A unit's posts, powers (with their area's id), steps and branches, in the register's order."""
+    return (_rows(conn, "select * from posts where unit = ? order by rowid", unit),
+            _rows(conn, "select p.*, a.id as area_id from powers p join areas a on a.key = p.area "
+                        "where p.unit = ? order by p.rowid", unit),
+            _rows(conn, "select * from steps where unit = ? order by rowid", unit),
+            _rows(conn, "select * from branches where unit = ? order by rowid", unit))
 
 
 def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4") -> None:
@@ -227,9 +267,11 @@ def _register_row(register: Register, risk: dict, seq: int) -> dict:
     measures = {m["id"]: m for m in register.measures}
     sources = {s["id"]: s for s in register.sources}
     cited = [sources[s] for s in json.loads(risk["source_ids"])]
+    steps = {(step["power"], step["id"]): step for step in register.steps}
     return {
         "unit": register.unit["name_zh"], "seq": seq, "area": risk["area_zh"], "post": risk["post_zh"],
         "power": risk["power_zh"], "title": risk["title_zh"],
+        "steps": "\n".join(steps[(risk["power"], step)]["title_zh"] for step in json.loads(risk["step_ids"])),
         "manifestations": layout.numbered(json.loads(risk["manifestations_zh"])),
         "level": layout.label(fields.RISK["level"], risk["level"]),
         "measures": layout.numbered([f"{m} {measures[m]['title_zh']}" for m in json.loads(risk["measure_ids"])]),
@@ -308,7 +350,8 @@ def _sheet_cell(row: dict, column: Column):
     declared, value = column.source, row.get(column.column)
     if column.field == "area":  # a key in the database, the area's id in the sheet
         return row["area_id"]
-    if value is None or declared.kind in (fields.TEXT, fields.PLAIN, fields.INTEGER, fields.DATE) or column.field == "unit":
+    if value is None or declared.kind in (fields.TEXT, fields.PLAIN, fields.INTEGER, fields.DATE) \
+            or column.field in layout.PLACES:
         return value
     if declared.kind == fields.CHOICE:
         return layout.label(declared, value)
@@ -329,4 +372,6 @@ def _unit_row(unit: dict) -> dict:
 
 #: Field sheet -> the rows of one register it holds.
 FIELD_ROWS = {"单位": lambda r: [_unit_row(r.unit)], "风险等级": lambda r: r.levels, "领域": lambda r: r.areas,
-              "风险点": lambda r: r.risks, "防控措施": lambda r: r.measures, "依据": lambda r: r.sources}
+              "风险点": lambda r: r.risks, "防控措施": lambda r: r.measures, "依据": lambda r: r.sources,
+              "岗位": lambda r: r.posts, "职权": lambda r: r.powers, "流程环节": lambda r: r.steps,
+              "流程分支": lambda r: r.branches}

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 from .. import fields
-from ..catalog import SOURCES_FILE
+from ..catalog import POSTS_FILE, SOURCES_FILE
 from . import layout
 from .reading import Book, Imported, Problem, register_record
+
+
+#: The sheets of posts and powers: a workbook exported before powers were kept has none, and its register none.
+OPTIONAL_SHEETS = {record.sheet for record in fields.POWER_RECORDS}
 
 
 def is_exported(workbook: Book) -> bool:
@@ -27,25 +31,59 @@ def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
                                                "no register in the 单位 sheet — fill in its row"))
         return None
     imported = Imported({}, [], [])
-    areas = {area.get("id"): {"area": _without(area, "unit"), "risks": [], "measures": []}
+    areas = {area.get("id"): {"area": _without(area, "unit"), "powers": [], "risks": [], "measures": []}
              for area, _ in sheets["领域"]}
     for kind, sheet in (("risks", "风险点"), ("measures", "防控措施")):
-        for entry, (grid, row) in sheets[sheet]:
-            area = areas.get(entry.get("area"))
-            if area is None:
-                problems.append(Problem(grid.where(row, _column_of(sheet, "area")), f"area {entry.get('area')!r} "
-                                        "is not in the 领域 sheet — add it there or fix the id"))
-                continue
-            imported.rows[(f"{entry['area']}.yml", kind, len(area[kind]))] = (grid, row)
+        for entry, area, where in _under(sheet, sheets[sheet], areas, "area", problems):
+            imported.rows[(f"{entry['area']}.yml", kind, len(area[kind]))] = where
             area[kind].append(_without(entry, "unit", "area", *layout.DERIVED))
+    _powers_from(sheets, areas, imported, problems)
     imported.columns = {(name, column.field): n for name, sheet in layout.FIELD_SHEETS.items()
                         for n, column in enumerate(sheet, 1)}
-    imported.areas = list(areas.values())
+    imported.areas = [{"area": a["area"], **({"powers": a["powers"]} if a["powers"] else {}), "risks": a["risks"],
+                       "measures": a["measures"]} for a in areas.values()]
     imported.sources = [_without(source, "unit") for source, _ in sheets["依据"]]
     for n, (_, where) in enumerate(sheets["依据"]):
         imported.rows[(SOURCES_FILE, "sources", n)] = where
     imported.register = _register(sheets["单位"][0][0], [level for level, _ in sheets["风险等级"]], imported)
     return imported
+
+
+def _powers_from(sheets: dict, areas: dict, imported: Imported, problems: list[Problem]) -> None:
+    """The posts, and each area's powers with their steps and branches, from their sheets (a workbook exported
+    before powers were kept has none of these sheets: its register has no powers)."""
+    imported.posts = [_without(post, "unit") for post, _ in sheets["岗位"]]
+    for n, (_, where) in enumerate(sheets["岗位"]):
+        imported.rows[(POSTS_FILE, "posts", n)] = where
+    powers: dict[str, dict] = {}
+    for entry, area, where in _under("职权", sheets["职权"], areas, "area", problems):
+        imported.rows[(f"{entry['area']}.yml", "powers", len(area["powers"]))] = where
+        powers[entry.get("id")] = {**_without(entry, "unit", "area"), "steps": []}
+        area["powers"].append(powers[entry.get("id")])
+    steps: dict[str, dict] = {}
+    for entry, power, _ in _under("流程环节", sheets["流程环节"], powers, "power", problems):
+        steps[f"{entry['power']}/{entry.get('id')}"] = step = _without(entry, "unit", "power")
+        power["steps"].append(step)
+    for entry, step, _ in _under("流程分支", sheets["流程分支"], steps, "step", problems,
+                                 "write it as POWER/step (e.g. WELF-P01/survey)"):
+        step.setdefault("branches", []).append(_without(entry, "unit", "step"))
+
+
+#: The sheet each kind of entry a row may belong under is listed in.
+_LISTED_IN = {"area": "领域", "power": "职权", "step": "流程环节"}
+
+
+def _under(sheet: str, rows: list[tuple[dict, tuple]], parents: dict, field: str, problems: list[Problem],
+           hint: str = "add it there or fix the id"):
+    """(entry, the entry it belongs under, where it came from) for each row of a sheet, by the id in its column
+    field (a risk's area, a step's power, a branch's step); a row whose parent is not there is reported."""
+    for entry, (grid, row) in rows:
+        parent = parents.get(entry.get(field))
+        if parent is None:
+            problems.append(Problem(grid.where(row, _column_of(sheet, field)), f"{field} {entry.get(field)!r} is not "
+                                    f"in the {_LISTED_IN[field]} sheet — {hint}"))
+        else:
+            yield entry, parent, (grid, row)
 
 
 def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
@@ -72,8 +110,9 @@ def _without(entry: dict, *names: str) -> dict:
 def _field_rows(workbook: Book, book: str, name: str, problems: list[Problem]) -> list[tuple[dict, tuple]]:
     """Each row of a field sheet as an entry of YAML fields, with (grid, row) it came from."""
     if name not in workbook.sheet_names():
-        problems.append(Problem(book, f"sheet {name} is missing — export the register again, or import its "
-                                      "登记表 sheet alone"))
+        if name not in OPTIONAL_SHEETS:
+            problems.append(Problem(book, f"sheet {name} is missing — export the register again, or import its "
+                                          "登记表 sheet alone"))
         return []
     grid = workbook.grid(name)
     known = {column.field: column for column in layout.FIELD_SHEETS[name]}

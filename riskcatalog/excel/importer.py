@@ -216,7 +216,7 @@ def _replace(staging: Path, out: Path) -> None:
         os.replace(staging, out)
 
 
-_ENTRY = re.compile(r"^(risks|measures|sources)\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?(?:\.(\w+))?")
+_ENTRY = re.compile(r"^(risks|measures|sources|powers|posts)\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?(?:\.(\w+))?")
 
 
 def _located(error: CatalogError, imported: Imported) -> Problem:

@@ -48,7 +48,7 @@ def _sheet_columns(prefix: str, declared: fields.Field) -> list[Column]:
         return [Column(f"{prefix}{declared.name}_zh", heading, declared.width, declared, f"{prefix}{declared.name}_zh"),
                 Column(f"{prefix}{declared.name}_en", f"{heading}（英文）", declared.width, declared,
                        f"{prefix}{declared.name}_en")]
-    name = declared.column if declared.kind == fields.CHOICE and declared.column else declared.name
+    name = declared.column if declared.kind == fields.CHOICE and declared.column else (declared.keys or (declared.name,))[0]
     return [Column(prefix + name, heading, declared.width, declared, prefix + (declared.column or declared.name))]
 
 
@@ -63,9 +63,12 @@ FIELD_SHEETS: dict[str, list[Column]] = {"单位": _sheet(fields.UNITS_TABLE)}
 FIELD_SHEETS.update({record.sheet: _sheet(((None, "", record.fields, False),))
                      for record in fields.RECORDS_IN_ORDER if record.sheet and record is not fields.UNIT})
 
+#: Columns that say where an entry belongs: its unit, the area of a risk, measure or power, the power of a
+#: step, the step of a branch (as WELF-P01/survey). The build computes them; the importer places entries by them.
+PLACES = ("unit", "area", "power", "step")
 #: Columns the export writes for reading only: the importer leaves them out.
 DERIVED = {c.field for columns in FIELD_SHEETS.values() for c in columns
-           if c.source.kind == fields.COMPUTED and c.field not in ("unit", "area")}
+           if c.source.kind == fields.COMPUTED and c.field not in PLACES}
 
 
 def label(declared: fields.Field, value: str | None) -> str | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from openpyxl.utils import get_column_letter
 
 from .. import fields, vocab
-from . import layout, levels, naming
+from . import layout, levels, naming, placement
 from .headings import HEADINGS, NEEDED, Reading, field_names, plain, read_column, read_heading
 from .reading import Book, Grid, Imported, Problem, register_record
 from .report import Report
@@ -530,6 +530,8 @@ def from_layout(found: Layout, rows: list[Row], unit_id: str, unit_name: str, re
         area["risks"].append(risk)
     imported.areas = list(areas.values())
     imported.sources = list(sources.values())
+    for note in placement.place(imported):  # powers and steps where 职权事项 and 流程环节 name them
+        report.say("powers", note)
     imported.columns = {(grid.sheet, name): column for name, column in columns.items()}
     imported.register = register_record(unit_id, unit_name, imported, ["zh"],
                                          f"由 {grid.book}（{grid.sheet}）导入，导入时的解读见 导入说明.md。")
@@ -568,6 +570,8 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
             problems.append(at("category", f"风险类别 {values['category']!r} is not one of "
                                            f"{'、'.join(zh for zh, _ in vocab.CATEGORIES.values())} — "
                                            "use one of these, or leave the cell empty"))
+    if values.get("steps"):  # titles, until placement declares the steps (riskcatalog.excel.placement)
+        risk["steps"] = split_items(values["steps"])
     manifestations = split_items(values.get("manifestations", ""))
     if manifestations:
         risk["manifestations"] = [{"zh": text} for text in manifestations]

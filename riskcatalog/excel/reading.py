@@ -20,7 +20,7 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from ..catalog import REGISTER_FILE, SOURCES_FILE
+from ..catalog import POSTS_FILE, REGISTER_FILE, SOURCES_FILE
 
 #: Limits on what is read at all. A register of thousands of risks is a few MB and a few
 #: hundred thousand cells; each limit is far above that and far below what would take a
@@ -255,8 +255,9 @@ class Imported:
     """A register read from a file: its files' data, and the cell each entry and field came from."""
 
     register: dict
-    areas: list[dict]  # {"area": …, "risks": […], "measures": […]} per area file
+    areas: list[dict]  # {"area": …, "powers": […] (where it has any), "risks": […], "measures": […]} per area file
     sources: list[dict]
+    posts: list[dict] = field(default_factory=list)
     #: (file, list, index) -> (grid, row) of the entry; (sheet, field) -> column.
     rows: dict[tuple[str, str, int], tuple[Grid, int]] = field(default_factory=dict)
     columns: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -266,6 +267,8 @@ class Imported:
         files = {REGISTER_FILE: self.register}
         if self.sources:
             files[SOURCES_FILE] = {"sources": self.sources}
+        if self.posts:
+            files[POSTS_FILE] = {"posts": self.posts}
         files.update({f"{a['area']['id']}.yml": a for a in self.areas})
         return files
 

@@ -17,9 +17,10 @@ from datasette import NotFound, Response, hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
 from .. import fields
+from .. import search as search_text
 from ..search import fts_query
-from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, search,
-               textsize, wording)
+from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, params, powers,
+               search, textsize, wording)
 from .catalogue import catalogue_database, log_recognition, recognised
 from .datasette_adapter import get_metadata  # noqa: F401 (a hook: the catalogue's metadata, in 0.65)
 
@@ -39,25 +40,32 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def prepare_jinja2_environment(env):
-    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None";
-    the catalogue's pages declare their language and large-text mode (page_lang, page_class) and have
-    a main landmark (datasette_adapter.set_page_frame); "中文 English" text marks its English (bilingual)."""
+    """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None"; the
+    catalogue's pages declare their language and large-text mode (page_lang, page_class), have a main
+    landmark (datasette_adapter.set_page_frame) and read the field registry's names (F); text with the
+    searched words highlighted is written by a filter (a search page marks a hundred titles and passages:
+    a macro per piece is most of its time); "中文 English" text marks its English (bilingual)."""
     env.finalize = lambda value: "" if value is None else value
     env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
+    env.filters["marked"] = search.marked
     env.filters["bilingual"] = wording.bilingual  # "中文 English": the English spoken in an English voice
     datasette_adapter.set_page_frame(env)
 
 
 @hookimpl
 def startup(datasette):
-    """Say in the log which databases are served without the catalogue's pages, and why."""
+    """Say in the log which databases are served without the catalogue's pages, and why; read the thesaurus
+    and the word dictionary as the server starts, not at a reader's first search: a bad thesaurus stops the
+    server with its file and line (riskcatalog.thesaurus)."""
     log_recognition(datasette)
+    search_text.warm_up()
 
 
 @hookimpl
 def register_routes(datasette):
     """The catalogue's own pages, when it is served: home, search and lists, short addresses, the
-    changes page (最近修订), the workbook, the levels' colours, the large-text switch."""
+    changes page (最近修订), the powers, their flowcharts and cards, the workbook, the levels' colours,
+    the large-text switch."""
     db = catalogue_database(datasette)
     if db is None:
         return []
@@ -72,6 +80,13 @@ def register_routes(datasette):
         # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
         (rf"^/{re.escape(tilde_encode(db.name))}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$",
          _short_address),
+        # The powers (职权目录), each power's flowchart, the posts' risk cards, and their Word files.
+        (r"^/powers$", _powers),
+        (r"^/powers/(?P<reference>[^/]+)$", _power),
+        (r"^/cards$", _cards),
+        (r"^/cards/(?P<reference>[^/]+)$", _cards),
+        (r"^/-/handbook\.docx$", powers.handbook_download),
+        (r"^/-/cards\.docx$", powers.cards_download),
         *downloads.routes(),
     ]
 
@@ -81,31 +96,49 @@ async def _home(datasette, request):
     return Response.html(await datasette.render_template("home.html", context, request=request, view_name="home"))
 
 
+async def _powers(datasette, request):
+    """The 职权目录: a unit's powers by area and by post."""
+    context = await powers.catalogue_page(datasette, request)
+    return Response.html(await datasette.render_template("powers.html", context, request=request, view_name="powers"))
+
+
+async def _power(datasette, request):
+    """A power's page: its flowchart, drawn on the server as SVG, and the same as text."""
+    context = await powers.power_page(datasette, request, request.url_vars["reference"])
+    if isinstance(context, Response):
+        return context
+    return Response.html(await datasette.render_template("power.html", context, request=request, view_name="power"))
+
+
+async def _cards(datasette, request):
+    """The risk cards (岗位廉政风险防控卡) of a unit's posts, or of one post, a card a printed page."""
+    context = await powers.cards_page(datasette, request, request.url_vars.get("reference"))
+    if isinstance(context, Response):
+        return context
+    return Response.html(await datasette.render_template("cards.html", context, request=request, view_name="cards"))
+
+
 async def _search(datasette, request):
-    """The search page (or a list page); an id typed as the search goes straight to its entry."""
-    typed = search.typed_id(request.args.get("q", ""))
-    if typed and not request.url_vars.get("format"):
-        for kind in ("risks", "measures"):
-            keys = await search.entry_by_id(datasette, kind, typed)
-            if len(keys) == 1:
-                return Response.redirect(datasette.urls.row(catalogue_database(datasette).name, kind, keys[0]))
-            if keys:
-                return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
+    """The search page (or a list page); an id typed as the search opens its entry (search.json names it)."""
     context = await search.search_page(datasette, request)
     status = 400 if context["error"] else 200
     if request.url_vars.get("format"):
         return Response.json(search.as_json(context), status=status)
+    if context["entry"]:
+        return Response.redirect(context["entry"]["url"])
     html = await datasette.render_template("search.html", context, request=request, view_name="search")
     return Response.html(html, status=status)
 
 
 async def _short_address(datasette, request):
     """/<catalogue>/risks/LAND-02: the entry when one register has it, the list when several do."""
-    kind, typed = request.url_vars["kind"], search.typed_id(request.url_vars["typed"])
-    keys = await search.entry_by_id(datasette, kind, typed)
+    kind = request.url_vars["kind"]
+    given = params.value_of(params.SHORT_ADDRESS, request.url_vars["typed"])
+    typed = search.typed_id(given)  # None: not in an id's form (LAND-9999…9), so no entry has it
+    keys = await search.entry_by_id(datasette, kind, typed) if typed else []
     if not keys:
-        raise NotFound(f"没有编号为 {typed} 的{'风险点' if kind == 'risks' else '防控措施'}。"
-                       f"No {kind[:-1]} has the id {typed}.")
+        raise NotFound(f"没有编号为 {typed or given} 的{'风险点' if kind == 'risks' else '防控措施'}。"
+                       f"No {kind[:-1]} has the id {typed or given}.")
     if len(keys) == 1:
         return Response.redirect(datasette.urls.row(catalogue_database(datasette).name, kind, keys[0]))
     return Response.redirect(datasette.urls.path("/search?" + urlencode({"id": typed})))
@@ -133,6 +166,7 @@ def extra_css_urls(datasette):
         return []
     return [datasette.urls.static_plugins("riskcatalog", "catalog.css"),
             datasette.urls.static_plugins("riskcatalog", "history.css"),
+            datasette.urls.static_plugins("riskcatalog", "powers.css"),
             datasette.urls.path("/-/levels.css")]
 
 

@@ -33,6 +33,7 @@ LOG = logging.getLogger("riskcatalog.site")
 TABLES = ("units", "areas", "risks", "measures", "sources", "risk_measures", "risk_sources", "measure_sources",
           "levels", "categories", "measure_types", "natures", "source_kinds", "area_summary", "heatmap",
           "register", "build_info", "unit_history", "commits", "changes", "change_kinds", "entry_kinds",
+          "posts", "powers", "steps", "branches", "risk_steps", "measure_steps", "power_posts", "power_sources",
           "risks_search_fts", "measures_search_fts", "sources_search_fts")
 #: Facts the build writes into build_info (riskcatalog.db).
 BUILD_FACTS = ("catalog_commit", "units", "risks", "measures")

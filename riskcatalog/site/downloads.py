@@ -6,11 +6,12 @@
   page shown), Chinese headings above the column names, JSON lists one item a line; the CSV
   starts with a byte-order mark so Chinese Excel reads it as UTF-8.
 
-Each is bounded on its own, whatever limits the site adds: at most MAX_ROWS rows and the site's
-max_csv_mb of text (a larger download is refused with what to do instead, never cut short), the
-SQL time limit on every query, a deadline on the whole download, and at most WORKERS downloads
-gathered and built at once.
+Each is bounded on its own: at most MAX_ROWS rows and the site's max_csv_mb of text (a larger
+download is refused with what to do instead, never cut short), the SQL time limit on every query
+and a deadline on the whole download. How many are built at once is the door's to say: every
+download is a costly request, admitted with the searches and readers' SQL (riskcatalog.site.limits).
 """
+
 
 from __future__ import annotations
 
@@ -24,15 +25,14 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette import Response
 
+from ..formulas import inert
+from . import params
 from .catalogue import catalogue_database
 from .datasette_adapter import renderer_refusal, sqlite_timelimit, table_metadata
 #: Rows a download may hold; README documents it. A district's register (150 units) has under 8,000 risks.
 MAX_ROWS = 20_000
 #: Seconds a download may take, its queries included.
 DEADLINE_S = 30.0
-#: Downloads built at once (each keeps a core busy while it writes); others wait up to WAIT_S, then are
-#: told to try again. One leaves the other core of a small server to the pages.
-WORKERS, WAIT_S = 1, 10.0
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 BOM = "\ufeff"
@@ -40,7 +40,6 @@ BOM = "\ufeff"
 _PAGING = {"_size", "_next", "_shape", "_nocount", "_nofacet", "_facet", "_facet_array", "_labels", "_trace",
            "_json", "_nl"}
 
-_building: asyncio.Semaphore | None = None
 #: The renderer Datasette's own "CSV" link of a query is sent to (complete_csv); listed on no page.
 FULL_CSV = "fullcsv"
 
@@ -99,11 +98,9 @@ async def _download(datasette, request, database, table, query_name, sql, view_n
         return await asyncio.get_running_loop().run_in_executor(None, write, headings, *selected)
 
     try:
-        body = await _limited(made)  # the rows too: one download's rows in memory at a time
+        body = await made()
     except TooLarge as exc:
         return _refusal(str(exc), 400)
-    if body is _BUSY:
-        return _refusal(BUSY, 503, {"Retry-After": "30"})
     name = table or query_name or "query"
     return Response(body, content_type=content_type, headers=_attachment(f"{name}.{suffix}"))
 
@@ -213,15 +210,7 @@ def _xlsx_bytes(headings: list[str], columns: list[str], rows: list[list]) -> by
 def _excel_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
     # Chinese Excel reads a CSV in the local code page (GBK) unless it starts with a byte-order mark.
     return BOM.encode("utf-8") + _csv([" ".join(filter(None, pair)) for pair in zip(headings, columns)],
-                                     ([_inert(_cell(value)) for value in row] for row in rows))
-
-
-def _inert(value):
-    """Text Excel would take for a formula (=, +, -, @ first) behind an apostrophe, as OWASP advises
-    for CSV: a query's text must never run in the reader's Excel."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+                                     ([_cell(value) for value in row] for row in rows))
 
 
 def _plain_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) -> bytes:
@@ -229,10 +218,13 @@ def _plain_csv_bytes(headings: list[str], columns: list[str], rows: list[list]) 
 
 
 def _csv(header: list[str], rows) -> bytes:
+    """The header and rows as CSV, every cell that begins like a formula behind an apostrophe (OWASP's
+    advice, riskcatalog.formulas), the header's too: a query names its own columns, and its text must
+    never run in the reader's Excel."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(map(inert, header))
+    writer.writerows(map(inert, row) for row in rows)
     return out.getvalue().encode("utf-8")
 
 
@@ -240,11 +232,8 @@ async def register_workbook(datasette, request):
     """The 登记表 workbook of the registers asked for (?unit=…, ?area=…), as `build.py export` writes it."""
     from ..excel import export  # on demand: openpyxl
 
-    units = request.args.getlist("unit") or None
-    area = request.args.get("area") or None
-    paper = request.args.get("paper", "A4").upper()
-    if paper not in export.PAPER:
-        return Response.text("paper must be A4 or A3 — 纸张只能是 A4 或 A3\n", status=400)
+    args = params.read(request.args, params.REGISTER_WORKBOOK)
+    units, area, paper = args["unit"] or None, args["area"] or None, args["paper"] or "A4"
     db = catalogue_database(datasette)
     count = (await db.execute(
         "select count(*) from risks where status = 'active'" + (" and unit in (select value from json_each(?))"
@@ -269,34 +258,16 @@ async def register_workbook(datasette, request):
         registers = await db.execute_fn(lambda conn: export.read(conn, units, area))
         return await asyncio.get_running_loop().run_in_executor(None, workbook, registers)
 
-    made = await _limited(made_from_the_database)
-    if made is _BUSY:
-        return Response.text(BUSY, status=503, headers={"Retry-After": "30"})
+    made = await made_from_the_database()
     if made is None:
         return Response.text("no register or area by that id — 没有该单位或领域\n", status=404)
     title, body = made
     return Response(body, content_type=XLSX, headers=_attachment(f"{title}.xlsx"))
 
 
-_BUSY = object()
-
-
-async def _limited(start):
-    """Await start() (building a file, off the event loop) with at most WORKERS at once; _BUSY if
-    no place frees within WAIT_S."""
-    global _building
-    _building = _building or asyncio.Semaphore(WORKERS)
-    try:
-        await asyncio.wait_for(_building.acquire(), WAIT_S)
-    except asyncio.TimeoutError:
-        return _BUSY
-    try:
-        return await start()
-    finally:
-        _building.release()
-
-
-BUSY = "too many downloads are being prepared — try again in a minute\n正在生成的下载过多，请稍后再试。\n"
+def attachment(name: str) -> dict:
+    """The headers that make a response a download named name (the Word documents of riskcatalog.site.powers too)."""
+    return _attachment(name)
 
 
 #: A renderer's refusal, with its own status (datasette_adapter.renderer_refusal).

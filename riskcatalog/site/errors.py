@@ -1,43 +1,44 @@
 """Errors answered as what they are: a request the site cannot answer is a 4xx, in Chinese and English.
 
-Datasette 0.65 reads several query parameters without checking them (`_through` as JSON, `_next`
-as an integer, a row page's compound key), leaves some of its own parameter errors at status 500
-(`_sort` with `_sort_desc`) and lets a time-limit interruption escape a CSV stream. Each such
-exception comes from the request, so it is answered 400 with the reason in both languages. Any
-other exception is a fault of the site: 500, with a message that shows nothing of the server
-(no paths) while the traceback goes to the log.
+Answered through Datasette's handle_exception hook, by the exception's type alone:
+- Datasette's client errors (its 4xx), and the parameter errors of the project's own parser
+  (riskcatalog.site.params), keep their status and words;
+- Datasette 0.65 leaves some of its own parameter errors at status 500 (`_sort` with
+  `_sort_desc`), lets a time-limit interruption escape a CSV stream, and passes the SQL and values
+  a reader gave to SQLite: these come from the request, so they are answered 400;
+- anything else is a fault of the site: 500, with a message that shows nothing of the server
+  (no paths) while the traceback goes to the log.
+The parameters Datasette 0.65 reads without checking them (`_through` as JSON, `_next` of a view
+as an integer, `_timelimit`, digits in a filter) never reach it in a form it would fail on: the
+door reads them first with the same parser (riskcatalog.site.params.datasette_refusal).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import sysconfig
 import traceback
-from pathlib import Path
 
-import datasette
 from datasette.database import QueryInterrupted
 from datasette import Response
 from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 
-BAD_REQUEST = "请求有误 Bad request"
+from .params import BAD_REQUEST, ParameterError
+
 SERVER_ERROR = "服务器内部错误 Internal server error"
 
 #: Errors SQLite raises for the SQL or the values bound to it (not OperationalError: a missing or
 #: unreadable file is one too, and Datasette's views already answer the others with 400).
 SQL_ERRORS = (sqlite3.ProgrammingError, sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError)
-#: What Datasette's own code raises when a parameter it did not check has the wrong form.
-PARAMETER_ERRORS = (ValueError, TypeError, LookupError, OverflowError)
-_DATASETTE = Path(datasette.__file__).parent
-_STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
 
 def answer(datasette, request, exception):
     """A client error as 4xx in both languages; an unexpected error as a 500 that shows no detail.
     Either as the site's own error page (with its styles), or as JSON for a .json address."""
-    if isinstance(exception, Base400):
+    if isinstance(exception, ParameterError):  # the site's one parser (riskcatalog.site.params)
+        status, message, title = exception.status, exception.message, BAD_REQUEST
+    elif isinstance(exception, Base400):
         status, message, title = exception.status, exception.args[0] if exception.args else "", None
     elif isinstance(exception, DatasetteError) and exception.status != 500:  # a client error Datasette worded
         status, message, title = exception.status, exception.message, exception.title
@@ -71,23 +72,9 @@ def client_error(exception: BaseException) -> DatasetteError | None:
         return bad_request("请求参数有误", exception.message)
     if isinstance(exception, SQL_ERRORS):
         return bad_request("查询或其参数有误", str(exception))
-    if isinstance(exception, PARAMETER_ERRORS) and _raised_by_datasette(exception):
-        return bad_request("请求参数有误", f"a parameter could not be read ({exception})")
     return None
 
 
 def bad_request(zh: str, en: str) -> DatasetteError:
     """A 400 whose message says what is wrong in Chinese, then in English."""
     return DatasetteError(f"{zh}。Bad request: {en}", title=BAD_REQUEST, status=400)
-
-
-def _raised_by_datasette(exception: BaseException) -> bool:
-    """Raised by Datasette's own code (its views reading parameters, perhaps through the standard
-    library, as json.loads), not by a template or a hook of ours."""
-    for frame in reversed(traceback.extract_tb(exception.__traceback__)):
-        path = Path(frame.filename)
-        if path.is_relative_to(_DATASETTE):
-            return not path.is_relative_to(_DATASETTE / "templates")
-        if not path.is_relative_to(_STDLIB) or "site-packages" in path.parts:
-            return False
-    return False

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from urllib.parse import urlencode
 
 from .catalogue import catalogue_database
 from . import identity
 from .pages import query_rows
+from .params import CHANGES, read as read_declared
 
 #: Pages whose entries show their history (templates/_history.html).
 HISTORY_PAGES = ("risks", "measures")
@@ -48,11 +48,11 @@ _CHANGES = """
 
 
 def read_parameters(request) -> tuple[dict[str, str], int]:
-    """The changes page's filters as given (each trimmed; blank for none) and its page number: 1 unless
-    a plain number from 1 on was given. A filter that names nothing simply matches nothing."""
-    chosen = {name: request.args.get(name, "").strip() for name in FILTERS}
-    page = request.args.get("page", "")
-    return chosen, int(page) if re.fullmatch(r"[1-9][0-9]{0,5}", page) else 1
+    """The changes page's filters as given (each trimmed; blank for none) and its page number (1 when
+    none), read by the site's one parser (riskcatalog.site.params: a malformed one is a 400). A filter
+    that names nothing simply matches nothing."""
+    chosen = read_declared(request.args, CHANGES)
+    return chosen, int(chosen.pop("page") or 1)
 
 
 def commit_url(datasette, unit: dict | None, sha: str | None) -> str | None:

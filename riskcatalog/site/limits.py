@@ -1,6 +1,6 @@
 """Limits at the door: an ASGI wrapper in front of the whole site (Datasette's asgi_wrapper hook).
 
-Before Datasette sees a request it checks that:
+Before Datasette sees a request, the door checks that:
 - the Host header is a name the site is served under (metadata's plugins.riskcatalog.hosts):
   Datasette builds `next_url` and `Link` from it, and responses are cached for five minutes.
   Where no names are configured, the site's own address is known, and a response to any other
@@ -8,10 +8,15 @@ Before Datasette sees a request it checks that:
 - the path is not a debug page that shows the server's paths or tasks;
 - the facets asked for are distinct and few, and the query string short: a table page repeats
   the query string in the link of every facet value;
-- requests that run a reader's own SQL (`sql=`, `_where=`) or stream a whole table (`_stream=`)
-  work one at a time (all SQL threads but THREADS_KEPT_FOR_PAGES), so the site's own pages
-  always find a free SQL thread; a few more wait their turn, the rest are answered 503 with
-  Retry-After at once; and such SQL may not ask for NOT MATERIALIZED CTEs.
+- a search has a bounded length and number of words, and Datasette's parameters are of a form
+  Datasette 0.65 can read (riskcatalog.site.params, the one parser of every parameter).
+
+Then it admits each costly request (COSTLY: a search or list, a table, view or query page with its
+filters and facets, a reader's SQL, a download) through one Admission: they work one at a time
+(all SQL threads but THREADS_KEPT_FOR_PAGES), so the site's own pages always find a free SQL
+thread and a free core; a few more wait their turn, the rest are answered 503 with Retry-After at
+once. A reader's SQL (`sql=`, `_where=`) is first prepared in a worker process the operating
+system bounds (riskcatalog.site.planning): SQLite's preparation runs before any time limit.
 Each refusal is worded in Chinese, then English. See docs/limits.md.
 """
 
@@ -19,14 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import html
 import json
-import re
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode
 
+from datasette.utils import MultiParams, escape_sqlite, tilde_decode
+
+from . import hardening, params, planning
 from .datasette_adapter import DEBUG_PAGES
 
 Scope = dict
@@ -45,27 +54,53 @@ MAX_FACETS = 5
 #: a table page repeats its query string in the link of every facet value, up to 1,000 per facet.
 MAX_QUERY_CHARS = 8192
 
-#: Parameters that make a request run a reader's SQL or stream a whole table.
-READER_SQL_PARAMETERS = ("sql", "_where", "_stream")
-#: SQL threads left free for the site's own pages; the rest may run readers' SQL.
+#: Parameters that hold a reader's SQL: prepared in a bounded worker first (riskcatalog.site.planning).
+READER_SQL_PARAMETERS = ("sql", "_where")
+#: The catalogue's own pages that take parameters, and their parameters (riskcatalog.site.params):
+#: read at the door too, so a malformed one is refused before it waits for a turn.
+OWN_PARAMETERS = {"/search": params.SEARCH, "/search.json": params.SEARCH, "/changes": params.CHANGES,
+                  "/-/register.xlsx": params.REGISTER_WORKBOOK, "/powers": params.POWERS, "/cards": params.CARDS,
+                  "/-/handbook.docx": params.POWERS, "/-/cards.docx": params.CARDS}
+#: The catalogue's own pages that are costly: the search and every list page, the 登记表 workbook.
+COSTLY_PAGES = ("/search", "/search.json", "/-/register.xlsx")
+#: Downloads (riskcatalog.site.downloads, Datasette's CSV, the Word documents of riskcatalog.site.powers):
+#: every row, written out.
+DOWNLOADS = (".xlsx", ".excelcsv", ".csv", ".fullcsv", ".docx")
+#: SQL threads left free for the site's own pages; the rest may run costly requests.
 THREADS_KEPT_FOR_PAGES = 2
-#: Such requests admitted at once (working, waiting for a turn or sending their response): each
+#: Costly requests admitted at once (working, waiting for a turn or sending their response): each
 #: may hold a response of up to hardening.MAX_RESULT_CHARS while its client reads it.
-READER_SQL_PLACES = 8
+COSTLY_PLACES = 8
 #: How long, in SQL time limits, an admitted request may wait for its first turn.
-READER_SQL_WAIT_LIMITS = 2
+COSTLY_WAIT_LIMITS = 2
+#: The share of the time costly requests may work, together, while they queue: the rest is the
+#: pages'. metadata's plugins.riskcatalog.costly_share may change it (a server with more cores may
+#: give them more; docs/limits.md has what each costs).
+COSTLY_SHARE = 0.5
 #: Longest a client may take to read one part of a response before it is cut off.
 SEND_SECONDS = 60
+#: Least time before a costly request is refused (busy, or past a bound): a reader who asks again at
+#: once, whatever the answer, then asks about once a second, and leaves the event loop to the pages.
+#: metadata's plugins.riskcatalog.refused_seconds may change it.
+REFUSED_SECONDS = 1.0
+
+#: Set while a request holds its turn: a request the site makes to itself on its behalf
+#: (a download reading a table's pages through datasette.client) is already admitted.
+_ADMITTED: contextvars.ContextVar[bool] = contextvars.ContextVar("riskcatalog_admitted", default=False)
+#: Prepares readers' SQL in bounded workers, with the limits every connection of the site has.
+PLANNER = planning.Planner(limits={"SQLITE_LIMIT_SQL_LENGTH": hardening.MAX_SQL_BYTES,
+                                   "SQLITE_LIMIT_LENGTH": hardening.MAX_VALUE_BYTES})
 
 
 def door(datasette):
     """A wrapper that puts the door's limits in front of an ASGI app (the site)."""
     threads = datasette.setting("num_sql_threads") or 1
     time_limit = datasette.setting("sql_time_limit_ms") / 1000
-    gate = Gate(places=READER_SQL_PLACES, turns=max(1, threads - THREADS_KEPT_FOR_PAGES),
-                wait=READER_SQL_WAIT_LIMITS * time_limit)
+    share = float((datasette.plugin_config("riskcatalog") or {}).get("costly_share", COSTLY_SHARE))
+    admission = Admission(places=COSTLY_PLACES, turns=max(1, threads - THREADS_KEPT_FOR_PAGES),
+                          wait=COSTLY_WAIT_LIMITS * time_limit, share=min(1.0, max(0.05, share)))
     closed = {datasette.urls.path(f"/-/{page}{suffix}") for page in CLOSED_PAGES for suffix in ("", ".json")}
-    return lambda app: Door(app, datasette, gate, closed, retry_after=max(1, round(gate.wait)))
+    return lambda app: Door(app, datasette, admission, closed, retry_after=max(1, round(admission.wait)))
 
 
 @dataclass(frozen=True)
@@ -102,35 +137,129 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
+@dataclass(frozen=True)
+class Page:
+    """Which of Datasette's pages a path asks for: a database's, or a table's, view's or canned
+    query's (table), or a row's (row)."""
+
+    database: object
+    table: str | None = None
+    row: bool = False
+
+
 class Door:
     """The ASGI app in front of Datasette: refuses, rewrites or admits each HTTP request."""
 
-    def __init__(self, app: App, datasette, gate: Gate, closed: set[str], retry_after: int):
-        self.app, self.datasette, self.gate, self.closed, self.retry_after = app, datasette, gate, closed, retry_after
+    def __init__(self, app: App, datasette, admission: Admission, closed: set[str], retry_after: int):
+        self.app, self.datasette, self.admission, self.closed = app, datasette, admission, closed
+        self.retry_after = retry_after
+        #: Each database's tables and views, read once: the site serves its databases immutable.
+        self.relations: dict[str, tuple[set[str], set[str]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        arrived = time.monotonic()
         original = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         parameters = distinct_facets(original)
         host = next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"host"), None)
-        hosts = (self.datasette.plugin_config("riskcatalog") or {}).get("hosts")
+        config = self.datasette.plugin_config("riskcatalog") or {}
+        hosts = config.get("hosts")
         known = host is None or host.lower() in allowed_hosts(scope, hosts)
+        page = self.page_of(scope["path"])
+        costly = not _ADMITTED.get() and self.costly(scope["path"], page, parameters)
+        # A costly request is refused no sooner than this.
+        not_before = arrived + float(config.get("refused_seconds", REFUSED_SECONDS)) if costly else None
         refusal = ((None if known or not hosts else unknown_host(host))
-                   or self.page_refusal(scope) or parameter_refusal(parameters))
+                   or self.page_refusal(scope) or parameter_refusal(parameters)
+                   or await self.reading_refusal(scope["path"], page, parameters))
         if refusal:
-            return await refusal.send(scope, send)
+            return await self.refuse(refusal, scope, send, not_before)
         if not known:  # no names configured: answer, but let no cache keep links to this host
             send = uncached(send)
         if len(parameters) < len(original):
             scope = {**scope, "query_string": urlencode(parameters).encode("latin-1")}
-        if not any(name in READER_SQL_PARAMETERS for name, _ in parameters):
+        if not costly:
             return await self.app(scope, receive, send)
-        async with self.gate.admission() as turn:
+        async with self.admission.place() as turn:
             if turn is None:
-                return await self.busy().send(scope, send)
-            streams = any(name == "_stream" for name, _ in parameters)
-            await self.app(scope, receive, turn.outside(send, streams))
+                return await self.refuse(self.busy(), scope, send, not_before)
+            admitted = _ADMITTED.set(True)
+            try:
+                refusal = await self.preparation_refusal(page, parameters)
+                if refusal:
+                    return await self.refuse(refusal, scope, send, not_before)
+                await self.app(scope, receive, turn.outside(send, streams=scope["path"].endswith(".csv")))
+            finally:
+                _ADMITTED.reset(admitted)
+
+    @staticmethod
+    async def refuse(refusal: Refusal, scope: Scope, send: Send, not_before: float | None) -> None:
+        """Send a refusal, waiting first until not_before (a costly request's: REFUSED_SECONDS after it came)."""
+        if not_before is not None:
+            await asyncio.sleep(not_before - time.monotonic())
+        await refusal.send(scope, send)
+
+    def page_of(self, path: str) -> Page | None:
+        """The Datasette page a path asks for (Datasette's own routes: names tilde-encoded, a
+        format after a dot), or None for any other page."""
+        base = self.datasette.urls.path("/")
+        segments = path[len(base):].split("/") if path.startswith(base) else []
+        databases = {db.route: db for db in self.datasette.databases.values()}
+        database = databases.get(tilde_decode(segments[0].split(".")[0])) if segments else None
+        if database is None or len(segments) > 3:
+            return None
+        if len(segments) == 1:
+            return Page(database)
+        return Page(database, tilde_decode(segments[1] if len(segments) == 3 else segments[1].split(".")[0]),
+                    row=len(segments) == 3)
+
+    def costly(self, path: str, page: Page | None, parameters: list[tuple[str, str]]) -> bool:
+        """Whether a request must take a turn: a search or list, a download, a reader's SQL or a
+        stream, a table's, view's or query's page (filters, facets, counts); not a row or the home page."""
+        return (any(name in READER_SQL_PARAMETERS or name == "_stream" for name, _ in parameters)
+                or path in {self.datasette.urls.path(own) for own in COSTLY_PAGES}
+                or path.endswith(DOWNLOADS)
+                or (page is not None and page.table is not None and not page.row))
+
+    async def reading_refusal(self, path: str, page: Page | None,
+                              parameters: list[tuple[str, str]]) -> Refusal | None:
+        """Parameters the page cannot read (riskcatalog.site.params), refused: the catalogue's own
+        pages' by their declarations, Datasette's in the forms Datasette 0.65 fails on."""
+        error = None
+        own = next((spec for name, spec in OWN_PARAMETERS.items() if path == self.datasette.urls.path(name)), None)
+        if own:
+            try:
+                params.read(MultiParams(parameters), own)
+            except params.ParameterError as refused:
+                error = refused
+        elif page is not None:
+            _, views = await self.tables_and_views(page.database)
+            error = params.datasette_refusal(parameters, view=page.table in views)
+        return Refusal(400, params.BAD_REQUEST, f"{error.zh}。", f"{error.en}.") if error else None
+
+    async def preparation_refusal(self, page: Page | None, parameters: list[tuple[str, str]]) -> Refusal | None:
+        """A reader's SQL that SQLite cannot prepare within planning's bounds, refused: the `sql` of a
+        database page, and a table's `_where` as Datasette puts it in the table's queries."""
+        if page is None or page.row:
+            return None
+        statements = [value for name, value in parameters if name == "sql" and page.table is None]
+        wheres = [value for name, value in parameters if name == "_where"]
+        tables, views = await self.tables_and_views(page.database)
+        if wheres and page.table in tables | views:  # Datasette's page query, then its count
+            where = f"from {escape_sqlite(page.table)} where {' and '.join(wheres)}"
+            statements += [f"select * {where} order by 1 limit 1", f"select count(*) {where}"]
+        path = None if page.database.is_memory else page.database.path
+        for sql in statements:
+            outcome = await asyncio.get_running_loop().run_in_executor(None, PLANNER.prepare, path, sql)
+            if outcome:
+                return unpreparable(PLANNER)
+        return None
+
+    async def tables_and_views(self, database) -> tuple[set[str], set[str]]:
+        if database.name not in self.relations:
+            self.relations[database.name] = set(await database.table_names()), set(await database.view_names())
+        return self.relations[database.name]
 
     def page_refusal(self, scope: Scope) -> Refusal | None:
         """Closed debug pages answer 404, as if they did not exist."""
@@ -139,9 +268,19 @@ class Door:
         return Refusal(404, "页面不存在 Not found", "本站不提供此调试页面。", "This debug page is not served here.")
 
     def busy(self) -> Refusal:
-        return Refusal(503, "服务繁忙 Busy", f"正在运行的自定义查询已达上限，请 {self.retry_after} 秒后重试。",
-                       f"Too many SQL queries are running; try again in {self.retry_after} s.",
+        return Refusal(503, "服务繁忙 Busy",
+                       f"正在进行的搜索、查询和下载已达上限，请 {self.retry_after} 秒后重试。",
+                       f"Too many searches, queries and downloads are under way; try again in {self.retry_after} s.",
                        (("retry-after", str(self.retry_after)),))
+
+
+def unpreparable(planner: planning.Planner) -> Refusal:
+    """A reader's SQL SQLite could not prepare within the planner's time and memory."""
+    seconds, mib = f"{planner.seconds:g}", planner.memory >> 20
+    return Refusal(400, params.BAD_REQUEST,
+                   f"SQLite 无法在 {seconds} 秒、{mib} MB 内准备这条查询（例如 WITH 子句层层重复引用前一个），请简化。",
+                   f"SQLite could not prepare this query within {seconds} s and {mib} MB (for example, WITH "
+                   "tables that each use the one before several times); simplify it.")
 
 
 def allowed_hosts(scope: Scope, configured: list[str] | None) -> set[str]:
@@ -196,12 +335,8 @@ def parameter_refusal(parameters: list[tuple[str, str]]) -> Refusal | None:
     """Refuse more than MAX_FACETS facets, or a query string (less any SQL) over MAX_QUERY_CHARS."""
     facets = sum(name in FACET_PARAMETERS for name, _ in parameters)
     if facets > MAX_FACETS:
-        return Refusal(400, "请求有误 Bad request", f"一次最多可以请求 {MAX_FACETS} 个分面，本次请求了 {facets} 个。",
+        return Refusal(400, params.BAD_REQUEST, f"一次最多可以请求 {MAX_FACETS} 个分面，本次请求了 {facets} 个。",
                        f"At most {MAX_FACETS} facets may be asked for at once; this request asks for {facets}.")
-    if any(name in ("sql", "_where") and not_materialized(value) for name, value in parameters):
-        return Refusal(400, "请求有误 Bad request", "本站不接受 NOT MATERIALIZED 提示。",
-                       "The NOT MATERIALIZED hint is not accepted here: SQLite 3.40 copies such a CTE at "
-                       "each use while it prepares the statement, before any time limit applies.")
     length = sum(len(name) + len(value) + 2 for name, value in parameters if name != "sql")
     if length > MAX_QUERY_CHARS:
         return Refusal(414, "网址过长 URI too long",
@@ -211,34 +346,28 @@ def parameter_refusal(parameters: list[tuple[str, str]]) -> Refusal | None:
     return None
 
 
-#: SQL's string literals, quoted names and comments, which may contain any words.
-_QUOTED_OR_COMMENT = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|\[[^\]]*\]?|`(?:[^`]|``)*`?"""
-                                r"""|--[^\n]*|/\*.*?(?:\*/|\Z)""", re.S)
-_NOT_MATERIALIZED = re.compile(r"\bnot\s+materialized\b", re.I)
+class Admission:
+    """At most `places` costly requests at once, of which `turns` may work at a time, and all of them
+    together at most `share` of the time; a request waits up to `wait` s for its first turn, in the
+    order they came.
 
+    A request holds a turn only while it works: it gives the turn back while its client reads the
+    response (so a slow client holds no SQL thread), and a stream takes a turn again before each
+    further part. A turn given back after working w seconds to a request that waited for it starts
+    work again only after w × (1 − share) / share more: one at a time alone would still let costly
+    requests, queued back to back, keep the event loop and a core from the pages all the time. (A
+    request that finds the turn free starts at once: a lone reader is not slowed.) A waiting
+    request waits on a future of the event loop it runs on; state is only touched from event
+    loops, one at a time."""
 
-def not_materialized(sql: str) -> bool:
-    """Whether sql asks for a NOT MATERIALIZED CTE: chained, each copy doubles the work of
-    preparing it (16 links took 26 s and 137 MB), which neither the time limit nor an interrupt reaches."""
-    bare = _QUOTED_OR_COMMENT.sub(lambda match: " " if match.group(0)[0] in "-/" else "''", sql)
-    return bool(_NOT_MATERIALIZED.search(bare))
-
-
-class Gate:
-    """Admits at most `places` requests at once, of which `turns` may work at a time.
-
-    An admitted request waits up to `wait` s for its first turn. It holds a turn only while it
-    works: it gives the turn back while the client reads the response (so a slow client holds
-    no SQL thread), and a stream takes a turn again before each further page."""
-
-    POLL_SECONDS = 0.02
-
-    def __init__(self, places: int, turns: int, wait: float):
+    def __init__(self, places: int, turns: int, wait: float, share: float = 1.0):
         self.places, self.turns, self.wait = places, turns, wait
+        self.rest = (1 - share) / share
         self.admitted = self.working = 0
+        self.waiting: deque[asyncio.Future] = deque()
 
     @contextlib.asynccontextmanager
-    async def admission(self) -> AsyncIterator[Turn | None]:
+    async def place(self) -> AsyncIterator[Turn | None]:
         """A request's place, with its first turn taken; None (and no place) if either is not to be had."""
         if self.admitted >= self.places:
             yield None
@@ -246,32 +375,67 @@ class Gate:
         self.admitted += 1
         turn = Turn(self)
         try:
-            yield turn if await turn.take(time.monotonic() + self.wait) else None
+            yield turn if await turn.take(self.wait) else None
         finally:
             turn.give_back()
             self.admitted -= 1
+
+    def pass_on(self, rested: float = 0.0) -> None:
+        """A turn is free: the first request still waiting takes it, to work from the time `rested`;
+        else it is put back."""
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.set_result(rested)
+                return
+        self.working -= 1
 
 
 class Turn:
     """One admitted request's turn to work."""
 
-    def __init__(self, gate: Gate):
-        self.gate, self.held = gate, False
+    def __init__(self, admission: Admission):
+        self.admission, self.held, self.since = admission, False, None
 
-    async def take(self, deadline: float) -> bool:
-        # Polling rather than an asyncio primitive: one gate serves whichever event loop runs the app.
-        while self.gate.working >= self.gate.turns:
-            if time.monotonic() >= deadline:
+    async def take(self, seconds: float | None) -> bool:
+        """Take a turn, waiting up to seconds (None: as long as it takes) behind earlier requests, then
+        for the turn's rest after its last work."""
+        admission = self.admission
+        if admission.working < admission.turns and not admission.waiting:
+            admission.working += 1
+            rested = 0.0
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            admission.waiting.append(waiter)
+            try:
+                await asyncio.wait([waiter], timeout=seconds)
+            except asyncio.CancelledError:  # the client went away while waiting
+                self._leave(waiter)
+                raise
+            if not waiter.done():
+                self._leave(waiter)
                 return False
-            await asyncio.sleep(Gate.POLL_SECONDS)
-        self.gate.working += 1
+            rested = waiter.result()
         self.held = True
+        if rested > time.monotonic():  # the turn is held meanwhile: this is the pages' share of the time
+            await asyncio.sleep(rested - time.monotonic())
+        self.since = time.monotonic()
         return True
+
+    def _leave(self, waiter: asyncio.Future) -> None:
+        """Stop waiting; a turn handed over meanwhile goes on to the next."""
+        if waiter.done():
+            self.admission.pass_on(waiter.result())
+        else:
+            waiter.cancel()
+            self.admission.waiting.remove(waiter)
 
     def give_back(self) -> None:
         if self.held:
-            self.gate.working -= 1
-            self.held = False
+            now = time.monotonic()
+            worked = now - self.since if self.since is not None else 0.0
+            self.held, self.since = False, None
+            self.admission.pass_on(rested=now + worked * self.admission.rest)
 
     def outside(self, send: Send, streams: bool) -> Send:
         """send, giving the turn back first and bounding how long the client may take to read."""
@@ -281,6 +445,6 @@ class Turn:
             await asyncio.wait_for(send(message), SEND_SECONDS)
             more = message["type"] == "http.response.start" or message.get("more_body", False)
             if streams and more:
-                await self.take(float("inf"))  # the response has begun: it must finish
+                await self.take(None)  # the response has begun: it must finish
 
         return send_outside

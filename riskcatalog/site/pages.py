@@ -55,7 +55,8 @@ async def home(datasette) -> dict:
     # area_summary and heatmap are computed by the build (riskcatalog.db.SUMMARIES).
     areas = await query_rows(db, "select * from area_summary order by position, id")
     totals = await query_one(db, "select (select count(*) from units) as units, "
-                            "(select count(*) from sources) as sources")
+                            "(select count(*) from sources) as sources, (select count(*) from powers) as powers, "
+                            "(select count(*) from posts) as posts")
     totals.update(risks=sum(a["risks"] for a in areas), measures=sum(a["measures"] for a in areas))
     unit = await query_one(db, """
         select u.*, s.title_zh as report_title_zh, s.title_en as report_title_en, s.date as report_date,
@@ -112,6 +113,7 @@ async def risk_page(datasette, key: str) -> dict:
                 left join measure_types t on t.id = m.type left join natures n on n.id = m.nature
                 where rm.risk = :key order by rm.position""", key=key),
             "sources": await _sources(db, "risk_sources", "risk", key),
+            "steps": await _steps(db, "risk_steps", "risk", key),
             "details": fields.details(fields.RISK, risk), "edit_url": await _edit_url(datasette, risk)}
 
 
@@ -127,6 +129,7 @@ async def measure_page(datasette, key: str) -> dict:
     return {"entry": measure,
             "risks": await _linked_risks(db, "risk_measures", "measure", key, order="a.position, r.seq"),
             "sources": await _sources(db, "measure_sources", "measure", key),
+            "steps": await _steps(db, "measure_steps", "measure", key),
             "details": fields.details(fields.MEASURE, measure), "edit_url": await _edit_url(datasette, measure)}
 
 
@@ -178,6 +181,15 @@ async def _linked_risks(db, link_table: str, column: str, key: str, order: str) 
                l.label_en as level_en, a.key as area_key, a.name_zh as area_zh, a.name_en as area_en
         from {link_table} x join risks r on r.key = x.risk join levels l on l.id = r.level
         join areas a on a.key = r.area where x.{column} = :key order by {order}""", key=key)
+
+
+async def _steps(db, link_table: str, column: str, key: str) -> list[dict]:
+    """The steps a risk stands on (or a measure acts on), each with its power: for the power's flowchart."""
+    return await query_rows(db, f"""
+        select s.id, s.position, s.title_zh, s.title_en, p.key as power_key, p.id as power_id,
+               p.title_zh as power_zh, p.title_en as power_en
+        from {link_table} x join steps s on s.key = x.step join powers p on p.key = s.power
+        where x.{column} = :key order by x.position""", key=key)
 
 
 async def _sources(db, link_table: str, column: str, key: str) -> list[dict]:

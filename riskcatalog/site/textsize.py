@@ -13,9 +13,10 @@ import re
 
 from datasette import Response
 
+from . import params
+
 #: The cookie (and the localStorage key of static/pages.js): "large" or "normal".
 COOKIE = "riskcatalog-text"
-SIZES = ("large", "normal")
 #: The class on <html> that the stylesheet enlarges (catalog.css, "large-text mode").
 LARGE_CLASS = "large-text"
 #: How long a device remembers the choice: a year, renewed at each switch.
@@ -43,9 +44,10 @@ def _local(datasette, target: str) -> str:
 
 
 async def switch(datasette, request):
-    """/-/text-size?size=large&next=/path: remember the size on this device, then back to the page."""
-    size = request.args.get("size")
-    response = Response.redirect(_local(datasette, request.args.get("next") or ""))
-    if size in SIZES:
-        response.set_cookie(COOKIE, size, max_age=REMEMBERED_SECONDS, path="/", samesite="lax")
+    """/-/text-size?size=large&next=/path: remember the size on this device, then back to the page.
+    Its parameters are read by the one parser (params.TEXT_SIZE): a size other than these is a 400."""
+    given = params.read(request.args, params.TEXT_SIZE)
+    response = Response.redirect(_local(datasette, given["next"]))
+    if given["size"]:
+        response.set_cookie(COOKIE, given["size"], max_age=REMEMBERED_SECONDS, path="/", samesite="lax")
     return response
