@@ -23,7 +23,7 @@ def _circled(number: str) -> str:
 
 
 #: How the 登记表 view shows a field of a kind (r is the risk, u its unit, a its area, l its level):
-#: the items of one cell (表现形式, 防控措施, 依据) numbered and on lines of their own.
+#: the items of one cell (a risk's manifestations, measures, sources) numbered and on lines of their own.
 _REGISTER_CELLS = {
     fields.ITEMS: lambda f: f"""(select group_concat({_circled("j.key + 1")} || ' ' || j.value, char(10))
      from json_each(r.{f.name}_zh) j)""",

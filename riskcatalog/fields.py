@@ -223,7 +223,7 @@ UNIT = Record("unit", "单位", "unit", (
           history_zh="名称"),
     _text("district", "所在区", "District", NAME, width=12),
     _text("city", "所在市", "City", NAME, width=10),
-))
+), sheet="单位")
 
 PROVENANCE = Record("provenance", "来源", "provenance", (
     Field("source", "来源依据", "The report the register is modelled on", ID, ref="slug", width=16,
@@ -562,7 +562,26 @@ def details(record: Record, row: dict) -> list[tuple[Field, object, object]]:
 #: The registry as the site's templates read it: F.risk.supervisor.zh is 监督主体.
 LABELS = {name: record.by_name for name, record in
           (("unit", UNIT), ("area", AREA), ("risk", RISK), ("measure", MEASURE), ("source", SOURCE),
-           ("provenance", PROVENANCE), ("publication", PUBLICATION), ("post", POST), ("power", POWER), ("step", STEP))}
+           ("provenance", PROVENANCE), ("publication", PUBLICATION), ("post", POST), ("power", POWER), ("step", STEP),
+           ("register", REGISTER))}
+
+
+#: Every record by its name, as labelled() reads {risk} and {risk.supervisor}.
+_BY_NAME = {record.name: record for record in (*RECORDS_IN_ORDER, REGISTER)}
+_LABEL = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?(\.history)?\}")
+
+
+def labelled(text: str) -> str:
+    """A text with each {record.field} as the field's Chinese name ({risk.supervisor} is 监督主体), {record.field.history}
+    as the history's name for it ({risk.replaced_by.history} is 替代条目), and each {record} as the record's ({risk}
+    is 风险点): wording kept outside the registry (the site's catalogue.yml) names fields so."""
+    def label(found: re.Match) -> str:
+        record = _BY_NAME[found.group(1)]
+        if not found.group(2):
+            return record.zh
+        named = record[found.group(2)]
+        return (named.history_zh or named.zh) if found.group(3) else named.zh
+    return _LABEL.sub(label, text)
 
 
 def field_of(kind: str, key: str) -> Field | None:

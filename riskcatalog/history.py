@@ -244,7 +244,7 @@ def _note(history: History, walk: _Walk) -> None:
     """What the history covers, in unit_history's note: the baseline, the revisions and their dates,
     file versions that could not be read, and what a shallow clone lacks."""
     baseline = history.baseline
-    since_zh = f"自 {baseline.day} 登记确定（基线）起算" if baseline and baseline.day else "自基线起算"
+    since_zh = f"自 {baseline.day} 登记确定（{fields.REGISTER['baseline'].zh}）起算" if baseline and baseline.day else "自基线起算"
     since_en = f"counted from the baseline, the register as settled on {baseline.day}" if baseline and baseline.day \
         else "counted from the baseline"
     count = [r for r in history.commits if r.revised]
@@ -805,7 +805,7 @@ def _field_row(kind: str, change: FieldChange, names: dict, ratings: list[FieldC
     elif changed_words is not None:
         what = words.summary(changed_words)
         summary, headline = f"{label}：{what}", f"{label}修改"
-    elif old_text == new_text:  # e.g. only the English of 表现形式 changed
+    elif old_text == new_text:  # e.g. only the English of a risk's manifestations changed
         summary, headline = f"{label}：内容修改", f"{label}修改"
     else:
         what = f"{old_text or '（无）'} → {new_text or '（无）'}"
@@ -848,7 +848,7 @@ def _names_entries(kind: str, key: str) -> str | None:
 
 def shown(kind: str, key: str, value, names: dict | None = None) -> str | None:
     """A field's value as a reader sees it: labels for vocabulary ids (二级), regulations by their
-    titles, an area file by its area's name, lists joined, 表现形式 in Chinese."""
+    titles, an area file by its area's name, lists joined, a risk's manifestations in Chinese."""
     names = names or {}
     if value is None:
         return None
@@ -864,7 +864,7 @@ def shown(kind: str, key: str, value, names: dict | None = None) -> str | None:
     if key == "levels" and isinstance(value, list):
         return "；".join(_matrix_level(level) for level in value)
     if isinstance(value, list):
-        # 表现形式 by their Chinese, a power's steps by their titles
+        # a risk's manifestations by their Chinese, a power's steps by their titles
         return "；".join(str(v.get("zh") or v.get("title_zh") or _stored(v)) if isinstance(v, dict) else str(v)
                         for v in value)
     return _stored(value)

@@ -5,7 +5,7 @@ The ids are the enums of riskcatalog/schema.json; a test keeps the two in step.
 
 from __future__ import annotations
 
-#: 风险类别: the five kinds of risk used in Chinese registers.
+#: A risk's categories: the five kinds of risk used in Chinese registers.
 CATEGORIES = {
     "ethics": ("思想道德风险", "ethics"),
     "duties": ("岗位职责风险", "duties of the post"),
@@ -14,7 +14,7 @@ CATEGORIES = {
     "external": ("外部环境风险", "outside environment"),
 }
 
-#: 措施类型: kinds of control measure.
+#: A measure's types: kinds of control measure.
 MEASURE_TYPES = {
     "education": ("教育", "education"),
     "rules": ("制度", "rules"),
@@ -26,14 +26,14 @@ MEASURE_TYPES = {
     "accountability": ("问责", "accountability"),
 }
 
-#: 措施性质: when in the life of a risk the measure acts.
+#: A measure's natures: when in the life of a risk the measure acts.
 NATURES = {
     "preventive": ("预防", "preventive"),
     "detective": ("发现", "detective"),
     "corrective": ("纠正", "corrective"),
 }
 
-#: 风险等级: three levels, highest first; each register's matrix (register.yml) sets their scores.
+#: A risk's levels: three, highest first; each register's matrix (register.yml) sets their scores.
 LEVELS = {
     "high": ("一级", "high"),
     "medium": ("二级", "medium"),
@@ -47,13 +47,13 @@ LEVEL_COLOURS = {
     "low": ("#66bb6a", "#111111"),
 }
 
-#: 状态: whether an entry is in force or retired (its id is never reused).
+#: An entry's statuses: whether it is in force or retired (its id is never reused).
 STATUSES = {
     "active": ("现行", "active"),
     "withdrawn": ("已撤销", "withdrawn"),
 }
 
-#: 文本性质: whether a register's entries are the unit's official text or modelled on public practice.
+#: The nature of a register's text: whether its entries are the unit's official text or modelled on public practice.
 TEXT_KINDS = {
     "official": ("正式文本", "official text"),
     "modelled": ("模拟文本，非官方", "modelled text, not official"),

@@ -22,6 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 
+from ..fields import AREA, POST, POWER, RISK
 from . import data, flowchart, picture
 from .data import Card, Power
 
@@ -129,10 +130,11 @@ def _card(doc: DocumentType, card: Card, levels: dict[str, data.Level]) -> None:
     _paragraph(doc, "岗位廉政风险防控卡", size=18, font=HEADING_FONT, centred=True, space_after=4)
     _paragraph(doc, f"单位：{card.unit_zh}", size=10.5, space_after=4)
     post = card.post
-    info = _table(doc, [[("岗位名称", True), (post.title_zh, False), ("所在科室", True), (post.department_zh or "", False)],
-                        [("责任领导", True), (post.leader_zh or "", False), ("", True), ("", False)],
-                        [("职权事项", True), ("\n".join(f"{n}. {p.id} {p.title_zh}" for n, p in enumerate(card.powers, 1))
-                                             or "（无）", False), ("", True), ("", False)]],
+    powers = "\n".join(f"{n}. {p.id} {p.title_zh}" for n, p in enumerate(card.powers, 1)) or "（无）"
+    info = _table(doc, [[("岗位名称", True), (post.title_zh, False), (POST["department"].zh, True),
+                         (post.department_zh or "", False)],
+                        [(POST["leader"].zh, True), (post.leader_zh or "", False), ("", True), ("", False)],
+                        [(RISK["power"].zh, True), (powers, False), ("", True), ("", False)]],
                   [2.2, 7.0, 2.2, 5.6])
     for row in (1, 2):  # the leader and the powers across the row
         merged = info.cell(row, 1).merge(info.cell(row, 3))
@@ -140,7 +142,8 @@ def _card(doc: DocumentType, card: Card, levels: dict[str, data.Level]) -> None:
             if not paragraph.text:  # the empty cells' paragraphs, which merging keeps
                 paragraph._p.getparent().remove(paragraph._p)
     _paragraph(doc, "", space_after=2)
-    rows = [[("序号", True), ("廉政风险点", True), ("风险等级", True), ("所在流程环节", True), ("防控措施", True)]]
+    rows = [[("序号", True), ("廉政风险点", True), (RISK["level"].zh, True), ("所在流程环节", True),
+             (RISK["measures"].zh, True)]]
     for n, risk in enumerate(card.risks, 1):
         steps = "、".join(card.step_titles[(risk.power, position)] for position in risk.steps)
         power_id = risk.power.split("-", 1)[1] if risk.power else ""
@@ -157,14 +160,13 @@ def _card(doc: DocumentType, card: Card, levels: dict[str, data.Level]) -> None:
         level.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _paragraph(doc, "廉政承诺", size=12, font=HEADING_FONT, space_before=8, space_after=2)
     _paragraph(doc, data.COMMITMENT_ZH, size=10.5, first_line_indent=True, space_after=14)
-    for who in ("岗位责任人", "责任领导"):
+    for who in ("岗位责任人", POST["leader"].zh):
         _paragraph(doc, f"{who}（签字）：＿＿＿＿＿＿＿＿＿＿　　　　日期：　　　　年　　月　　日", size=11, space_after=14)
 
 
 def catalogue_table(doc: DocumentType, powers: list[Power]) -> Table:
     """The 职权目录: every power with its area, posts and basis."""
-    rows = [[("序号", True), ("领域", True), ("职权编号", True), ("职权名称", True), ("行使岗位", True),
-             ("职权依据", True)]]
+    rows = [[("序号", True), (AREA.zh, True)] + [(POWER[name].zh, True) for name in ("id", "title", "posts", "sources")]]
     for n, power in enumerate(powers, 1):
         rows.append([(str(n), False), (power.area_zh, False), (power.id, False), (power.title_zh, False),
                      ("\n".join(post.title_zh for post in power.posts), False),
@@ -178,7 +180,7 @@ def _flowchart(doc: DocumentType, power: Power, levels: dict[str, data.Level]) -
     _heading(doc, f"{power.id} {power.title_zh}", 3)
     posts = "、".join(post.title_zh for post in power.posts) or "（未列）"
     basis = "、".join(f"《{s.title_zh}》" for s in power.sources) or "（未列）"
-    _paragraph(doc, f"行使岗位：{posts}；职权依据：{basis}", size=9, space_after=4)
+    _paragraph(doc, f"{POWER['posts'].zh}：{posts}；{POWER['sources'].zh}：{basis}", size=9, space_after=4)
     drawing = flowchart.layout(power, levels, "wide")
     pixels = drawing.width / TEXT_WIDTH_CM  # layout pixels per cm at the width of the text
     for part in picture.png_pages(drawing, PICTURE_HEIGHT_CM * pixels, FIRST_PICTURE_HEIGHT_CM * pixels):
@@ -186,9 +188,10 @@ def _flowchart(doc: DocumentType, power: Power, levels: dict[str, data.Level]) -
         doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
-#: The 登记表's columns in the handbook (the register view's), and their widths in cm.
-_REGISTER = [("序号", 0.9), ("编号", 1.8), ("风险点", 2.6), ("流程环节", 2.2), ("表现形式", 2.9), ("风险等级", 1.1),
-             ("防控措施", 3.5), ("直接责任人", 2.0)]
+#: The 登记表's columns in the handbook (the register view's, named by the risk's fields), and their widths in cm.
+_REGISTER = [(RISK[name].zh, width) for name, width in (("seq", 0.9), ("id", 1.8), ("title", 2.6), ("steps", 2.2),
+                                                         ("manifestations", 2.9), ("level", 1.1), ("measures", 3.5),
+                                                         ("responsible_post", 2.0))]
 
 
 def _register_table(doc: DocumentType, found: list[dict]) -> None:
@@ -197,7 +200,7 @@ def _register_table(doc: DocumentType, found: list[dict]) -> None:
     rows = [[(name, True) for name in names]]
     rows += [[(str(row[name] if row[name] is not None else ""), False) for name in names] for row in found]
     table = _table(doc, rows, [width for _, width in _REGISTER], size=8, header=True)
-    level_column = names.index("风险等级")
+    level_column = names.index(RISK["level"].zh)
     for n, row in enumerate(found, 1):
         _shade(_cells(table, n)[level_column], LEVEL_SHADES.get(row["level"], "FFFFFF"))
 

@@ -342,7 +342,7 @@ def field_sheet(sheet: Worksheet, columns: list[Column], rows: Iterator[dict], s
 
 def sheet_row(row: dict, columns: list[Column]) -> dict:
     """A database row as its field sheet shows it: labels for ids of a vocabulary, lists one item a line
-    (表现形式 numbered), ids without their unit's prefix."""
+    (a risk's manifestations numbered), ids without their unit's prefix."""
     return {column.field: _sheet_cell(row, column) for column in columns}
 
 
@@ -371,7 +371,8 @@ def _unit_row(unit: dict) -> dict:
 
 
 #: Field sheet -> the rows of one register it holds.
-FIELD_ROWS = {"单位": lambda r: [_unit_row(r.unit)], "风险等级": lambda r: r.levels, "领域": lambda r: r.areas,
-              "风险点": lambda r: r.risks, "防控措施": lambda r: r.measures, "依据": lambda r: r.sources,
-              "岗位": lambda r: r.posts, "职权": lambda r: r.powers, "流程环节": lambda r: r.steps,
-              "流程分支": lambda r: r.branches}
+FIELD_ROWS = {fields.UNIT.sheet: lambda r: [_unit_row(r.unit)], fields.LEVEL.sheet: lambda r: r.levels,
+              fields.AREA.sheet: lambda r: r.areas, fields.RISK.sheet: lambda r: r.risks,
+              fields.MEASURE.sheet: lambda r: r.measures, fields.SOURCE.sheet: lambda r: r.sources,
+              fields.POST.sheet: lambda r: r.posts, fields.POWER.sheet: lambda r: r.powers,
+              fields.STEP.sheet: lambda r: r.steps, fields.BRANCH.sheet: lambda r: r.branches}

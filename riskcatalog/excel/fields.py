@@ -17,23 +17,24 @@ OPTIONAL_SHEETS = {record.sheet for record in fields.POWER_RECORDS}
 def is_exported(workbook: Book) -> bool:
     """Whether the workbook has this project's field sheets (their second row holds field names)."""
     return all(name in workbook.sheet_names() and workbook.grid(name).get(2, 1) == columns[0].field
-               for name, columns in layout.FIELD_SHEETS.items() if name in ("风险点", "防控措施"))
+               for name, columns in layout.FIELD_SHEETS.items() if name in (fields.RISK.sheet, fields.MEASURE.sheet))
 
 
 def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
     """The register held by an exported workbook's field sheets, exactly as it was."""
     book = workbook.shown
     sheets = {name: _field_rows(workbook, book, name, problems) for name in layout.FIELD_SHEETS}
-    units = sheets["单位"]
+    units = sheets[fields.UNIT.sheet]
     if len(units) != 1:
-        problems.append(Problem(f"{book}!单位", f"the workbook holds {len(units)} registers — export one unit's "
-                                               "workbook (build.py export --unit ID) and import that" if units else
-                                               "no register in the 单位 sheet — fill in its row"))
+        sheet = fields.UNIT.sheet
+        problems.append(Problem(f"{book}!{sheet}", f"the workbook holds {len(units)} registers — export one unit's "
+                                                   "workbook (build.py export --unit ID) and import that" if units else
+                                                   f"no register in the {sheet} sheet — fill in its row"))
         return None
     imported = Imported({}, [], [])
     areas = {area.get("id"): {"area": _without(area, "unit"), "powers": [], "risks": [], "measures": []}
-             for area, _ in sheets["领域"]}
-    for kind, sheet in (("risks", "风险点"), ("measures", "防控措施")):
+             for area, _ in sheets[fields.AREA.sheet]}
+    for kind, sheet in (("risks", fields.RISK.sheet), ("measures", fields.MEASURE.sheet)):
         for entry, area, where in _under(sheet, sheets[sheet], areas, "area", problems):
             imported.rows[(f"{entry['area']}.yml", kind, len(area[kind]))] = where
             area[kind].append(_without(entry, "unit", "area", *layout.DERIVED))
@@ -42,35 +43,35 @@ def from_fields(workbook: Book, problems: list[Problem]) -> Imported | None:
                         for n, column in enumerate(sheet, 1)}
     imported.areas = [{"area": a["area"], **({"powers": a["powers"]} if a["powers"] else {}), "risks": a["risks"],
                        "measures": a["measures"]} for a in areas.values()]
-    imported.sources = [_without(source, "unit") for source, _ in sheets["依据"]]
-    for n, (_, where) in enumerate(sheets["依据"]):
+    imported.sources = [_without(source, "unit") for source, _ in sheets[fields.SOURCE.sheet]]
+    for n, (_, where) in enumerate(sheets[fields.SOURCE.sheet]):
         imported.rows[(SOURCES_FILE, "sources", n)] = where
-    imported.register = _register(sheets["单位"][0][0], [level for level, _ in sheets["风险等级"]], imported)
+    imported.register = _register(sheets[fields.UNIT.sheet][0][0], [level for level, _ in sheets[fields.LEVEL.sheet]], imported)
     return imported
 
 
 def _powers_from(sheets: dict, areas: dict, imported: Imported, problems: list[Problem]) -> None:
     """The posts, and each area's powers with their steps and branches, from their sheets (a workbook exported
     before powers were kept has none of these sheets: its register has no powers)."""
-    imported.posts = [_without(post, "unit") for post, _ in sheets["岗位"]]
-    for n, (_, where) in enumerate(sheets["岗位"]):
+    imported.posts = [_without(post, "unit") for post, _ in sheets[fields.POST.sheet]]
+    for n, (_, where) in enumerate(sheets[fields.POST.sheet]):
         imported.rows[(POSTS_FILE, "posts", n)] = where
     powers: dict[str, dict] = {}
-    for entry, area, where in _under("职权", sheets["职权"], areas, "area", problems):
+    for entry, area, where in _under(fields.POWER.sheet, sheets[fields.POWER.sheet], areas, "area", problems):
         imported.rows[(f"{entry['area']}.yml", "powers", len(area["powers"]))] = where
         powers[entry.get("id")] = {**_without(entry, "unit", "area"), "steps": []}
         area["powers"].append(powers[entry.get("id")])
     steps: dict[str, dict] = {}
-    for entry, power, _ in _under("流程环节", sheets["流程环节"], powers, "power", problems):
+    for entry, power, _ in _under(fields.STEP.sheet, sheets[fields.STEP.sheet], powers, "power", problems):
         steps[f"{entry['power']}/{entry.get('id')}"] = step = _without(entry, "unit", "power")
         power["steps"].append(step)
-    for entry, step, _ in _under("流程分支", sheets["流程分支"], steps, "step", problems,
+    for entry, step, _ in _under(fields.BRANCH.sheet, sheets[fields.BRANCH.sheet], steps, "step", problems,
                                  "write it as POWER/step (e.g. WELF-P01/survey)"):
         step.setdefault("branches", []).append(_without(entry, "unit", "step"))
 
 
 #: The sheet each kind of entry a row may belong under is listed in.
-_LISTED_IN = {"area": "领域", "power": "职权", "step": "流程环节"}
+_LISTED_IN = {"area": fields.AREA.sheet, "power": fields.POWER.sheet, "step": fields.STEP.sheet}
 
 
 def _under(sheet: str, rows: list[tuple[dict, tuple]], parents: dict, field: str, problems: list[Problem],
@@ -87,10 +88,10 @@ def _under(sheet: str, rows: list[tuple[dict, tuple]], parents: dict, field: str
 
 
 def _register(unit: dict, levels: list[dict], imported: Imported) -> dict:
-    """register.yml from the 单位 and 风险等级 sheets' rows."""
+    """register.yml from the unit's and the levels' sheets' rows."""
     register = register_record(unit.get("id"), unit.get("name_zh"), imported, unit.get("languages") or ["zh"], "")
     del register["provenance"]
-    for mapping, prefix, declared, _ in fields.UNITS_TABLE:  # the 单位 sheet's columns back into register.yml
+    for mapping, prefix, declared, _ in fields.UNITS_TABLE:  # the unit's sheet's columns back into register.yml
         keys = {prefix + key: key for f in declared if f.kind != fields.COMPUTED for key in f.keys}
         found = {key: unit[column] for column, key in keys.items() if column in unit}
         if mapping and found:

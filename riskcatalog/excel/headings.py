@@ -3,10 +3,10 @@
 HEADINGS is what a column may be called, keyed by the register format's field names (title_zh,
 manifestations, level, …), read from the field registry: each field's headings as published
 registers give them, compared whole, and the words that name it inside a longer heading. A heading is read as the field of the word it ends with, as Chinese
-puts the head of a phrase last (风险点涉及的岗位 is a post, 廉政风险点表现形式 a manifestation);
+puts the head of a phrase last (风险点涉及的岗位 is a post, 廉政风险的具体表现 a manifestation);
 two fields' words ending at the same place make it ambiguous, reported rather than guessed.
-A group heading over two rows is read with the one below it: 防控责任 over 直接责任人 is the
-responsible post, 防控责任 over 部门 the department answerable, 风险等级 over 高 | 中 | 低 columns
+A group heading over two rows is read with the one below it: 防控责任 over 部门 is the department
+answerable (the responsible post, not a grouping of risks), a level's heading over 高 | 中 | 低 columns
 ticked for the level.
 
 Every reading carries why it was made, for the import report.

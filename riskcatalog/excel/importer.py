@@ -23,6 +23,7 @@ import yaml
 
 from ..catalog import REGISTER_FILE, load_register
 from ..errors import CatalogError, CatalogInvalid
+from ..fields import UNIT
 from ..fmt import format_text
 from . import fields, naming, published
 from .opening import open_book
@@ -102,12 +103,12 @@ def _say_heading(found: published.Layout, rows: list[published.Row], report: Rep
 
 def _unit_name(texts: list[tuple[str, str]], options: Options, report: Report, found, problems) -> str | None:
     if options.unit_name:
-        report.say("unit", f"单位名称「{options.unit_name}」：由 --unit-name 指定 · given by --unit-name")
+        report.say("unit", f"{UNIT['name'].zh}「{options.unit_name}」：由 --unit-name 指定 · given by --unit-name")
         return options.unit_name
     name = published.unit_name_of(texts, report)
     if name is None and re.search(r"[\u3400-\u9fff]", options.folder):
         name = options.folder
-        report.say("unit", f"单位名称「{name}」：标题中没有，取自文件夹名 · the title names no unit: from the folder's "
+        report.say("unit", f"{UNIT['name'].zh}「{name}」：标题中没有，取自文件夹名 · the title names no unit: from the folder's "
                            "name")
     if name is None:
         problems.append(Problem(found.grid.title_where(), "no unit name in the title rows — write it there "
@@ -117,13 +118,13 @@ def _unit_name(texts: list[tuple[str, str]], options: Options, report: Report, f
 
 def _unit_id(options: Options, name: str | None, report: Report, book: Book, problems: list[Problem]) -> str | None:
     if options.unit_id:
-        report.say("unit", f"单位标识 {options.unit_id}：由 --unit 指定 · unit id given by --unit")
+        report.say("unit", f"{UNIT['id'].zh} {options.unit_id}：由 --unit 指定 · unit id given by --unit")
         return options.unit_id
-    for zh, en, text in (("文件夹名", "folder's name", options.folder), ("单位名称", "unit's name", name or "")):
+    for zh, en, text in (("文件夹名", "folder's name", options.folder), (UNIT["name"].zh, "unit's name", name or "")):
         found = naming.unit_id(text) if text else ""
         if found:
             chinese = re.search(r"[\u3400-\u9fff]", text) is not None
-            report.say("unit", f"单位标识 {found}：取自{zh}「{text}」{'的拼音' if chinese else ''}（另定请用 --unit ID） · "
+            report.say("unit", f"{UNIT['id'].zh} {found}：取自{zh}「{text}」{'的拼音' if chinese else ''}（另定请用 --unit ID） · "
                                f"unit id {found}, from the {en}{' in pinyin' if chinese else ''} (--unit ID gives "
                                "another)")
             return found

@@ -59,7 +59,7 @@ def _sheet(parts) -> list[Column]:
 
 #: Sheet -> its columns. Enumerated values are written as their Chinese labels; lists one item a line,
 #: manifestations numbered.
-FIELD_SHEETS: dict[str, list[Column]] = {"单位": _sheet(fields.UNITS_TABLE)}
+FIELD_SHEETS: dict[str, list[Column]] = {fields.UNIT.sheet: _sheet(fields.UNITS_TABLE)}
 FIELD_SHEETS.update({record.sheet: _sheet(((None, "", record.fields, False),))
                      for record in fields.RECORDS_IN_ORDER if record.sheet and record is not fields.UNIT})
 

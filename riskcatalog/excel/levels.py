@@ -20,7 +20,7 @@ SCALES: tuple[tuple[str, str, str], ...] = (
     ("甲", "乙", "丙"), ("较高", "一般", "较低"), ("★★★", "★★", "★"), ("☆☆☆", "☆☆", "☆"), ("重大", "较大", "一般"),
     ("红", "黄", "蓝"), ("红", "黄", "绿"), ("红", "橙", "黄"), ("high", "medium", "low"), ("H", "M", "L"),
 )
-#: Marks that tick one of several level columns (高 | 中 | 低 under 风险等级).
+#: Marks that tick one of several level columns (高 | 中 | 低 under the level's heading).
 MARKS = ("√", "✓", "✔", "●", "○", "★", "☆", "是", "有", "1", "Y", "V", "X", "×", "✗", "■", "▲")
 
 

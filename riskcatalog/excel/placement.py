@@ -1,19 +1,23 @@
-"""Powers and steps from a unit's own 登记表: where its sheet has a 职权事项 and a 流程环节 column.
+"""Powers and steps from a unit's own 登记表: where its sheet has a column of the risks' powers and one of their steps.
 
-A published register names, on each risk's row, the power it arises in (职权事项) and the step or
-steps of that power where it arises (流程环节, 重要环节 …). place() turns those texts, once every
-risk is read, into the register's powers (one per distinct 职权事项 of an area, in the order first
-named, ids A1-P01 …), their steps (in the order first named, ids step-1 …), the posts that exercise
-them (one per distinct 岗位, with the 责任领导 of its first risk) and each risk's power and steps.
-What it made, and what it could not, is said in its notes: nothing is placed silently.
+A published register names, on each risk's row, the power it arises in (the risk's field `power`) and the
+step or steps of that power where it arises (`steps`). place() turns those texts, once every risk is read,
+into the register's powers (one per distinct power text of an area, in the order first named, ids
+A1-P01 …), their steps (in the order first named, ids step-1 …), the posts that exercise them (one per
+distinct post, with the responsible leader of its first risk) and each risk's power and steps.
+What it made, and what it could not, is said in its notes (naming the columns by the field registry's
+labels): nothing is placed silently.
 """
 
 from __future__ import annotations
 
+from ..fields import RISK
 from .reading import Imported
 
 #: The fewest steps a flowchart has (the format's minimum): a power named with fewer gets no flowchart.
 MIN_STEPS = 2
+#: The columns the texts come from (the risks' power, steps and post), as the notes name them.
+_POWER, _STEPS, _POST = (RISK[name].zh for name in ("power", "steps", "post"))
 
 
 def place(imported: Imported) -> list[str]:
@@ -22,9 +26,9 @@ def place(imported: Imported) -> list[str]:
     notes: list[str] = []
     single: list[str] = []  # the powers named with one step only
     unplaced: list[str] = []  # risks with a step but no power
-    posts: dict[str, dict] = {}  # 岗位 text -> post
+    posts: dict[str, dict] = {}  # a post's text -> post
     for number, area in enumerate(imported.areas, 1):
-        powers: dict[str, dict] = {}  # 职权事项 text -> power
+        powers: dict[str, dict] = {}  # a power's text -> power
         for risk in area["risks"]:
             titles = risk.pop("steps", [])
             if titles and not risk.get("power_zh"):
@@ -45,17 +49,17 @@ def place(imported: Imported) -> list[str]:
         if area_powers:
             area["powers"] = [_declared(power) for power in area_powers]
     if unplaced:
-        notes.append(f"{len(unplaced)} 个风险点有流程环节而无职权事项，未放入流程图：{_some(unplaced)} · {len(unplaced)} "
-                     "risks name a step but no power (职权事项): not placed on a flowchart")
+        notes.append(f"{len(unplaced)} 个风险点有{_STEPS}而无{_POWER}，未放入流程图：{_some(unplaced)} · {len(unplaced)} "
+                     f"risks name a step but no power ({_POWER}): not placed on a flowchart")
     if single:
-        notes.append(f"{len(single)} 项职权事项只有一个流程环节，不画流程图：{_some(single, '「」')} · {len(single)} powers named with "
-                     "one step only: no flowchart (name their other steps in the 流程环节 cells of their risks)")
+        notes.append(f"{len(single)} 项{_POWER}只有一个{_STEPS}，不画流程图：{_some(single, '「」')} · {len(single)} powers named "
+                     f"with one step only: no flowchart (name their other steps in the {_STEPS} cells of their risks)")
     imported.posts = [post for post in posts.values()
                       if any(post["id"] in power.get("posts", []) for area in imported.areas
                              for power in area.get("powers", []))]
     placed = sum(len(area.get("powers", [])) for area in imported.areas)
     if placed:
-        notes.append(f"职权 {placed} 项、岗位 {len(imported.posts)} 个取自「职权事项」「流程环节」「岗位」列 · "
+        notes.append(f"职权 {placed} 项、岗位 {len(imported.posts)} 个取自「{_POWER}」「{_STEPS}」「{_POST}」列 · "
                      f"{placed} powers and {len(imported.posts)} posts from those columns")
     return notes
 

@@ -69,9 +69,9 @@ class Layout:
     last: int  # the heading's last row
     columns: dict[str, int]
     readings: list[tuple[int, str, Reading]] = field(default_factory=list)  # (column, heading text, reading)
-    #: column -> field, for columns ticked (√) under a group heading: 风险等级 over 高 | 中 | 低
+    #: column -> field, for columns ticked (√) under a group heading: the level's over 高 | 中 | 低
     marks: dict[int, str] = field(default_factory=dict)
-    #: field -> its further columns, whose texts join the first's (主管领导 beside 分管领导)
+    #: field -> its further columns, whose texts join the first's (two columns of leaders side by side)
     joined: dict[str, list[int]] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)
 
@@ -120,7 +120,7 @@ def find_layout(grid: Grid, options: Options, problems: list[Problem]) -> Layout
 
 
 def _category_as_area(found: Layout) -> None:
-    """A 风险类别 column none of whose texts is a risk category names business areas (三重一大决策):
+    """A category column none of whose texts is a risk category names business areas (三重一大决策):
     read it as the area, where no column names one."""
     column = found.columns.get("category")
     if column is None or "area" in found.columns:
@@ -194,7 +194,7 @@ def _columns(grid: Grid, first: int, last: int, options: Options, problems: list
         else:
             found.columns[name] = column
     for stands_in in ("description_zh", "manifestations"):
-        # 风险点描述, 风险内容 or only 表现形式, with no column naming the risk: it is the risk
+        # only a description or the manifestations, with no column naming the risk: it is the risk
         if "title_zh" not in found.columns and stands_in in found.columns:
             column = found.columns.pop(stands_in)
             found.columns["title_zh"] = column
@@ -355,7 +355,7 @@ def _check_unheaded(grid: Grid, found: Layout, problems: list[Problem]) -> None:
         if row is not None:
             letter = get_column_letter(column)
             problems.append(grid.problem(row, column, f"this column has no heading — give it one, say what it is with "
-                                                      f"--column '{letter}=职权事项' (any field), or leave it out with "
+                                                      f"--column '{letter}={fields.RISK['power'].zh}' (any field), or leave it out with "
                                                       f"--column '{letter}=不导入'"))
 
 
@@ -418,7 +418,7 @@ def _measure_key(text: str) -> str:
 
 
 def category_of(text: str) -> str | None:
-    """A 风险类别 as its id: 思想道德风险, 思想道德 or ethics -> ethics."""
+    """A risk category as its id: 思想道德风险, 思想道德 or ethics -> ethics."""
     found = layout.value_of(fields.RISK["category"], text)
     if found:
         return found
@@ -458,7 +458,7 @@ def _levels(found: Layout, rows: list[Row], options: Options, report: Report, pr
             words[risk.row] = (risk.values["level"], grid.where(risk.row, found.columns["level"]))
         elif "level" in found.columns:
             problems.append(grid.problem(risk.row, found.columns["level"],
-                                         "no 风险等级 — write 高, 中 or 低 (or 一级, 二级, 三级)"))
+                                         f"no {fields.RISK['level'].zh} — write 高, 中 or 低 (or 一级, 二级, 三级)"))
     verdicts = levels.read_levels([word for word, _ in words.values()], options.levels)
     counts = Counter(word for word, _ in words.values())
     order = {level: n for n, level in enumerate(levels.LEVELS)}
@@ -470,18 +470,18 @@ def _levels(found: Layout, rows: list[Row], options: Options, report: Report, pr
             continue
         if verdict.how == "counts":  # 1中2低: the levels of a row's several risks, counted
             for row, where in cells:
-                problems.append(Problem(where, f"风险等级 {word!r} counts the levels of several risks — give each risk "
+                problems.append(Problem(where, f"{fields.RISK['level'].zh} {word!r} counts the levels of several risks — give each risk "
                                                "its own row and its own level", grid.order(row)))
             continue
         if verdict.how == "not a level":
             for row, where in cells:
-                problems.append(Problem(where, f"风险等级 {word!r} is not a level — write 高, 中 or 低 (or 一级, 二级, "
+                problems.append(Problem(where, f"{fields.RISK['level'].zh} {word!r} is not a level — write 高, 中 or 低 (or 一级, 二级, "
                                                "三级), or say which level it is with --level "
                                                f"'{word}=二级'", grid.order(row)))
             continue
         row, where = cells[0]
         more = f" (and {len(cells) - 1} more cells)" if len(cells) > 1 else ""
-        problems.append(Problem(where, f"风险等级 {word!r} cannot be read safely{more}: {verdict.how.split(': ', 1)[1]} "
+        problems.append(Problem(where, f"{fields.RISK['level'].zh} {word!r} cannot be read safely{more}: {verdict.how.split(': ', 1)[1]} "
                                        f"— say which level it is with --level '{word}=一级' (or 二级, 三级)",
                                 grid.order(row)))
     return {row: verdicts[word].level for row, (word, _) in words.items()}
@@ -530,7 +530,7 @@ def from_layout(found: Layout, rows: list[Row], unit_id: str, unit_name: str, re
         area["risks"].append(risk)
     imported.areas = list(areas.values())
     imported.sources = list(sources.values())
-    for note in placement.place(imported):  # powers and steps where 职权事项 and 流程环节 name them
+    for note in placement.place(imported):  # powers and steps where the risks' power and steps name them
         report.say("powers", note)
     imported.columns = {(grid.sheet, name): column for name, column in columns.items()}
     imported.register = register_record(unit_id, unit_name, imported, ["zh"],
@@ -567,7 +567,7 @@ def _risk(risk_row: Row, risk_id: str, grid: Grid, columns: dict[str, int], revi
     if values.get("category"):
         risk["category"] = category_of(values["category"])
         if risk["category"] is None:
-            problems.append(at("category", f"风险类别 {values['category']!r} is not one of "
+            problems.append(at("category", f"{fields.RISK['category'].zh} {values['category']!r} is not one of "
                                            f"{'、'.join(zh for zh, _ in vocab.CATEGORIES.values())} — "
                                            "use one of these, or leave the cell empty"))
     if values.get("steps"):  # titles, until placement declares the steps (riskcatalog.excel.placement)
@@ -621,7 +621,7 @@ def unit_name_of(texts: list[tuple[str, str]], report: Report) -> str | None:
             if result and result[1] == how:
                 name, _, removed = result
                 taken = "，去掉 " + "、".join(f"「{r}」" for r in removed) if removed else ""
-                report.say("unit", f"单位名称「{name}」：取自 {where}「{_short(text)}」{taken} · unit name {name}, from "
+                report.say("unit", f"{fields.UNIT['name'].zh}「{name}」：取自 {where}「{_short(text)}」{taken} · unit name {name}, from "
                                    f"{where}" + (f", with {'、'.join(removed)} taken off" if removed else ""))
                 return name
     return None
@@ -630,7 +630,7 @@ def unit_name_of(texts: list[tuple[str, str]], report: Report) -> str | None:
 def register_date(texts: list[tuple[str, str]], found: Layout, options: Options, report: Report,
                   problems: list[Problem]) -> str | None:
     """The register's date: --reviewed, else the first date in the title rows; None (and a problem)
-    where there is neither and no 评估日期 column dates each risk."""
+    where there is neither and no column of review dates dates each risk."""
     written = next(((where, text, date_of(text)) for where, text in texts if date_of(text)), None)
     if options.reviewed:
         also = f"（标题中的日期 {written[2]} 未采用 · the title's date {written[2]} not taken）" if written else ""

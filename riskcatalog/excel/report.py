@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..fields import LEVEL
+
 NOTE_FILE = "导入说明.md"
 
 #: Topic -> its heading in the note, in the order the note lists them.
 TOPICS = {
     "file": "文件 · File", "sheet": "工作表 · Sheet", "heading": "表头 · Heading", "unit": "单位 · Unit",
-    "date": "日期 · Date", "levels": "风险等级 · Levels", "areas": "领域 · Areas",
+    "date": "日期 · Date", "levels": f"{LEVEL.zh} · Levels", "areas": "领域 · Areas",
     "powers": "职权和流程环节 · Powers and steps", "rows": "行 · Rows",
     "result": "结果 · Result",
 }

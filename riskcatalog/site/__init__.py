@@ -46,7 +46,7 @@ def prepare_jinja2_environment(env):
     searched words highlighted is written by a filter (a search page marks a hundred titles and passages:
     a macro per piece is most of its time); "中文 English" text marks its English (bilingual)."""
     env.finalize = lambda value: "" if value is None else value
-    env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }} is 监督主体
+    env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }}, a risk's supervisor
     env.filters["marked"] = search.marked
     env.filters["bilingual"] = wording.bilingual  # "中文 English": the English spoken in an English voice
     datasette_adapter.set_page_frame(env)

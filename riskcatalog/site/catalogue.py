@@ -132,9 +132,10 @@ def metadata() -> dict:
     column descriptions, facets, sort and search, and the ready-made queries (catalogue.yml).
 
     The one place the site's table and column wording comes from; the columns of the tables a register
-    fills are described by the field registry. A deployment's metadata.yml (databases: <name>: …)
+    fills are described by the field registry, and catalogue.yml names fields as {risk.supervisor} (their labels,
+    fields.labelled). A deployment's metadata.yml (databases: <name>: …)
     overrides it key by key."""
-    found = yaml.safe_load((Path(__file__).parent / "catalogue.yml").read_text(encoding="utf-8"))
+    found = yaml.safe_load(fields.labelled((Path(__file__).parent / "catalogue.yml").read_text(encoding="utf-8")))
     for table in fields.REGISTER_TABLES:
         found["tables"][table]["columns"] = {column.name: column.description for column in fields.table_columns(table)}
     return found

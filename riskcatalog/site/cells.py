@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup, escape
 
 from .. import vocab
+from ..fields import RISK
 from .catalogue import catalogue_database
 from .pages import levels
 
@@ -23,7 +24,7 @@ def badge(level: dict) -> Markup:
 
 
 #: Columns of canned queries that hold a level (its id or Chinese label): shown as its badge.
-LEVEL_HEADS = {"风险等级", "原等级", "新等级"}
+LEVEL_HEADS = {RISK["level"].zh, "原等级", "新等级"}
 
 
 #: Columns of canned queries whose cells may become links: entries, areas, and counts by level.

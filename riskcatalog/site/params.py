@@ -22,6 +22,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from ..fields import MEASURE, RISK
 from ..search import typed_words
 
 BAD_REQUEST = "请求有误 Bad request"
@@ -164,10 +165,11 @@ _ID = 200
 SEARCH = (
     Parameter("q", "搜索词", "search"),
     Parameter("unit", "单位", chars=_ID), Parameter("area", "领域", chars=_ID),
-    Parameter("level", "风险等级", chars=_ID), Parameter("category", "风险类别", chars=_ID),
+    Parameter("level", RISK["level"].zh, chars=_ID), Parameter("category", RISK["category"].zh, chars=_ID),
     # Ratings are read here as numbers; the page says which are ratings (1–5) in its own words.
-    Parameter("likelihood", "可能性", "number", low=0, high=999), Parameter("impact", "影响", "number", low=0, high=999),
-    Parameter("type", "措施类型", chars=_ID), Parameter("nature", "措施性质", chars=_ID),
+    Parameter("likelihood", RISK["likelihood"].zh, "number", low=0, high=999),
+    Parameter("impact", RISK["impact"].zh, "number", low=0, high=999),
+    Parameter("type", MEASURE["type"].zh, chars=_ID), Parameter("nature", MEASURE["nature"].zh, chars=_ID),
     Parameter("source", "依据", chars=_ID), Parameter("id", "编号", chars=_ID),
     Parameter("kind", "条目类别", "choice", choices=("risks", "measures", "sources")),
     Parameter("page", "页码", "number", high=10**6),

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup, escape
 
 from .. import thesaurus
+from ..fields import AREA, MEASURE, RISK, SOURCE, UNIT
 from ..search import Reading, fts_query, pairs, read
 from . import params, ranking
 from .catalogue import catalogue_database
@@ -48,21 +49,21 @@ class Filter:
 
 #: Aliases: r = risks, m = measures, s = sources. A section shows only when every filter applies to it.
 FILTERS = {
-    "unit": Filter("单位", "unit", {"risks": "r.unit = :unit", "measures": "m.unit = :unit",
+    "unit": Filter(UNIT.zh, "unit", {"risks": "r.unit = :unit", "measures": "m.unit = :unit",
                                    "sources": "s.unit = :unit"}),
-    "area": Filter("领域", "area", {
+    "area": Filter(AREA.zh, "area", {
         "risks": "r.area in (select key from areas where id = :area)",
         "measures": "exists (select 1 from json_each(m.area_ids) j where j.value = :area)"}),
-    "level": Filter("风险等级", "level", {"risks": "r.level = :level"}),
-    "category": Filter("风险类别", "category", {"risks": "r.category = :category"}),
-    "likelihood": Filter("可能性", "likelihood", {"risks": "r.likelihood = :likelihood"}, whole_number=True),
-    "impact": Filter("影响", "impact", {"risks": "r.impact = :impact"}, whole_number=True),
-    "type": Filter("措施类型", "measure type", {"measures": "m.type = :type"}),
-    "nature": Filter("措施性质", "nature", {"measures": "m.nature = :nature"}),
-    "source": Filter("依据", "regulation", {
+    "level": Filter(RISK["level"].zh, "level", {"risks": "r.level = :level"}),
+    "category": Filter(RISK["category"].zh, "category", {"risks": "r.category = :category"}),
+    "likelihood": Filter(RISK["likelihood"].zh, "likelihood", {"risks": "r.likelihood = :likelihood"}, whole_number=True),
+    "impact": Filter(RISK["impact"].zh, "impact", {"risks": "r.impact = :impact"}, whole_number=True),
+    "type": Filter(MEASURE["type"].zh, "measure type", {"measures": "m.type = :type"}),
+    "nature": Filter(MEASURE["nature"].zh, "nature", {"measures": "m.nature = :nature"}),
+    "source": Filter(SOURCE.zh, "regulation", {
         "risks": "r.key in (select risk from risk_sources where source = :source)",
         "measures": "m.key in (select measure from measure_sources where source = :source)"}),
-    "id": Filter("编号", "id", {"risks": "r.id = :id", "measures": "m.id = :id"}),
+    "id": Filter(RISK["id"].zh, "id", {"risks": "r.id = :id", "measures": "m.id = :id"}),
 }
 
 #: Which lookup table names the allowed values of a filter, for its choices and its check.
@@ -95,34 +96,39 @@ def _cited(link: str, condition: str) -> str:
             f"where {condition}) as cited_zh")
 
 
+def _passages(record, *columns: str) -> tuple[tuple[str, str], ...]:
+    """The columns a passage may come from, each with its label from the field registry: the field's Chinese
+    name, or its English for an English column; cited_zh (the titles of the regulations cited) is the sources'."""
+    found = ((column, record["sources"] if column == "cited_zh" else record.by_key[column]) for column in columns)
+    return tuple((column, f.en if column.endswith("_en") else f.zh) for column, f in found)
+
+
 def _sections() -> list[Section]:
     return [
-        Section("risks", "风险点", "Risks", "r", "risks",
+        Section("risks", RISK.zh, "Risks", "r", "risks",
                 "r.key, r.id, r.unit, r.title_zh, r.title_en, r.level, r.status, r.likelihood, r.impact, "
                 "r.description_zh, r.manifestations_zh, r.post_zh, r.power_zh, r.responsible_post_zh, "
                 "r.responsible_leader_zh, r.supervisor_zh, r.description_en, "
                 "a.name_zh as area_zh, a.name_en as area_en, a.key as area_key, u.name_zh as unit_zh, "
                 + _cited("risk_sources", "x.risk = r.key"),
                 "join areas a on a.key = r.area join units u on u.id = r.unit",
-                (("description_zh", "风险描述"), ("manifestations_zh", "表现形式"), ("post_zh", "岗位"),
-                 ("power_zh", "职权事项"), ("responsible_post_zh", "直接责任人"),
-                 ("responsible_leader_zh", "责任领导"), ("supervisor_zh", "监督主体"),
-                 ("description_en", "Description"), ("cited_zh", "依据"))),
-        Section("measures", "防控措施", "Measures", "m", "measures",
+                _passages(RISK, "description_zh", "manifestations_zh", "post_zh", "power_zh", "responsible_post_zh",
+                          "responsible_leader_zh", "supervisor_zh", "description_en", "cited_zh")),
+        Section("measures", MEASURE.zh, "Measures", "m", "measures",
                 "m.key, m.id, m.unit, m.title_zh, m.title_en, m.type, m.nature, m.status, "
                 "m.description_zh, m.owner_zh, m.frequency_zh, m.evidence_zh, m.description_en, "
                 "t.label_zh as type_zh, t.label_en as type_en, a.name_zh as area_zh, a.name_en as area_en, "
                 "a.key as area_key, u.name_zh as unit_zh, " + _cited("measure_sources", "x.measure = m.key"),
                 "left join measure_types t on t.id = m.type join areas a on a.key = m.area join units u on u.id = m.unit",
-                (("description_zh", "措施内容"), ("owner_zh", "责任部门"), ("frequency_zh", "执行频次"),
-                 ("evidence_zh", "留痕资料"), ("description_en", "Description"), ("cited_zh", "依据"))),
-        Section("sources", "依据", "Regulations", "s", "sources",
+                _passages(MEASURE, "description_zh", "owner_zh", "frequency_zh", "evidence_zh", "description_en",
+                          "cited_zh")),
+        Section("sources", SOURCE.zh, "Regulations", "s", "sources",
                 "s.key, s.id, s.unit, s.title_zh, s.title_en, s.issuer_zh, s.issuer_en, s.year, s.number, "
                 "k.label_zh as kind_zh, k.label_en as kind_en, u.name_zh as unit_zh, "
                 "(select count(*) from risk_sources x where x.source = s.key) as risks_citing, "
                 "(select count(*) from measure_sources x where x.source = s.key) as measures_citing",
                 "left join source_kinds k on k.id = s.kind join units u on u.id = s.unit",
-                (("issuer_zh", "发布机关"),)),
+                _passages(SOURCE, "issuer_zh")),
     ]
 
 
@@ -381,8 +387,8 @@ BEFORE, AFTER = 24, 72
 
 
 def passage(row: dict, fields: tuple, reading: Reading) -> dict | None:
-    """The passage where the words matched: among the section's fields (lists such as 表现形式 item
-    by item), the first holding the query as typed, else the one of the entry's own fields holding
+    """The passage where the words matched: among the section's fields (lists such as a risk's manifestations
+    item by item), the first holding the query as typed, else the one of the entry's own fields holding
     most of its words (the first of those, in the section's order), else a regulation it cites whose
     title holds them; its label and the words around the match, highlighted."""
     phrase = (reading.phrase or reading.words[0].text).lower() if reading.words else ""
@@ -417,7 +423,7 @@ async def _heading(db, q: str, filters: dict[str, str], choices: dict) -> dict:
     parts_zh, parts_en = [], []
     labels = {name: {c["id"]: c for c in values} for name, values in choices.items()}
     if "likelihood" in filters and "impact" in filters:
-        parts_zh.append(f"可能性 {filters['likelihood']} × 影响 {filters['impact']}")
+        parts_zh.append(f"{RISK['likelihood'].zh} {filters['likelihood']} × {RISK['impact'].zh} {filters['impact']}")
         parts_en.append(f"likelihood {filters['likelihood']} × impact {filters['impact']}")
     for name, value in filters.items():
         if name in ("likelihood", "impact") and "likelihood" in filters and "impact" in filters:
