@@ -161,8 +161,9 @@ def test_heatmap_cell_lists_its_risks(page, server):
     page.goto(server + "/")
     cells = page.locator("table.heat td.cell")
     expect(cells).to_have_count(25)
-    counts = [(int(cell.inner_text() or 0), cell.get_attribute("data-likelihood"), cell.get_attribute("data-impact"))
-              for cell in cells.all()]
+    counts = [(int(cell.get_attribute("data-count")), cell.get_attribute("data-likelihood"),
+               cell.get_attribute("data-impact")) for cell in cells.all()]
+    assert all(cell.locator("a .n").inner_text() == str(n) for cell, (n, _, _) in zip(cells.all(), counts) if n)
     assert page.locator("table.heat td.cell a").count() == sum(1 for n, _, _ in counts if n)
     count, likelihood, impact = max(counts)
     assert count > 1

@@ -209,7 +209,7 @@ async def test_a_short_address_no_register_has_is_a_chinese_404(ds):
     """An id nobody has: 404 in Chinese and English, with the search box and the way home."""
     response = await ds.client.get("/catalog/risks/LAND-99")
     assert response.status_code == 404
-    assert "没有编号为 LAND-99 的风险点。No risk has the id LAND-99." in response.text
+    assert '没有编号为 LAND-99 的风险点。<span lang="en">No risk has the id LAND-99.</span>' in response.text
     assert 'action="/search"' in response.text and 'href="/">返回首页' in response.text
 
 

@@ -181,11 +181,15 @@ async def test_home_page_shows_register_totals_areas_heatmap_and_queries(ds):
     assert "<strong>51</strong> 个风险点" in html and "<strong>78</strong> 条防控措施" in html
     assert "不是易家街道的官方文本" in html
     assert html.count('class="area-row"') == 8
-    cells = re.findall(r'data-likelihood="(\d)" data-impact="(\d)">(?:<a href="[^"]+">)?(\d*)<', html)
-    assert len(cells) == 25 and sum(int(n or 0) for _, _, n in cells) == 51
+    cells = re.findall(r'data-likelihood="(\d)" data-impact="(\d)" data-count="(\d+)">(.*?)</td>', html, re.S)
+    assert len(cells) == 25 and sum(int(n) for _, _, n, _ in cells) == 51
+    # a cell with risks links to them, showing their number and its level in words; an empty one says 0
+    assert all(re.search(rf'<a href="[^"]+">.*<span class="n">{n}</span>.*<span class="cell-level">[一二三]级</span></a>', inside)
+               if n != "0" else "<a " not in inside and ">0</span>" in inside for _, _, n, inside in cells)
     for name, query in QUERIES.items():
         if query.get("listed", True):  # the feed is subscribed to, not listed
-            assert f'href="/catalog/{name}"' in html and query["title"] in html
+            title_zh, _, title_en = query["title"].partition(" ")  # the English spoken in English
+            assert f'href="/catalog/{name}"' in html and f'{title_zh} <span lang="en">{title_en}</span>' in html
     assert 'action="/search"' in html
 
 
@@ -368,7 +372,8 @@ async def test_breadcrumbs_name_the_pages(ds):
     """Breadcrumbs read 首页 / 数据 / 风险点 Risks, not home / catalog / risks."""
     html = (await ds.client.get("/catalog/units/yijia")).text
     crumbs = re.search(r'<p class="crumbs">(.*?)</p>', html, re.S).group(1)
-    assert "首页" in crumbs and "数据" in crumbs and "单位 Units" in crumbs and ">catalog<" not in crumbs
+    assert "首页" in crumbs and "数据" in crumbs and ">catalog<" not in crumbs
+    assert '单位 <span lang="en">Units</span>' in crumbs  # a table's title, its English spoken in English
 
 
 async def test_canned_queries_hide_their_sql_and_title_the_tab(ds):

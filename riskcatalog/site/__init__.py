@@ -20,7 +20,7 @@ from .. import fields
 from .. import search as search_text
 from ..search import fts_query
 from . import (cells, datasette_adapter, downloads, errors, hardening, history, identity, limits, pages, params, powers,
-               search, wording)
+               search, textsize, wording)
 from .catalogue import catalogue_database, log_recognition, recognised
 from .datasette_adapter import get_metadata  # noqa: F401 (a hook: the catalogue's metadata, in 0.65)
 
@@ -41,13 +41,15 @@ def prepare_connection(conn, database, datasette):
 @hookimpl
 def prepare_jinja2_environment(env):
     """An empty value (a register kept in Chinese has no English) prints as nothing, never as "None"; the
-    catalogue's pages declare their language (page_lang) and read the field registry's names (F); text with
-    the searched words highlighted is written by a filter (a search page marks a hundred titles and
-    passages: a macro per piece is most of its time)."""
+    catalogue's pages declare their language and large-text mode (page_lang, page_class), have a main
+    landmark (datasette_adapter.set_page_frame) and read the field registry's names (F); text with the
+    searched words highlighted is written by a filter (a search page marks a hundred titles and passages:
+    a macro per piece is most of its time); "中文 English" text marks its English (bilingual)."""
     env.finalize = lambda value: "" if value is None else value
     env.globals["F"] = fields.LABELS  # the field registry's names: {{ F.risk.supervisor.zh }}, a risk's supervisor
     env.filters["marked"] = search.marked
-    datasette_adapter.set_page_language(env)
+    env.filters["bilingual"] = wording.bilingual  # "中文 English": the English spoken in an English voice
+    datasette_adapter.set_page_frame(env)
 
 
 @hookimpl
@@ -62,7 +64,8 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     """The catalogue's own pages, when it is served: home, search and lists, short addresses, the
-    changes page (最近修订), the powers, their flowcharts and cards, the workbook, the levels' colours."""
+    changes page (最近修订), the powers, their flowcharts and cards, the workbook, the levels' colours,
+    the large-text switch."""
     db = catalogue_database(datasette)
     if db is None:
         return []
@@ -73,6 +76,7 @@ def register_routes(datasette):
         (r"^/search(?P<format>\.json)?$", _search),
         (r"^/changes$", _changes),
         (r"^/-/levels\.css$", _levels_css),
+        (r"^/-/text-size$", textsize.switch),
         # An id as readers write it (LAND-02); real keys start with the unit (yijia-LAND-02).
         (rf"^/{re.escape(tilde_encode(db.name))}/(?P<kind>risks|measures)/(?P<typed>[A-Za-z][A-Za-z0-9]*-[Mm]?\d+)$",
          _short_address),
@@ -167,6 +171,14 @@ def extra_css_urls(datasette):
 
 
 @hookimpl
+def extra_js_urls(datasette):
+    """Large-text mode, applied before the page is drawn (static/pages.js); none without a catalogue."""
+    if catalogue_database(datasette) is None:
+        return []
+    return [datasette.urls.static_plugins("riskcatalog", "pages.js")]
+
+
+@hookimpl
 def register_output_renderer(datasette):
     """.xlsx and CSV for Excel of every table, view and query, with every row (riskcatalog.site.downloads)."""
     return downloads.renderers()
@@ -205,7 +217,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         return None
 
     async def variables() -> dict:
-        found = {"page_lang": PAGE_LANG, "catalog_database": db.name, "catalog_page": database == db.name,
+        found = {"page_lang": PAGE_LANG, "page_class": textsize.page_class(request),
+                 "large_text": textsize.is_large(request), "catalog_database": db.name, "catalog_page": database == db.name,
                  "catalog_sql_path": datasette_adapter.sql_path(datasette, db.name),
                  "catalog_unshown": recognised(datasette).unshown,
                  "catalog_levels": await pages.levels(datasette), "catalog_titles": await wording.titles(datasette, db.name),

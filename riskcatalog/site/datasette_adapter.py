@@ -118,13 +118,28 @@ def renderer_refusal(text: str, status: int, headers: dict | None = None) -> dic
 
 #: The <html> element of Datasette's base.html: 0.65 writes <html>, 1.0 <html lang="en">.
 _HTML_ELEMENT = re.compile(r"<html(\s[^>]*)?>")
+#: Where the page's own content starts (the messages above it, then <section class="content">) and
+#: ends (that section's end, before the footer): the span that becomes the page's <main> landmark.
+_CONTENT_START = re.compile(r"\{%-?\s*block messages\s*-?%\}")
+_CONTENT_END = re.compile(r"</section>(\s*)</div>(\s*)<footer")
+#: Datasette's query page (the SQL page, ?sql=…) heads its sections h3 straight after its h1.
+_SECTION_HEADING = re.compile(r"<(/?)h3>")
 
 
-class _PageLanguage(BaseLoader):
-    """Datasette's base.html with its <html> element given the page's language (page_lang), if the
-    site sets one. Datasette's base.html puts no block around <html>, and the lang attribute is what
-    makes browsers pick Chinese glyphs and fonts and read the page as Chinese: rather than a copy of
-    base.html (which falls behind Datasette's), the element gets one variable as the template loads."""
+class _PageFrame(BaseLoader):
+    """Datasette's base.html with what every page a reader reaches needs and its blocks do not reach.
+
+    - <html> gets the page's language (page_lang) and, in large-text mode, its class (page_class):
+      the lang attribute makes browsers pick Chinese glyphs and screen readers read the page in a
+      Chinese voice; the class enlarges every size given in rem before the first paint.
+    - The messages and the content are one <main id="content"> landmark, the target of the skip link
+      (base.html's nav block): Datasette's base.html has none, and its content section has no block.
+    - The SQL page's sections (Custom SQL query, Query parameters) are headed h2, not h3: headings in
+      order, none skipped, for readers who move through a page by its headings; in English, as written.
+
+    Rather than a copy of base.html (which falls behind Datasette's), the template is changed as it
+    loads; where Datasette's markup no longer matches, the page keeps Datasette's own (and the
+    accessibility tests fail on the missing landmark)."""
 
     def __init__(self, loader: BaseLoader):
         self.loader = loader
@@ -132,17 +147,25 @@ class _PageLanguage(BaseLoader):
     def get_source(self, environment, template):
         source, filename, uptodate = self.loader.get_source(environment, template)
         if template == "default:base.html":
-            source = _HTML_ELEMENT.sub(lambda element: '{% if page_lang %}<html lang="{{ page_lang }}">'
+            source = _HTML_ELEMENT.sub(lambda element: '{% if page_lang %}<html lang="{{ page_lang }}"'
+                                       '{% if page_class %} class="{{ page_class }}"{% endif %}>'
                                        f"{{% else %}}{element.group(0)}{{% endif %}}", source, count=1)
+            if _CONTENT_START.search(source) and _CONTENT_END.search(source):
+                source = _CONTENT_START.sub(lambda start: '<main id="content" tabindex="-1">' + start.group(0),
+                                            source, count=1)
+                source = _CONTENT_END.sub(r"</section>\1</main>\1</div>\2<footer", source, count=1)
+        elif template == "default:query.html":
+            source = _SECTION_HEADING.sub(lambda tag: "</h2>" if tag.group(1) else '<h2 lang="en">', source)
         return source, filename, uptodate
 
     def list_templates(self):
         return self.loader.list_templates()
 
 
-def set_page_language(env) -> None:
-    """Let pages declare their language (page_lang) on <html> (prepare_jinja2_environment)."""
-    env.loader = _PageLanguage(env.loader)
+def set_page_frame(env) -> None:
+    """Let pages declare their language and class on <html>, and give them a <main> landmark
+    (prepare_jinja2_environment)."""
+    env.loader = _PageFrame(env.loader)
 
 
 # --- Recognising a catalogue database ----------------------------------------------------------

@@ -194,6 +194,12 @@ POWERS = (Parameter("unit", "单位", chars=_ID),)
 #: The risk cards (/cards, /-/cards.docx): the register, or one post.
 CARDS = (*POWERS, Parameter("post", "岗位", chars=_ID))
 
+#: The large-text switch (/-/text-size): the size chosen and the page to go back to, which may be any
+#: page of the site, the SQL page too (its SQL up to 100,000 bytes, percent-encoded three characters
+#: a byte, and a query string of 8,192: hardening.MAX_SQL_BYTES, limits.MAX_QUERY_CHARS).
+TEXT_SIZE = (Parameter("size", "字号", "choice", choices=("large", "normal")),
+             Parameter("next", "返回的页面", chars=3 * 100_000 + 8_192 + 1_000))
+
 #: /catalog/risks/LAND-02: the id in the path.
 SHORT_ADDRESS = Parameter("id", "编号", chars=40)
 
