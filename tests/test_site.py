@@ -327,14 +327,15 @@ def escape(text: str) -> str:
 def test_site_loads_no_part_of_the_build_but_the_search_text():
     """A Datasette process with the plugin imports riskcatalog.site, the search text, the search index's
     columns (tables, from the field registry), the thesaurus (read with the strict YAML loader, so a bad
-    one is reported at its line), the vocabulary and the formula rule only: not the validator, the
-    catalogue's loader, ruamel or jsonschema."""
+    one is reported at its line), the vocabulary, the formula rule and the 登记表's layout (its title) only:
+    not the validator, the catalogue's loader, the workbook writer, ruamel or jsonschema."""
     probe = ("import sys; from datasette.app import Datasette; import riskcatalog.site; "
              "print(sorted(m for m in sys.modules if m.startswith(('riskcatalog', 'jsonschema', 'ruamel'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert {name for name in eval(loaded) if not name.startswith("riskcatalog.site")} == {
         "riskcatalog", "riskcatalog.search", "riskcatalog.tables", "riskcatalog.fields", "riskcatalog.thesaurus",
-        "riskcatalog.yamlload", "riskcatalog.errors", "riskcatalog.files", "riskcatalog.vocab", "riskcatalog.formulas"}
+        "riskcatalog.yamlload", "riskcatalog.errors", "riskcatalog.files", "riskcatalog.vocab", "riskcatalog.formulas",
+        "riskcatalog.excel", "riskcatalog.excel.layout"}
 
 
 #: Datasette's stock wording that no page of the catalogue shows a reader.
@@ -389,6 +390,7 @@ async def test_full_register_numbers_its_items_and_prints_landscape(ds):
     """The register page numbers 表现形式 and 防控措施 ①②, one per line, and prints on A4 landscape."""
     html = (await ds.client.get("/catalog/full_register")).text
     assert "@page { size: A4 landscape" in html and "打印登记表" in html
+    assert '<p class="register-title">易家街道廉政风险点登记表</p>' in html  # printed as the workbook is titled
     assert "① " in html and "② " in html and "。；" not in html
 
 

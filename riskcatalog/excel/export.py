@@ -196,11 +196,8 @@ def write(registers: list[Register], target: str | IO[bytes], paper: str = "A4")
 
 def title(registers: list[Register]) -> str:
     """The workbook's title (and file name): the unit (and area) for one register, the number of units for several."""
-    if len(registers) == 1:
-        register = registers[0]
-        area = register.area["name_zh"] if register.area else ""
-        return f"{register.unit['name_zh']}{area}廉政风险点登记表"
-    return f"{len(registers)}个单位廉政风险点登记表"
+    area = registers[0].area["name_zh"] if len(registers) == 1 and registers[0].area else ""
+    return layout.register_title([register.unit["name_zh"] for register in registers], area)
 
 
 def notice(registers: list[Register]) -> str | None:

@@ -105,3 +105,11 @@ def unnumbered(text: str) -> list[str | None]:
 def one_a_line(items: list[str]) -> str:
     """A list of ids in one cell, one a line."""
     return "\n".join(items)
+
+
+def register_title(unit_names: list[str], area: str = "") -> str:
+    """The 登记表's title, in the workbook and on the printed page: the unit (and area) for one
+    register, the number of units for several."""
+    if len(unit_names) == 1:
+        return f"{unit_names[0]}{area}廉政风险点登记表"
+    return f"{len(unit_names)}个单位廉政风险点登记表"

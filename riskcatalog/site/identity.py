@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 
 from .. import vocab
+from ..excel.layout import register_title
 from .catalogue import catalogue_database
 from .datasette_adapter import site_metadata
 
@@ -64,6 +65,8 @@ async def identity(datasette) -> dict:
         "about": meta.get("about") or ("目录仓库 Repository" if kept and not several else None),
         "about_url": meta.get("about_url") or (kept[0] if kept and not several else None),
         "notice": _notice(found),
+        # The printed 登记表's title, as the workbook titles it (excel.layout).
+        "register_title": register_title([unit["name_zh"] for unit in found]),
     }
 
 
